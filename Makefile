@@ -1,0 +1,67 @@
+# libcoop: every command people and CI use. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+VENV := .venv
+BIN := $(VENV)/bin
+
+# A project-local Airflow: its own home and SQLite metadata database, the project's DAGs only.
+export AIRFLOW_HOME := $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
+export GX_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: help setup run test test-unit lint format bench airflow docs rollback clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+setup: $(VENV)/.synced ## install everything into .venv (uv sync from uv.lock)
+
+$(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
+	@mkdir -p $(AIRFLOW_HOME)
+	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
+	$(BIN)/airflow pools set duckdb_writer 1 "tasks that write the DuckDB build: one at a time" > /dev/null
+
+run: $(AIRFLOW_HOME)/airflow.db ## run the nightly DAG once through Airflow on raw/incoming, then print the summary
+	$(BIN)/airflow dags test cooperation_nightly > $(AIRFLOW_HOME)/last-run.log 2>&1 \
+		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the run failed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
+	@grep -qE "state=success|DagRunState.SUCCESS|, success" $(AIRFLOW_HOME)/last-run.log \
+		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run did not succeed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
+	@$(BIN)/libcoop summary
+
+test: $(VENV)/.synced ## run every test (unit, integration with Airflow/dbt/GE, distributed on PostgreSQL+Redis)
+	$(BIN)/pytest
+
+test-unit: $(VENV)/.synced ## run the fast unit tests only
+	$(BIN)/pytest tests/unit
+
+lint: $(VENV)/.synced ## ruff (Python) and sqlfluff (dbt SQL)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	LIBCOOP_DBT_DATABASE=$(CURDIR)/.lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
+
+format: $(VENV)/.synced ## format Python and SQL in place
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.synced ## benchmark the load and validation against a baseline, as ratios
+	$(BIN)/python -m benchmarks.run
+
+airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow with the project's DAGs (UI on http://localhost:8080)
+	$(BIN)/airflow standalone
+
+rollback: $(VENV)/.synced ## put the previously published warehouse back
+	$(BIN)/libcoop rollback
+
+clean: ## remove the local Airflow home, builds and caches (keeps the published warehouse)
+	rm -rf $(AIRFLOW_HOME) warehouse/.build dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""libcoop: the warehouse of international library cooperation."""

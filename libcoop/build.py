@@ -1,0 +1,60 @@
+"""Run dbt (seeds, models and their tests) against a build file."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from libcoop.config import DBT_PROJECT_DIR
+
+log = logging.getLogger(__name__)
+
+
+class BuildFailed(RuntimeError):
+    """dbt could not build the marts, or one of its tests failed."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    nodes: int
+    failures: tuple[str, ...]
+
+
+def dbt_args(command: str, database: Path, *extra: str) -> list[str]:
+    """The dbt command line for ``database``; dbt reads the path from LIBCOOP_DBT_DATABASE."""
+    os.environ["LIBCOOP_DBT_DATABASE"] = str(database)
+    return [
+        command,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(database.parent / "dbt-target"),
+        "--log-path",
+        str(database.parent / "dbt-logs"),
+        *extra,
+    ]
+
+
+def build_marts(database: Path, *, select: str | None = None) -> BuildResult:
+    """``dbt build`` (seeds, snapshots, models, tests) into ``database``; raise BuildFailed on any error."""
+    from dbt.cli.main import dbtRunner
+
+    args = dbt_args("build", database, "--quiet")
+    if select:
+        args += ["--select", select]
+    outcome = dbtRunner().invoke(args)
+    results = list(getattr(outcome.result, "results", None) or [])
+    failures = tuple(
+        f"{r.node.resource_type} {r.node.name}: {r.status} {r.message or ''}".strip()
+        for r in results
+        if str(r.status) in ("error", "fail", "runtime error")
+    )
+    if outcome.exception is not None or not outcome.success:
+        reason = "; ".join(failures) or repr(outcome.exception)
+        raise BuildFailed(f"dbt build failed: {reason}")
+    log.info("dbt build: %d nodes passed", len(results))
+    return BuildResult(len(results), failures)

@@ -1,0 +1,218 @@
+"""The drop-folder contract (shared/CONTRACT.md section 1) as data: columns, types and rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class ColumnType(Enum):
+    TEXT = "text"  # free text, kept as written
+    LOWER_TEXT = "lower_text"  # free text, compared lower-cased (membership_type)
+    CODE = "code"  # one word of a fixed list (activity_type...)
+    COUNTRY = "country"  # ISO alpha-2 code or an English country name
+    DATE = "date"  # YYYY, YYYY-MM or YYYY-MM-DD
+    COUNT = "count"  # whole number >= 0
+    AMOUNT = "amount"  # number >= 0
+    CURRENCY = "currency"  # ISO 4217 code
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    required: bool = False
+    allowed: tuple[str, ...] = ()
+    minimum: int = 0  # for COUNT
+
+
+ACTIVITY_TYPES = (
+    "mutual_visit",
+    "delegation",
+    "business_exchange",
+    "staff_exchange",
+    "training",
+    "conference",
+    "workshop",
+    "exhibition",
+    "meeting",
+)
+DONATION_TYPES = ("books", "equipment", "funding", "scholarship", "expert", "software", "materials", "other")
+DONOR_TYPES = (
+    "foundation",
+    "government",
+    "embassy",
+    "library",
+    "university",
+    "company",
+    "association",
+    "international_organization",
+)
+
+COMMON_COLUMNS = (
+    Column("record_id", ColumnType.TEXT),
+    Column("source", ColumnType.TEXT),
+    Column("notes", ColumnType.TEXT),
+)
+
+KIND_COLUMNS: dict[str, tuple[Column, ...]] = {
+    "memberships": (
+        Column("institution", ColumnType.TEXT, required=True),
+        Column("country", ColumnType.COUNTRY, required=True),
+        Column("organization", ColumnType.TEXT, required=True),
+        Column("membership_type", ColumnType.LOWER_TEXT),
+        Column("joined", ColumnType.DATE, required=True),
+        Column("left", ColumnType.DATE),
+    ),
+    "visits": (
+        Column("activity_type", ColumnType.CODE, required=True, allowed=ACTIVITY_TYPES),
+        Column("host_institution", ColumnType.TEXT),
+        Column("host_country", ColumnType.COUNTRY),
+        Column("guest_institution", ColumnType.TEXT),
+        Column("guest_country", ColumnType.COUNTRY),
+        Column("start_date", ColumnType.DATE, required=True),
+        Column("end_date", ColumnType.DATE),
+        Column("delegations", ColumnType.COUNT, minimum=1),
+        Column("participants", ColumnType.COUNT),
+        Column("event", ColumnType.TEXT),
+        Column("program", ColumnType.TEXT),
+        Column("city", ColumnType.TEXT),
+    ),
+    "donations": (
+        Column("donor", ColumnType.TEXT, required=True),
+        Column("donor_country", ColumnType.COUNTRY, required=True),
+        Column("donor_type", ColumnType.CODE, allowed=DONOR_TYPES),
+        Column("recipient_institution", ColumnType.TEXT, required=True),
+        Column("recipient_country", ColumnType.COUNTRY, required=True),
+        Column("donation_type", ColumnType.CODE, required=True, allowed=DONATION_TYPES),
+        Column("project", ColumnType.TEXT),
+        Column("description", ColumnType.TEXT),
+        Column("quantity", ColumnType.COUNT),
+        Column("amount", ColumnType.AMOUNT),
+        Column("currency", ColumnType.CURRENCY),
+        Column("start_date", ColumnType.DATE, required=True),
+        Column("end_date", ColumnType.DATE),
+    ),
+}
+
+# (start, end) pairs where the end may not come before the start.
+PERIODS: dict[str, tuple[str, str]] = {
+    "memberships": ("joined", "left"),
+    "visits": ("start_date", "end_date"),
+    "donations": ("start_date", "end_date"),
+}
+
+# Visits: a side's country is required when its institution is given.
+VISIT_SIDES = (("host_institution", "host_country"), ("guest_institution", "guest_country"))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule in one file: what a coordinator needs to find and fix it."""
+
+    file: str  # path relative to the drop folder, e.g. "VN/visits_2015.csv"
+    rule: str  # a key of RULES
+    row: int | None = None  # as Excel shows it (header = 1); a line number for broken CSV
+    column: str | None = None
+    value: str | None = None
+    detail: str | None = None  # e.g. the accepted values
+
+    @property
+    def explanation(self) -> str:
+        return RULES[self.rule][0]
+
+    @property
+    def advice(self) -> str:
+        return RULES[self.rule][1]
+
+
+def columns_of(kind: str) -> tuple[Column, ...]:
+    """Every column a file of ``kind`` may carry, common ones first."""
+    return COMMON_COLUMNS + KIND_COLUMNS[kind]
+
+
+# Plain words for each rule, and what the coordinator can do about it.
+RULES: dict[str, tuple[str, str]] = {
+    "not_utf8": (
+        "the file is not saved as UTF-8 text",
+        "In Excel use 'Save As' > 'CSV UTF-8 (Comma delimited)', or drop the .xlsx file itself.",
+    ),
+    "empty_file": ("the file is empty", "Export the data again; the file has no content at all."),
+    "no_rows": (
+        "the file has a header row but no data rows",
+        "Add the rows; to withdraw data loaded earlier, delete the file from the folder instead.",
+    ),
+    "malformed_csv": (
+        "this line does not have the same number of fields as the header",
+        'Check for a missing or extra comma, or a quote (") that is not closed.',
+    ),
+    "unreadable_spreadsheet": (
+        "the spreadsheet cannot be opened",
+        "Open it in Excel or LibreOffice, save it again as .xlsx, and drop it again.",
+    ),
+    "too_large": (
+        "the file is too large to load safely",
+        "Split it into several files, e.g. one per year (visits_2015.xlsx, visits_2016.xlsx).",
+    ),
+    "missing_column": (
+        "a required column is missing from the header row",
+        "Add this column to the first row (the spelling must match the contract; case does not matter).",
+    ),
+    "duplicate_column": (
+        "the same column appears twice in the header row",
+        "Keep one of the two columns.",
+    ),
+    "wrong_separator": (
+        "the columns seem to be separated by semicolons or tabs, not commas",
+        "Save the file as 'CSV UTF-8 (Comma delimited)'.",
+    ),
+    "required_value": ("this column must be filled in on every row", "Fill in the value."),
+    "bad_date": (
+        "this is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD",
+        "Write the date like 2015, 2015-11 or 2015-11-10.",
+    ),
+    "end_before_start": (
+        "the end date is before the start date",
+        "Check both dates; leave the end empty when it is not known.",
+    ),
+    "negative_number": ("numbers here may not be negative", "Write the number without a minus sign."),
+    "below_minimum": ("this number is too small", "Write at least the minimum shown, or leave it empty."),
+    "not_whole_number": (
+        "this must be a whole number",
+        "Write digits only, without separators or text (e.g. 2062, not 2,062 or 'about 2000').",
+    ),
+    "not_a_number": (
+        "this must be a number",
+        "Write digits with an optional decimal point, without currency signs or separators "
+        "(e.g. 100000 or 2500.50); put the currency in the currency column.",
+    ),
+    "amount_without_currency": (
+        "an amount is given but the currency is missing",
+        "Fill in the currency column with an ISO 4217 code such as USD, EUR or JPY.",
+    ),
+    "unknown_currency": (
+        "this is not an ISO 4217 currency code",
+        "Use a three-letter code such as USD, EUR, JPY, KRW, CNY, SGD, AUD or VND.",
+    ),
+    "unknown_country": (
+        "this country is not recognised",
+        "Use the ISO two-letter code (VN, CN, JP...) or the usual English name (Viet Nam, Republic of Korea...).",
+    ),
+    "duplicate_record_id": (
+        "the same record_id is used on more than one row",
+        "Give each row its own record_id, or remove the repeated row.",
+    ),
+    "not_in_list": ("this value is not one of the accepted values", "Use one of the values listed."),
+    "side_missing": (
+        "a visit needs a host_institution or a guest_institution (or both)",
+        "Fill in at least one of the two.",
+    ),
+    "country_for_side_missing": (
+        "the country is required when the institution on that side is given",
+        "Fill in the country of that institution.",
+    ),
+    "duplicate_file": (
+        "this file is an exact copy of another file that is already loaded",
+        "Delete the copy; the data is already in the warehouse.",
+    ),
+}

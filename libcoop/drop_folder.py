@@ -1,0 +1,125 @@
+"""Find the files coordinators dropped in ``raw/incoming/<CC>/`` and skip everything else."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pycountry
+
+log = logging.getLogger(__name__)
+
+KINDS = ("memberships", "visits", "donations")
+FILE_NAME = re.compile(
+    r"^(?P<kind>memberships|visits|donations)(?:_(?P<label>[A-Za-z0-9_-]+))?\.(?P<ext>csv|xlsx)$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class DropFile:
+    """One data file in the drop folder, as the contract names it."""
+
+    path: Path
+    relative_path: str  # e.g. "VN/visits_2015.csv", the file's identity across versions
+    country_code: str
+    kind: str
+    label: str | None
+    extension: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        with self.path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class SkippedEntry:
+    """Something in the drop folder that is not a data file; logged as a warning, never fatal."""
+
+    relative_path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Discovery:
+    files: tuple[DropFile, ...]
+    skipped: tuple[SkippedEntry, ...]
+
+
+def parse_file_name(name: str) -> tuple[str, str | None, str] | None:
+    """Return (kind, label, extension) for a contract file name, else None."""
+    match = FILE_NAME.match(name)
+    if not match:
+        return None
+    return match["kind"].lower(), match["label"], match["ext"].lower()
+
+
+def is_country_code(code: str) -> bool:
+    return len(code) == 2 and code.isascii() and pycountry.countries.get(alpha_2=code.upper()) is not None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """True when ``path`` really lives under ``root`` once symlinks are followed."""
+    try:
+        return path.resolve(strict=True).is_relative_to(root)
+    except (OSError, RuntimeError):
+        return False
+
+
+def discover(incoming: Path) -> Discovery:
+    """List the data files under ``incoming``, sorted, and everything skipped with why."""
+    files: list[DropFile] = []
+    skipped: list[SkippedEntry] = []
+    if not incoming.is_dir():
+        log.warning("drop folder %s does not exist: nothing to load", incoming)
+        return Discovery((), ())
+    root = incoming.resolve()
+
+    def skip(rel: str, reason: str) -> None:
+        log.warning("skipped %s: %s", rel, reason)
+        skipped.append(SkippedEntry(rel, reason))
+
+    for folder in sorted(incoming.iterdir()):
+        rel_folder = folder.name
+        if folder.is_symlink() and not _inside(folder, root):
+            skip(rel_folder, "a link that points outside the drop folder")
+            continue
+        if not folder.is_dir():
+            skip(rel_folder, "files go in a folder named after the country code, e.g. VN/")
+            continue
+        if not is_country_code(folder.name):
+            skip(rel_folder + "/", "folder name is not an ISO 3166-1 alpha-2 country code such as VN or CN")
+            continue
+        country = folder.name.upper()
+        for entry in sorted(folder.iterdir()):
+            rel = f"{folder.name}/{entry.name}"
+            if entry.is_symlink() and not _inside(entry, root):
+                skip(rel, "a link that points outside the drop folder")
+                continue
+            if not entry.is_file():
+                skip(rel, "sub-folders are not read; put files directly in the country folder")
+                continue
+            if entry.name.startswith("~$"):
+                skip(rel, "an Excel lock file (the workbook is open somewhere)")
+                continue
+            parsed = parse_file_name(entry.name)
+            if parsed is None:
+                skip(
+                    rel,
+                    "not a data file: names are memberships, visits or donations, "
+                    "optionally _<label>, ending in .csv or .xlsx",
+                )
+                continue
+            kind, label, ext = parsed
+            files.append(DropFile(entry, rel, country, kind, label, ext))
+    return Discovery(tuple(files), tuple(skipped))

@@ -1,0 +1,178 @@
+"""The nightly job, step by step: load -> build (dbt) -> validate (GE) -> publish.
+
+The Airflow tasks of ``dags/cooperation_nightly.py`` call these same functions one by one;
+``libcoop run`` calls ``run``, which chains them in one process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from libcoop.build import build_marts
+from libcoop.config import Paths
+from libcoop.load import LoadResult, load_drop
+from libcoop.publish import discard_build, prepare_build, publish
+from libcoop.reference import write_reference_tables
+
+log = logging.getLogger(__name__)
+
+
+class PublishBlocked(RuntimeError):
+    """The build is not fit to publish (a critical data-quality check failed)."""
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def safe_run_id(text: str) -> str:
+    """Airflow run ids contain ':' and '+'; keep them readable but safe as a folder name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str  # published, blocked, failed
+    warehouse: Path
+    files: dict[str, int] = field(default_factory=dict)
+    mart_rows: dict[str, int] = field(default_factory=dict)
+    quality: str = "not run"
+    message: str | None = None
+
+    def render(self) -> str:
+        files = ", ".join(f"{n} {k}" for k, n in self.files.items()) or "none"
+        marts = "\n".join(f"    {name:<32} {rows:>8}" for name, rows in self.mart_rows.items()) or "    (none)"
+        lines = [
+            f"libcoop run {self.run_id}: {self.status}",
+            f"  files: {files}",
+            "  rows per mart:",
+            marts,
+            f"  {self.quality}",
+            f"  warehouse: {self.warehouse}",
+        ]
+        if self.message:
+            lines.append(f"  note: {self.message}")
+        return "\n".join(lines)
+
+
+# --- the steps ------------------------------------------------------------------------------
+
+
+def load_step(paths: Paths, run_id: str) -> tuple[Path, LoadResult]:
+    """Copy the published warehouse into a private build and load the drop folder into it."""
+    build = prepare_build(paths, run_id)
+    with duckdb.connect(str(build)) as con:
+        write_reference_tables(con)
+        result = load_drop(con, paths, run_id)
+    return build, result
+
+
+def build_step(build: Path) -> int:
+    return build_marts(build).nodes
+
+
+def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-untyped-def]
+    """Run every Great Expectations suite on the build and keep the results in it."""
+    from libcoop.quality import record_results, validate_warehouse
+
+    report = validate_warehouse(build, run_id, paths.expectations_dir)
+    with duckdb.connect(str(build)) as con:
+        record_results(con, report)
+    log.info(report.summary())
+    return report
+
+
+def mart_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    tables = con.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts' order by table_name"
+    ).fetchall()
+    return {name: con.execute(f'select count(*) from marts."{name}"').fetchone()[0] for (name,) in tables}
+
+
+def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, started_at: dt.datetime) -> None:
+    con.execute(
+        "create table if not exists audit.runs (run_id varchar, started_at timestamptz, finished_at timestamptz, "
+        "status varchar, files varchar, mart_rows varchar, quality varchar, message varchar)"
+    )
+    con.execute(
+        "insert into audit.runs values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            summary.run_id,
+            started_at,
+            dt.datetime.now(dt.UTC),
+            summary.status,
+            json.dumps(summary.files),
+            json.dumps(summary.mart_rows),
+            summary.quality,
+            summary.message,
+        ],
+    )
+
+
+def file_counts(outcomes: dict[str, int] | LoadResult) -> dict[str, int]:
+    if isinstance(outcomes, LoadResult):
+        counts = {k: outcomes.count(k) for k in ("loaded", "restored", "unchanged", "rejected", "removed")}
+        counts["skipped"] = len(outcomes.skipped)
+        return {k: v for k, v in counts.items() if v}
+    return outcomes
+
+
+def publish_step(
+    paths: Paths,
+    build: Path,
+    run_id: str,
+    files: dict[str, int],
+    quality_passed: bool,
+    quality_summary: str,
+    started_at: dt.datetime,
+) -> RunSummary:
+    """Record the run in the build and publish it, or refuse when quality failed."""
+    summary = RunSummary(run_id, "published", paths.warehouse, files, quality=quality_summary)
+    if not quality_passed:
+        summary.status = "blocked"
+        summary.message = "a critical data-quality check failed; the last good warehouse stays published"
+        discard_build(build)
+        raise PublishBlocked(f"{summary.message}: {quality_summary}")
+    with duckdb.connect(str(build)) as con:
+        summary.mart_rows = mart_row_counts(con)
+        record_run(con, summary, started_at)
+    publish(paths, build)
+    discard_build(build)
+    return summary
+
+
+def run(paths: Paths, run_id: str | None = None) -> RunSummary:
+    """The whole nightly job in one process. Raises when nothing was published."""
+    run_id = run_id or new_run_id()
+    started_at = dt.datetime.now(dt.UTC)
+    build, result = load_step(paths, run_id)
+    try:
+        build_step(build)
+        report = validate_step(paths, build, run_id)
+    except BaseException:
+        discard_build(build)
+        raise
+    return publish_step(
+        paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at
+    )
+
+
+def published_summary(paths: Paths) -> RunSummary:
+    """What BI tools see now: the last published run, read from the warehouse read-only."""
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        row: Any = con.execute(
+            "select run_id, status, files, quality, message from audit.runs order by finished_at desc limit 1"
+        ).fetchone()
+        counts = mart_row_counts(con)
+    return RunSummary(
+        row[0], row[1], paths.warehouse, json.loads(row[2]), counts, quality=row[3], message=row[4]
+    )

@@ -1,0 +1,79 @@
+"""Swap a validated build in as the published warehouse, atomically, keeping the one before.
+
+BI tools open ``warehouse/cooperation.duckdb`` read-only. A run never writes that file: it builds
+a copy under ``warehouse/.build/`` and publishes it with one ``os.replace``. A reader that opened
+the old file keeps reading it (the inode lives on until it closes); a reader that opens after the
+rename gets the new build. Nobody ever sees a half-built state, and nobody waits on a lock."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from libcoop.config import Paths
+
+log = logging.getLogger(__name__)
+
+
+class NothingToRollBack(RuntimeError):
+    """There is no previous build to go back to."""
+
+
+def prepare_build(paths: Paths, run_id: str) -> Path:
+    """A private copy of the published warehouse (or a new file) for this run to build into."""
+    paths.build_dir.mkdir(parents=True, exist_ok=True)
+    for stale in paths.build_dir.iterdir():
+        log.info("removing build left by an earlier, unfinished run: %s", stale.name)
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
+    build = paths.build_dir / run_id / paths.warehouse.name
+    build.parent.mkdir()
+    if paths.warehouse.exists():
+        shutil.copyfile(paths.warehouse, build)
+    return build
+
+
+def _replace_keeping(source: Path, target: Path, keep_as: Path) -> None:
+    """Rename ``source`` over ``target``; the old ``target`` survives as ``keep_as``."""
+    if target.exists():
+        spare = keep_as.with_name(keep_as.name + ".tmp")
+        spare.unlink(missing_ok=True)
+        os.link(target, spare)  # a second name for the old build, so replacing it loses nothing
+        os.replace(spare, keep_as)
+    os.replace(source, target)
+
+
+def publish(paths: Paths, build: Path) -> Path:
+    """Make ``build`` the published warehouse in one rename; the old one becomes ``previous``."""
+    # Fold the write-ahead log into the file so the renamed file is complete on its own.
+    with duckdb.connect(str(build)) as con:
+        con.execute("checkpoint")
+    if build.with_name(build.name + ".wal").exists():
+        raise RuntimeError(f"{build} still has a write-ahead log after checkpoint; not publishing")
+    paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    _replace_keeping(build, paths.warehouse, paths.previous_warehouse)
+    log.info("published %s", paths.warehouse)
+    return paths.warehouse
+
+
+def rollback(paths: Paths) -> Path:
+    """Put the previous build back in place; the build it replaces becomes the previous one."""
+    if not paths.previous_warehouse.exists():
+        raise NothingToRollBack(f"no previous build at {paths.previous_warehouse}")
+    restored = paths.previous_warehouse.with_name(paths.previous_warehouse.name + ".restore")
+    restored.unlink(missing_ok=True)
+    os.link(paths.previous_warehouse, restored)
+    _replace_keeping(restored, paths.warehouse, paths.previous_warehouse)
+    log.info("rolled back %s to the previous build", paths.warehouse)
+    return paths.warehouse
+
+
+def discard_build(build: Path) -> None:
+    """Delete a run's build folder (the build file, its dbt target and logs)."""
+    shutil.rmtree(build.parent, ignore_errors=True)

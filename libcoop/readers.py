@@ -1,0 +1,187 @@
+"""Read one untrusted drop file into an Arrow table of text cells.
+
+CSV goes through DuckDB's CSV reader on a connection that may only reach the drop folder;
+XLSX through openpyxl in read-only streaming mode, after the archive's sizes are checked so that
+a decompression bomb is refused before anything is inflated. Nothing in a cell is ever evaluated:
+formulas are kept as the text the coordinator typed."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from libcoop.contract import Problem
+from libcoop.drop_folder import DropFile
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+MAX_XLSX_UNPACKED_BYTES = 500 * 1024 * 1024
+MAX_XLSX_RATIO = 200  # inflated / compressed size of one archive member
+MAX_ROWS = 2_000_000
+ROW_COLUMN = "_row"  # the row number the coordinator sees in Excel (header = row 1)
+
+
+@dataclass
+class RawRead:
+    """Header texts as written, cells as text in columns c0..cN plus ``_row``, or problems."""
+
+    headers: list[str] = field(default_factory=list)
+    table: pa.Table | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def sandbox_connection(root: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that can read files under ``root`` and nothing else, for good."""
+    con = duckdb.connect(":memory:")
+    con.execute(f"set allowed_directories = ['{_sql_text(str(root.resolve()) + '/')}']")
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+    return con
+
+
+def read_drop_file(drop: DropFile, root: Path) -> RawRead:
+    size = drop.path.stat().st_size
+    if size == 0:
+        return RawRead(problems=[Problem(drop.relative_path, "empty_file")])
+    if size > MAX_FILE_BYTES:
+        return RawRead(problems=[Problem(drop.relative_path, "too_large", value=f"{size} bytes")])
+    if drop.extension == "xlsx":
+        return _read_xlsx(drop)
+    return _read_csv(drop, root)
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _read_csv(drop: DropFile, root: Path) -> RawRead:
+    data = drop.path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        bad = data[error.start : error.start + 4]
+        return RawRead(
+            problems=[
+                Problem(
+                    drop.relative_path,
+                    "not_utf8",
+                    row=line,
+                    value=f"bytes {bad!r} at byte {error.start}",
+                )
+            ]
+        )
+    try:
+        headers = next(csv.reader(io.StringIO(text)))
+    except (StopIteration, csv.Error):
+        headers = []
+    if not any(h.strip() for h in headers):
+        return RawRead(problems=[Problem(drop.relative_path, "empty_file")])
+    if len(headers) == 1 and (";" in headers[0] or "\t" in headers[0]):
+        return RawRead(headers, problems=[Problem(drop.relative_path, "wrong_separator", row=1, value=headers[0][:80])])
+
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers)))
+    con = sandbox_connection(root)
+    try:
+        relation = con.sql(
+            f"select * from read_csv('{_sql_text(str(drop.path.resolve()))}', auto_detect = false, header = true, "
+            f"columns = {{{columns}}}, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+            "null_padding = false, store_rejects = true)"
+        )
+        table = relation.to_arrow_table()
+        rejects = con.execute(
+            "select line, min(error_message), min(csv_line) from reject_errors group by line order by line"
+        ).fetchall()
+    except duckdb.Error as error:
+        return RawRead(headers, problems=[Problem(drop.relative_path, "malformed_csv", value=str(error)[:200])])
+    finally:
+        con.close()
+    problems = [
+        Problem(drop.relative_path, "malformed_csv", row=int(line), value=f"{message}: {(csv_line or '').strip()[:80]}")
+        for line, message, csv_line in rejects
+    ]
+    return RawRead(headers, _with_row_numbers(table), problems)
+
+
+def _with_row_numbers(table: pa.Table, rows: list[int] | None = None) -> pa.Table:
+    numbers = rows if rows is not None else list(range(2, table.num_rows + 2))
+    return table.append_column(ROW_COLUMN, pa.array(numbers, pa.int64()))
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_archive(path: Path) -> str | None:
+    """Refuse archives that would inflate to far more than they weigh."""
+    with zipfile.ZipFile(path) as archive:
+        total = 0
+        for member in archive.infolist():
+            total += member.file_size
+            if (
+                member.compress_size
+                and member.file_size / member.compress_size > MAX_XLSX_RATIO
+                and (member.file_size > 10 * 1024 * 1024)
+            ):
+                return f"{member.filename} inflates {member.file_size // member.compress_size} times"
+        if total > MAX_XLSX_UNPACKED_BYTES:
+            return f"{total} bytes once unpacked"
+    return None
+
+
+def _read_xlsx(drop: DropFile) -> RawRead:
+    import openpyxl  # uses defusedxml when installed, which refuses XML entity bombs
+
+    try:
+        too_big = _check_archive(drop.path)
+        if too_big:
+            return RawRead(problems=[Problem(drop.relative_path, "too_large", value=too_big)])
+        workbook = openpyxl.load_workbook(drop.path, read_only=True, data_only=False)
+    except Exception as error:  # noqa: BLE001 - any failure to open means the same thing to a coordinator
+        return RawRead(problems=[Problem(drop.relative_path, "unreadable_spreadsheet", value=type(error).__name__)])
+    try:
+        sheet = workbook.worksheets[0]
+        rows_iter = sheet.iter_rows(values_only=True)
+        first = next(rows_iter, None)
+        headers = [_cell_text(v) or "" for v in (first or ())]
+        while headers and not headers[-1].strip():
+            headers.pop()  # Excel often keeps formatted empty cells at the end of the header row
+        if not headers:
+            return RawRead(problems=[Problem(drop.relative_path, "empty_file")])
+        width = len(headers)
+        columns: list[list[str | None]] = [[] for _ in range(width)]
+        numbers: list[int] = []
+        for number, row in enumerate(rows_iter, start=2):
+            cells = [_cell_text(v) for v in row[:width]]
+            if not any(c is not None and c.strip() for c in cells):
+                continue  # blank rows are common at the end of sheets
+            if len(numbers) >= MAX_ROWS:
+                return RawRead(
+                    headers, problems=[Problem(drop.relative_path, "too_large", value=f"over {MAX_ROWS} rows")]
+                )
+            cells += [None] * (width - len(cells))
+            for column, cell in zip(columns, cells, strict=True):
+                column.append(cell)
+            numbers.append(number)
+    except Exception as error:  # noqa: BLE001 - a damaged sheet can fail anywhere while streaming
+        return RawRead(problems=[Problem(drop.relative_path, "unreadable_spreadsheet", value=type(error).__name__)])
+    finally:
+        workbook.close()
+    table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
+    return RawRead(headers, _with_row_numbers(table, numbers))

