@@ -46,7 +46,10 @@ def build_marts(database: Path, *, select: str | None = None) -> BuildResult:
     args = dbt_args("build", database, "--quiet")
     if select:
         args += ["--select", select]
-    outcome = dbtRunner().invoke(args)
+    try:
+        outcome = dbtRunner().invoke(args)
+    finally:
+        _release_duckdb()
     results = list(getattr(outcome.result, "results", None) or [])
     failures = tuple(
         f"{r.node.resource_type} {r.node.name}: {r.status} {r.message or ''}".strip()
@@ -58,3 +61,16 @@ def build_marts(database: Path, *, select: str | None = None) -> BuildResult:
         raise BuildFailed(f"dbt build failed: {reason}")
     log.info("dbt build: %d nodes passed", len(results))
     return BuildResult(len(results), failures)
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open for the whole process after a run.
+
+    Left open, it holds the build file read-write, and the read-only connections of the
+    validation that follows in the same process fail with "different configuration"."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager as manager
+
+    with manager._LOCK:  # noqa: SLF001 - dbt-duckdb offers no public way to release it
+        if manager._ENV is not None:  # noqa: SLF001
+            manager._ENV.close()  # noqa: SLF001
+            manager._ENV = None  # noqa: SLF001

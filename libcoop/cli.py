@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     return args.handler(args)
 
 
