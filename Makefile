@@ -35,7 +35,7 @@ $(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
 run: $(AIRFLOW_HOME)/airflow.db ## run the nightly DAG once through Airflow on raw/incoming, then print the summary
 	$(BIN)/airflow dags test cooperation_nightly > $(AIRFLOW_HOME)/last-run.log 2>&1 \
 		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the run failed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
-	@grep -qE "state=success|DagRunState.SUCCESS|, success" $(AIRFLOW_HOME)/last-run.log \
+	@grep -qE "DagRun Finished: .* state=success" $(AIRFLOW_HOME)/last-run.log \
 		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run did not succeed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
 	@$(BIN)/libcoop summary
 

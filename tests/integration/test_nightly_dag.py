@@ -1,0 +1,189 @@
+"""The DAG as Airflow sees it, and one real run of it (`airflow dags test`) on the sample drop,
+checked against figures that come from the seed documents."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import duckdb
+import pytest
+
+from tests.integration.airflow_env import REPO, airflow, airflow_env, prepare_metadata
+
+pytestmark = pytest.mark.integration
+
+EXPECTED_TASKS = {"discover_files", "load", "build_marts", "validate", "publish"}
+WRITERS = {"load", "build_marts", "validate", "publish"}
+
+
+def test_dag_imports_cleanly_with_expected_tasks_and_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    assert bag.import_errors == {}
+    dag = bag.dags["cooperation_nightly"]
+    assert {t.task_id for t in dag.tasks} == EXPECTED_TASKS
+    assert dag.max_active_runs == 1
+    assert dag.catchup is False
+    assert {"libcoop", "nightly"} <= set(dag.tags)
+    assert dag.doc_md and "publish" in dag.doc_md
+    for task in dag.tasks:
+        assert task.owner == "libcoop"
+        if task.task_id != "publish":  # a blocked publish is a verdict, not a glitch to retry
+            assert task.retries >= 1
+        assert (task.pool == "duckdb_writer") == (task.task_id in WRITERS)
+    assert dag.get_task("publish").upstream_task_ids == {"load", "validate"}
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    """Run cooperation_nightly once through Airflow on a copy of the sample drop."""
+    tmp = tmp_path_factory.mktemp("nightly")
+    raw = tmp / "raw"
+    shutil.copytree(REPO / "raw" / "incoming", raw / "incoming")
+    warehouse = tmp / "warehouse" / "cooperation.duckdb"
+    env = airflow_env(tmp, raw, warehouse)
+    prepare_metadata(env)
+    done = airflow(env, "dags", "test", "cooperation_nightly")
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-5000:]
+    assert "DagRun Finished: dag_id=cooperation_nightly" in log and "state=success" in log, log[-5000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        yield con, raw, log
+
+
+def test_run_prints_its_summary(sample_run):
+    _, _, log = sample_run
+    assert "published" in log
+    assert "fct_visit" in log and "data quality:" in log
+
+
+def test_nlc_ndl_business_meetings_since_1981(sample_run):
+    con, _, _ = sample_run
+    row = con.execute(
+        """
+        select sum(v.delegations), sum(v.participants)
+        from marts.fct_visit as v
+        inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
+        inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
+        inner join marts.dim_date as d on v.start_date_key = d.date_key
+        where v.activity_type = 'business_exchange' and d.year = 1981
+          and list_sort([h.institution_code, g.institution_code]) = ['NDL', 'NLC']
+        """
+    ).fetchone()
+    assert row == (33, 166)
+
+
+def test_ddc14_translation_project_is_usd_100000(sample_run):
+    con, _, _ = sample_run
+    rows = con.execute(
+        """
+        select f.amount, f.currency, f.amount_usd, donor.institution_code, d.year
+        from marts.fct_donation as f
+        inner join marts.dim_institution as donor on f.donor_institution_key = donor.institution_key
+        inner join marts.dim_date as d on f.start_date_key = d.date_key
+        where f.project ilike '%DDC 14%'
+        """
+    ).fetchall()
+    assert len(rows) == 1
+    amount, currency, amount_usd, donor, year = rows[0]
+    assert (amount, currency, year) == (100000, "USD", 2004)
+    assert amount_usd == pytest.approx(100000)
+    assert donor is not None
+
+
+def test_every_spelling_of_the_nlv_resolves_to_one_institution(sample_run):
+    con, _, _ = sample_run
+    spellings = con.execute(
+        """
+        select count(distinct institution_name), count(distinct institution_key)
+        from marts.fct_membership where file_path = 'VN/memberships.csv'
+        """
+    ).fetchone()
+    names = {r[0] for r in con.execute("select institution from raw.current_memberships").fetchall()}
+    assert {"National Library of Viet Nam", "National Library of Vietnam", "NLV", "Thư viện Quốc gia Việt Nam"} <= names
+    assert spellings[1] == 1
+    (code,) = con.execute(
+        """
+        select distinct i.institution_code from marts.fct_membership as m
+        inner join marts.dim_institution as i on m.institution_key = i.institution_key
+        """
+    ).fetchone()
+    assert code == "NLV"
+
+
+def test_native_script_names_resolve_for_each_national_library(sample_run):
+    con, _, _ = sample_run
+    codes = dict(
+        con.execute(
+            """
+            select v.host_institution_name, i.institution_code from marts.fct_visit as v
+            inner join marts.dim_institution as i on v.host_institution_key = i.institution_key
+            where v.host_institution_name = '中国国家图书馆'
+            """
+        ).fetchall()
+    )
+    assert codes == {"中国国家图书馆": "NLC"}
+
+
+def test_unresolved_name_is_its_own_flagged_institution(sample_run):
+    con, _, _ = sample_run
+    rows = con.execute(
+        "select institution_name, is_resolved from marts.dim_institution"
+        " where not is_resolved and not is_unknown_member"
+    ).fetchall()
+    assert rows == [("Nationl Library of Vietnam", False)]
+
+
+def test_row_counts_match_the_drop_and_no_file_was_rejected(sample_run):
+    con, raw, _ = sample_run
+    counts = {
+        t: con.execute(f"select count(*) from marts.{t}").fetchone()[0]
+        for t in ("fct_membership", "fct_visit", "fct_donation", "fct_cooperation_activity")
+    }
+    assert counts == {"fct_membership": 5, "fct_visit": 36, "fct_donation": 10, "fct_cooperation_activity": 51}
+    outcomes = dict(con.execute("select outcome, count(*) from audit.file_loads group by outcome").fetchall())
+    assert outcomes == {"loaded": 10, "skipped": 1}
+    assert not (raw / "reports").exists() or not any((raw / "reports").rglob("*.report.txt"))
+
+
+def test_unknown_references_point_to_unknown_members_never_null(sample_run):
+    con, _, _ = sample_run
+    nulls = con.execute(
+        """
+        select count(*) from marts.fct_visit
+        where host_institution_key is null or guest_institution_key is null
+           or host_country_key is null or guest_country_key is null or end_date_key is null
+        """
+    ).fetchone()
+    assert nulls == (0,)
+    (unknown_guests,) = con.execute(
+        """
+        select count(*) from marts.fct_visit as v
+        inner join marts.dim_institution as i on v.guest_institution_key = i.institution_key
+        where i.is_unknown_member
+        """
+    ).fetchone()
+    assert unknown_guests > 0  # e.g. the 549 foreign delegations received by the NLV
+
+
+def test_quality_results_are_in_the_published_warehouse(sample_run):
+    con, _, _ = sample_run
+    suites = {r[0] for r in con.execute("select distinct suite from audit.dq_results").fetchall()}
+    assert {"raw_memberships", "raw_visits", "raw_donations"} <= suites
+    assert any(suite.startswith("marts_") for suite in suites)
+    (critical_failures,) = con.execute(
+        "select count(*) from audit.dq_results where severity = 'critical' and not success"
+    ).fetchone()
+    assert critical_failures == 0
+    (status,) = con.execute("select status from audit.runs").fetchone()
+    assert status == "published"
+
+
+def test_run_leaves_no_build_behind(sample_run):
+    _, raw, _ = sample_run
+    build_dir = raw.parent / "warehouse" / ".build"
+    assert not build_dir.exists() or os.listdir(build_dir) == []
+    assert (raw.parent / "warehouse" / "cooperation.duckdb").exists()
