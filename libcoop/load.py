@@ -167,7 +167,7 @@ def load_drop(
             ).fetchone()
             result.outcomes.append(FileOutcome(file_path, country, kind, current[file_path], "removed"))
         for o in result.outcomes:
-            if o.outcome in ("loaded", "restored", "removed"):
+            if o.outcome != "rejected":  # rejections are recorded with their problems
                 con.execute(
                     "insert into audit.file_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [

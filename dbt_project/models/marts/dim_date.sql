@@ -1,0 +1,98 @@
+-- Calendar days covering every date used in the facts (whole years, from 1 January of the first
+-- year to 31 December of the last), plus the unknown member -1 for a missing date.
+with
+
+memberships as (
+
+    select * from {{ ref('int_memberships_resolved') }}
+
+),
+
+visits as (
+
+    select * from {{ ref('int_visits_resolved') }}
+
+),
+
+donations as (
+
+    select * from {{ ref('int_donations_converted') }}
+
+),
+
+fact_dates as (
+
+    select joined_date as fact_date from memberships
+    union all
+    select left_date as fact_date from memberships
+    union all
+    select start_date as fact_date from visits
+    union all
+    select end_date as fact_date from visits
+    union all
+    select start_date as fact_date from donations
+    union all
+    select end_date as fact_date from donations
+
+),
+
+bounds as (
+
+    select
+        cast(date_trunc('year', min(fact_date)) as date) as first_day,
+        cast(date_trunc('year', max(fact_date)) + interval 1 year - interval 1 day as date) as last_day
+    from fact_dates
+
+),
+
+days as (
+
+    -- No facts, no bounds: the spine is empty and only the unknown member remains.
+    select cast(unnest(generate_series(first_day, last_day, interval 1 day)) as date) as date_day
+    from bounds
+    where first_day is not null
+
+),
+
+calendar as (
+
+    select
+        {{ date_key('date_day') }} as date_key,
+        date_day,
+        cast(year(date_day) as integer) as year,
+        cast(quarter(date_day) as integer) as quarter,
+        cast(month(date_day) as integer) as month,
+        cast(day(date_day) as integer) as day_of_month,
+        monthname(date_day) as month_name,
+        cast(isodow(date_day) as integer) as iso_day_of_week,
+        strftime(date_day, '%Y-%m') as year_month_label,
+        false as is_unknown_member
+    from days
+
+),
+
+unknown_member as (
+
+    select
+        {{ unknown_date_key() }} as date_key,
+        cast(null as date) as date_day,
+        cast(null as integer) as year,
+        cast(null as integer) as quarter,
+        cast(null as integer) as month,
+        cast(null as integer) as day_of_month,
+        'Unknown' as month_name,
+        cast(null as integer) as iso_day_of_week,
+        'Unknown' as year_month_label,
+        true as is_unknown_member
+
+),
+
+final as (
+
+    select * from calendar
+    union all
+    select * from unknown_member
+
+)
+
+select * from final

@@ -1,0 +1,112 @@
+-- The three families of cooperation in one grain: one row per membership, visit or donation.
+-- institution = member, host or recipient; partner = guest or donor (unknown for memberships);
+-- organization = the organization of a membership (unknown for visits and donations).
+with
+
+memberships as (
+
+    select * from {{ ref('fct_membership') }}
+
+),
+
+visits as (
+
+    select * from {{ ref('fct_visit') }}
+
+),
+
+donations as (
+
+    select * from {{ ref('fct_donation') }}
+
+),
+
+membership_activities as (
+
+    select
+        membership_key as activity_key,
+        'membership' as activity_family,
+        'membership' as activity_type,
+        institution_key,
+        {{ surrogate_key([unknown_institution_code()]) }} as partner_institution_key,
+        organization_key,
+        country_key,
+        {{ surrogate_key([unknown_country_iso2()]) }} as partner_country_key,
+        joined_date_key as date_key,
+        left_date_key as end_date_key,
+        joined_date_precision as date_precision,
+        cast(null as bigint) as delegations,
+        cast(null as bigint) as participants,
+        cast(null as bigint) as quantity,
+        cast(null as double) as amount_usd,
+        file_path,
+        source_row_number,
+        record_id,
+        source
+    from memberships
+
+),
+
+visit_activities as (
+
+    select
+        visit_key as activity_key,
+        'visit' as activity_family,
+        activity_type,
+        host_institution_key as institution_key,
+        guest_institution_key as partner_institution_key,
+        {{ surrogate_key([unknown_organization_acronym()]) }} as organization_key,
+        host_country_key as country_key,
+        guest_country_key as partner_country_key,
+        start_date_key as date_key,
+        end_date_key,
+        start_date_precision as date_precision,
+        delegations,
+        participants,
+        cast(null as bigint) as quantity,
+        cast(null as double) as amount_usd,
+        file_path,
+        source_row_number,
+        record_id,
+        source
+    from visits
+
+),
+
+donation_activities as (
+
+    select
+        donation_key as activity_key,
+        'donation' as activity_family,
+        donation_type as activity_type,
+        recipient_institution_key as institution_key,
+        donor_institution_key as partner_institution_key,
+        {{ surrogate_key([unknown_organization_acronym()]) }} as organization_key,
+        recipient_country_key as country_key,
+        donor_country_key as partner_country_key,
+        start_date_key as date_key,
+        end_date_key,
+        start_date_precision as date_precision,
+        cast(null as bigint) as delegations,
+        cast(null as bigint) as participants,
+        quantity,
+        amount_usd,
+        file_path,
+        source_row_number,
+        record_id,
+        source
+    from donations
+
+),
+
+final as (
+
+    select * from membership_activities
+    union all
+    select * from visit_activities
+    union all
+    select * from donation_activities
+
+)
+
+select * from final

@@ -1,0 +1,49 @@
+-- One row per reported gift, grant or funded project, totalled over its period.
+with
+
+donations as (
+
+    select * from {{ ref('int_donations_converted') }}
+
+),
+
+final as (
+
+    select
+        donation_key,
+        donor_institution_key,
+        recipient_institution_key,
+        donor_country_key,
+        recipient_country_key,
+        donor_type,
+        donation_type,
+        project,
+        description,
+        quantity,
+        amount,
+        currency,
+        amount_usd,
+        usd_per_unit,
+        fx_rate_year,
+        is_missing_fx_rate,
+        start_date_key,
+        end_date_key,
+        start_date,
+        start_date_precision,
+        end_date,
+        end_date_precision,
+        donor_name,
+        recipient_institution_name,
+        file_path,
+        source_row_number,
+        record_id,
+        source,
+        notes,
+        reporting_country_iso2,
+        content_hash,
+        load_id
+    from donations
+
+)
+
+select * from final

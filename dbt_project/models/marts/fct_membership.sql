@@ -1,0 +1,39 @@
+-- One row per membership of an institution in an organization (current file versions only).
+with
+
+memberships as (
+
+    select * from {{ ref('int_memberships_resolved') }}
+
+),
+
+final as (
+
+    select
+        membership_key,
+        institution_key,
+        organization_key,
+        country_key,
+        membership_type,
+        joined_date_key,
+        left_date_key,
+        is_active,
+        joined_date,
+        joined_date_precision,
+        left_date,
+        left_date_precision,
+        institution_name,
+        organization_name,
+        file_path,
+        source_row_number,
+        record_id,
+        source,
+        notes,
+        reporting_country_iso2,
+        content_hash,
+        load_id
+    from memberships
+
+)
+
+select * from final

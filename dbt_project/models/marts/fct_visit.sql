@@ -1,0 +1,44 @@
+-- One row per reported visit or exchange: a single visit, or a total over a period.
+with
+
+visits as (
+
+    select * from {{ ref('int_visits_resolved') }}
+
+),
+
+final as (
+
+    select
+        visit_key,
+        activity_type,
+        host_institution_key,
+        guest_institution_key,
+        host_country_key,
+        guest_country_key,
+        start_date_key,
+        end_date_key,
+        delegations,
+        participants,
+        event,
+        program,
+        city,
+        start_date,
+        start_date_precision,
+        end_date,
+        end_date_precision,
+        host_institution_name,
+        guest_institution_name,
+        file_path,
+        source_row_number,
+        record_id,
+        source,
+        notes,
+        reporting_country_iso2,
+        content_hash,
+        load_id
+    from visits
+
+)
+
+select * from final
