@@ -22,15 +22,21 @@ class BuildResult:
     failures: tuple[str, ...]
 
 
+def dbt_project_dir() -> Path:
+    """The dbt project to build; LIBCOOP_DBT_PROJECT_DIR points elsewhere (tests use a copy)."""
+    return Path(os.environ.get("LIBCOOP_DBT_PROJECT_DIR") or DBT_PROJECT_DIR)
+
+
 def dbt_args(command: str, database: Path, *extra: str) -> list[str]:
     """The dbt command line for ``database``; dbt reads the path from LIBCOOP_DBT_DATABASE."""
     os.environ["LIBCOOP_DBT_DATABASE"] = str(database)
+    project = dbt_project_dir()
     return [
         command,
         "--project-dir",
-        str(DBT_PROJECT_DIR),
+        str(project),
         "--profiles-dir",
-        str(DBT_PROJECT_DIR),
+        str(project),
         "--target-path",
         str(database.parent / "dbt-target"),
         "--log-path",
