@@ -1,17 +1,22 @@
 """
 ### cooperation_nightly
 
-The nightly build of the library-cooperation warehouse.
+The nightly build of the library-cooperation warehouse. It runs at 02:00 UTC, and also as soon as
+`drop_folder_watch` reports new files from coordinators; never two builds at once.
 
-1. **discover_files** lists the coordinators' files in `raw/incoming/<CC>/` (strays are skipped with a warning).
-2. **load** copies the published warehouse into a private build and loads every new or changed file
+1. **discover_files** lists the files of `raw/incoming/<CC>/` that are new or changed since the
+   published build (strays are skipped with a warning).
+2. **check_file** (one mapped task per file) checks a file against the contract and stages its
+   verdict; it does not touch DuckDB, so files are checked in parallel.
+3. **load** copies the published warehouse into a private build and loads every accepted file
    version, all or nothing per file; rejected files get a report in `raw/reports/<CC>/`.
-3. **build_marts** runs `dbt build` (seeds, models, tests) on the build.
-4. **validate** runs the Great Expectations suites; results land in `audit.dq_results`.
-5. **publish** swaps the build in as `warehouse/cooperation.duckdb` with one rename, only when
-   nothing critical failed, and prints the run summary.
+4. **build_marts** runs `dbt build` (seeds, snapshots, models, tests) on the build.
+5. **validate** runs the Great Expectations suites; results land in `audit.dq_results`.
+6. **publish** swaps the build in as `warehouse/cooperation.duckdb` with one rename, only when
+   nothing critical failed, and logs the run summary (also in `audit.runs`).
 
 Every task that writes the DuckDB build runs in the one-slot pool `duckdb_writer`.
+A failed task calls `libcoop.notify.notify_failure` (Airflow connection `libcoop_alerts`).
 The logic lives in the `libcoop` package; this file only declares when and in what order.
 """
 
@@ -19,14 +24,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
+
+from libcoop.config import DROP_FOLDER_ASSET
+from libcoop.notify import notify_failure
 
 WRITER_POOL = "duckdb_writer"
+DROP_FOLDER = Asset(DROP_FOLDER_ASSET)
 
 
 @dag(
     dag_id="cooperation_nightly",
-    schedule="0 2 * * *",
+    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 2 * * *", timezone="UTC"), assets=[DROP_FOLDER]),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -36,29 +45,40 @@ WRITER_POOL = "duckdb_writer"
         "retries": 2,
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
         "execution_timeout": timedelta(hours=1),
+        "on_failure_callback": notify_failure,
     },
     doc_md=__doc__,
 )
 def cooperation_nightly() -> None:
     @task
-    def discover_files() -> dict[str, int]:
-        """Count the data files and strays in the drop folder (the load re-reads the folder itself)."""
+    def discover_files() -> list[str]:
+        """The drop files that are new or changed since the published build."""
         from libcoop.config import resolve_paths
-        from libcoop.drop_folder import discover
+        from libcoop.pipeline import pending_changes
 
-        found = discover(resolve_paths().incoming)
-        return {"files": len(found.files), "skipped": len(found.skipped)}
+        return list(pending_changes(resolve_paths()).to_check)
 
-    @task(pool=WRITER_POOL)
-    def load(discovered: dict[str, int]) -> dict[str, object]:
-        """Load new and changed file versions into a private build of the warehouse."""
+    @task(max_active_tis_per_dagrun=4)
+    def check_file(relative_path: str) -> dict[str, object]:
+        """Check one file against the contract and stage its verdict for the load."""
+        from libcoop.config import resolve_paths
+        from libcoop.pipeline import safe_run_id
+        from libcoop.staged import stage_check
+
+        return stage_check(resolve_paths(), safe_run_id(get_current_context()["run_id"]), relative_path)
+
+    @task(pool=WRITER_POOL, trigger_rule="none_failed")
+    def load(checked: list[dict[str, object]]) -> dict[str, object]:
+        """Load the accepted file versions into a private build of the warehouse."""
         from libcoop.config import resolve_paths
         from libcoop.pipeline import file_counts, load_step, safe_run_id
 
         run_id = safe_run_id(get_current_context()["run_id"])
+        started_at = datetime.now().astimezone().isoformat()
         build, result = load_step(resolve_paths(), run_id)
-        return {"run_id": run_id, "build": str(build), "files": file_counts(result), "started_at": datetime.now().isoformat()}
+        return {"run_id": run_id, "build": str(build), "files": file_counts(result), "started_at": started_at}
 
     @task(pool=WRITER_POOL)
     def build_marts(loaded: dict[str, object]) -> int:
@@ -97,11 +117,10 @@ def cooperation_nightly() -> None:
             str(quality["summary"]),
             datetime.fromisoformat(str(loaded["started_at"])),
         )
-        text = summary.render()
-        print(text)
+        print(summary.render())
         return summary.status
 
-    loaded = load(discover_files())
+    loaded = load(check_file.expand(relative_path=discover_files()))
     publish(loaded, validate(loaded, build_marts(loaded)))
 
 

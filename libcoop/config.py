@@ -9,6 +9,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+# The Airflow asset that stands for the drop folder: drop_folder_watch updates it, the nightly DAG listens.
+DROP_FOLDER_ASSET = "libcoop_drop_folder"
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,6 @@ class Paths:
     def previous_warehouse(self) -> Path:
         """The build published before the current one, kept for rollback."""
         return self.warehouse.with_name(self.warehouse.stem + ".previous" + self.warehouse.suffix)
-
 
 
 def resolve_paths(raw_dir: str | Path | None = None, warehouse: str | Path | None = None) -> Paths:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import duckdb
@@ -97,9 +98,17 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def load_drop(
-    con: duckdb.DuckDBPyConnection, paths: Paths, load_id: str, discovery: Discovery | None = None
+    con: duckdb.DuckDBPyConnection,
+    paths: Paths,
+    load_id: str,
+    discovery: Discovery | None = None,
+    prechecked: Mapping[tuple[str, str], CheckedFile] | None = None,
 ) -> LoadResult:
-    """Bring the raw history of ``con`` in line with the drop folder, in one transaction."""
+    """Bring the raw history of ``con`` in line with the drop folder, in one transaction.
+
+    ``prechecked`` holds verdicts already reached (e.g. by the per-file Airflow tasks), keyed by
+    (file path, content hash); other files are checked here."""
+    prechecked = prechecked or {}
     ensure_schema(con)
     discovery = discovery or discover(paths.incoming)
     result = LoadResult(load_id, skipped=list(discovery.skipped))
@@ -141,13 +150,17 @@ def load_drop(
             twin = next(
                 (p for p, h in current.items() if h == digest and p != drop.relative_path and p in present), None
             )
-            checked = (
-                CheckedFile(drop, problems=[Problem(drop.relative_path, "duplicate_file", detail=f"copy of {twin}")])
-                if twin
-                else check_file(drop, paths.incoming)
-            )
             if twin:
-                checked.problem_counts = {"duplicate_file": 1}
+                checked = CheckedFile(
+                    drop,
+                    problems=[Problem(drop.relative_path, "duplicate_file", detail=f"copy of {twin}")],
+                    problem_counts={"duplicate_file": 1},
+                )
+            else:
+                checked = prechecked.get((drop.relative_path, digest)) or check_file(drop, paths.incoming)
+                if drop.content_hash() != digest:
+                    log.warning("%s changed while it was being read; it will be loaded next run", drop.relative_path)
+                    continue
             checked_files.append(checked)
             if checked.accepted:
                 _append_version(con, drop, digest, checked, load_id, now)

@@ -17,9 +17,11 @@ import duckdb
 
 from libcoop.build import build_marts
 from libcoop.config import Paths
+from libcoop.drop_folder import discover
 from libcoop.load import LoadResult, load_drop
 from libcoop.publish import discard_build, prepare_build, publish
 from libcoop.reference import write_reference_tables
+from libcoop.staged import staged_checks
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ class RunSummary:
 
     def render(self) -> str:
         files = ", ".join(f"{n} {k}" for k, n in self.files.items()) or "none"
-        marts = "\n".join(f"    {name:<32} {rows:>8}" for name, rows in self.mart_rows.items()) or "    (none)"
+        marts = "\n".join(f"    {name:<40} {rows:>8}" for name, rows in self.mart_rows.items()) or "    (none)"
         lines = [
             f"libcoop run {self.run_id}: {self.status}",
             f"  files: {files}",
@@ -67,12 +69,51 @@ class RunSummary:
 # --- the steps ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PendingChanges:
+    """How the drop folder differs from what the published warehouse holds."""
+
+    to_check: tuple[str, ...]  # new or changed files, including ones rejected before
+    removed: tuple[str, ...]  # files in force whose file is gone
+    unseen: tuple[str, ...]  # to_check minus the bytes already rejected: what warrants a new run
+
+    @property
+    def any(self) -> bool:
+        return bool(self.unseen or self.removed)
+
+
+def pending_changes(paths: Paths) -> PendingChanges:
+    """Compare the drop folder with the published warehouse (opened read-only)."""
+    found = discover(paths.incoming)
+    hashes = {f.relative_path: f.content_hash() for f in found.files}
+    current: dict[str, str] = {}
+    rejected: set[tuple[str, str]] = set()
+    if paths.warehouse.exists():
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            current = dict(
+                con.execute("select file_path, content_hash from raw.file_versions where is_current").fetchall()
+            )
+            rejected = set(
+                con.execute(
+                    "select file_path, content_hash from audit.file_loads where outcome = 'rejected'"
+                ).fetchall()
+            )
+    to_check = tuple(p for p, h in hashes.items() if current.get(p) != h)
+    return PendingChanges(
+        to_check=to_check,
+        removed=tuple(sorted(set(current) - set(hashes))),
+        unseen=tuple(p for p in to_check if (p, hashes[p]) not in rejected),
+    )
+
+
 def load_step(paths: Paths, run_id: str) -> tuple[Path, LoadResult]:
-    """Copy the published warehouse into a private build and load the drop folder into it."""
+    """Copy the published warehouse into a private build and load the drop folder into it,
+    using the per-file verdicts staged for this run when there are any."""
     build = prepare_build(paths, run_id)
+    discovery = discover(paths.incoming)
     with duckdb.connect(str(build)) as con:
         write_reference_tables(con)
-        result = load_drop(con, paths, run_id)
+        result = load_drop(con, paths, run_id, discovery, staged_checks(paths, run_id, discovery))
     return build, result
 
 
@@ -161,9 +202,7 @@ def run(paths: Paths, run_id: str | None = None) -> RunSummary:
     except BaseException:
         discard_build(build)
         raise
-    return publish_step(
-        paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at
-    )
+    return publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
 
 
 def published_summary(paths: Paths) -> RunSummary:
@@ -173,6 +212,4 @@ def published_summary(paths: Paths) -> RunSummary:
             "select run_id, status, files, quality, message from audit.runs order by finished_at desc limit 1"
         ).fetchone()
         counts = mart_row_counts(con)
-    return RunSummary(
-        row[0], row[1], paths.warehouse, json.loads(row[2]), counts, quality=row[3], message=row[4]
-    )
+    return RunSummary(row[0], row[1], paths.warehouse, json.loads(row[2]), counts, quality=row[3], message=row[4])

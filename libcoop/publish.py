@@ -1,14 +1,13 @@
 """Swap a validated build in as the published warehouse, atomically, keeping the one before.
 
 BI tools open ``warehouse/cooperation.duckdb`` read-only. A run never writes that file: it builds
-a copy under ``warehouse/.build/`` and publishes it with one ``os.replace``. A reader that opened
+a copy under ``warehouse/.build/`` and publishes it with one rename (``os.replace``). A reader that opened
 the old file keeps reading it (the inode lives on until it closes); a reader that opens after the
 rename gets the new build. Nobody ever sees a half-built state, and nobody waits on a lock."""
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 
@@ -27,13 +26,17 @@ def prepare_build(paths: Paths, run_id: str) -> Path:
     """A private copy of the published warehouse (or a new file) for this run to build into."""
     paths.build_dir.mkdir(parents=True, exist_ok=True)
     for stale in paths.build_dir.iterdir():
+        if stale.name == run_id:
+            continue  # this run's own folder: it may hold the per-file checks made before the load
         log.info("removing build left by an earlier, unfinished run: %s", stale.name)
         if stale.is_dir():
             shutil.rmtree(stale)
         else:
             stale.unlink()
     build = paths.build_dir / run_id / paths.warehouse.name
-    build.parent.mkdir()
+    build.parent.mkdir(exist_ok=True)
+    for leftover in build.parent.glob(build.name + "*"):
+        leftover.unlink()  # a retried load starts again from the published warehouse
     if paths.warehouse.exists():
         shutil.copyfile(paths.warehouse, build)
     return build
@@ -44,9 +47,9 @@ def _replace_keeping(source: Path, target: Path, keep_as: Path) -> None:
     if target.exists():
         spare = keep_as.with_name(keep_as.name + ".tmp")
         spare.unlink(missing_ok=True)
-        os.link(target, spare)  # a second name for the old build, so replacing it loses nothing
-        os.replace(spare, keep_as)
-    os.replace(source, target)
+        spare.hardlink_to(target)  # a second name for the old build, so replacing it loses nothing
+        spare.replace(keep_as)
+    source.replace(target)
 
 
 def publish(paths: Paths, build: Path) -> Path:
@@ -68,7 +71,7 @@ def rollback(paths: Paths) -> Path:
         raise NothingToRollBack(f"no previous build at {paths.previous_warehouse}")
     restored = paths.previous_warehouse.with_name(paths.previous_warehouse.name + ".restore")
     restored.unlink(missing_ok=True)
-    os.link(paths.previous_warehouse, restored)
+    restored.hardlink_to(paths.previous_warehouse)
     _replace_keeping(restored, paths.warehouse, paths.previous_warehouse)
     log.info("rolled back %s to the previous build", paths.warehouse)
     return paths.warehouse

@@ -13,7 +13,7 @@ from tests.integration.airflow_env import REPO, airflow, airflow_env, prepare_me
 
 pytestmark = pytest.mark.integration
 
-EXPECTED_TASKS = {"discover_files", "load", "build_marts", "validate", "publish"}
+EXPECTED_TASKS = {"discover_files", "check_file", "load", "build_marts", "validate", "publish"}
 WRITERS = {"load", "build_marts", "validate", "publish"}
 
 
@@ -35,6 +35,14 @@ def test_dag_imports_cleanly_with_expected_tasks_and_settings(tmp_path, monkeypa
             assert task.retries >= 1
         assert (task.pool == "duckdb_writer") == (task.task_id in WRITERS)
     assert dag.get_task("publish").upstream_task_ids == {"load", "validate"}
+    assert dag.get_task("load").upstream_task_ids == {"check_file"}  # the per-file checks fan in
+    assert dag.task_dict["check_file"].max_active_tis_per_dagrun == 4
+    assert [a.name for a in dag.timetable.asset_condition.objects] == ["libcoop_drop_folder"]
+
+    watch = bag.dags["drop_folder_watch"]
+    (detect,) = watch.tasks
+    assert [a.name for a in detect.outlets] == ["libcoop_drop_folder"]
+    assert watch.max_active_runs == 1
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,74 @@
+"""Per-file checks made ahead of the load, so that Airflow can fan them out (one mapped task per
+file) while only the load task writes DuckDB. A verdict is kept in the run's build folder as
+Parquet (the normalized rows) and JSON (the problems), keyed by the file's content hash."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from libcoop.config import Paths
+from libcoop.contract import Problem
+from libcoop.drop_folder import Discovery, DropFile, discover
+from libcoop.validate import CheckedFile, check_file
+
+
+def checks_dir(paths: Paths, run_id: str) -> Path:
+    return paths.build_dir / run_id / "checks"
+
+
+def stage_check(paths: Paths, run_id: str, relative_path: str) -> dict[str, Any]:
+    """Check one drop file and keep the verdict for the load; return a small summary for XCom."""
+    drop = _find(discover(paths.incoming), relative_path)
+    digest = drop.content_hash()
+    checked = check_file(drop, paths.incoming)
+    folder = checks_dir(paths, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    verdict = {
+        "file": relative_path,
+        "hash": digest,
+        "problems": [asdict(p) for p in checked.problems],
+        "problem_counts": checked.problem_counts,
+        "warnings": checked.warnings,
+    }
+    if checked.rows is not None:
+        pq.write_table(checked.rows, folder / f"{digest}.parquet")
+    (folder / f"{digest}.json").write_text(json.dumps(verdict), encoding="utf-8")
+    return {
+        "file": relative_path,
+        "accepted": checked.accepted,
+        "rows": checked.rows.num_rows if checked.rows is not None else 0,
+        "problems": checked.problem_total if not checked.accepted else 0,
+    }
+
+
+def staged_checks(paths: Paths, run_id: str, discovery: Discovery) -> dict[tuple[str, str], CheckedFile]:
+    """The verdicts staged for this run, for the files whose bytes have not changed since."""
+    folder = checks_dir(paths, run_id)
+    by_path = {f.relative_path: f for f in discovery.files}
+    verdicts: dict[tuple[str, str], CheckedFile] = {}
+    for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        verdict = json.loads(meta.read_text(encoding="utf-8"))
+        drop = by_path.get(verdict["file"])
+        if drop is None:
+            continue
+        rows_file = meta.with_suffix(".parquet")
+        verdicts[(drop.relative_path, verdict["hash"])] = CheckedFile(
+            drop,
+            problems=[Problem(**p) for p in verdict["problems"]],
+            problem_counts=verdict["problem_counts"],
+            warnings=verdict["warnings"],
+            rows=pq.read_table(rows_file) if rows_file.exists() else None,
+        )
+    return verdicts
+
+
+def _find(discovery: Discovery, relative_path: str) -> DropFile:
+    for drop in discovery.files:
+        if drop.relative_path == relative_path:
+            return drop
+    raise FileNotFoundError(f"{relative_path} is no longer in the drop folder")
