@@ -1,0 +1,143 @@
+"""BI readers during a run, a run killed in the middle of its build, and rollback."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import GOOD_VISIT, VISITS_HEADER
+from tests.integration.airflow_env import REPO
+
+pytestmark = pytest.mark.integration
+
+LIBCOOP = str(Path(sys.executable).with_name("libcoop"))
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def published(tmp_path):
+    """A drop folder (copy of the sample) with one build already published."""
+    raw = tmp_path / "raw"
+    shutil.copytree(REPO / "raw" / "incoming", raw / "incoming")
+    warehouse = tmp_path / "warehouse" / "cooperation.duckdb"
+    env = dict(os.environ, LIBCOOP_RAW_DIR=str(raw), LIBCOOP_WAREHOUSE=str(warehouse))
+    expectations = tmp_path / "expectations"
+    shutil.copytree(REPO / "expectations", expectations, ignore=shutil.ignore_patterns("uncommitted"))
+    env["LIBCOOP_EXPECTATIONS_DIR"] = str(expectations)
+    first = subprocess.run([LIBCOOP, "run"], env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert first.returncode == 0, first.stderr[-3000:]
+    return raw, warehouse, env
+
+
+def add_visits(raw: Path, count: int) -> None:
+    rows = [GOOD_VISIT.replace("v1,", f"x{i},") for i in range(count)]
+    path = raw / "incoming" / "JP" / "visits_extra.csv"
+    path.write_text("\n".join([VISITS_HEADER, *rows]) + "\n", encoding="utf-8")
+
+
+READER = """
+import json, sys, time, duckdb
+warehouse, stop_file = sys.argv[1], sys.argv[2]
+while True:
+    stopping = __import__("os").path.exists(stop_file)
+    started = time.monotonic()
+    try:
+        with duckdb.connect(warehouse, read_only=True) as con:
+            visits = con.execute("select count(*) from marts.fct_visit").fetchone()[0]
+            runs = con.execute("select count(*) from audit.runs").fetchone()[0]
+            union = con.execute(
+                "select count(*) from marts.fct_cooperation_activity where activity_family = 'visit'"
+            ).fetchone()[0]
+        print(json.dumps({"visits": visits, "runs": runs, "union": union, "seconds": time.monotonic() - started}))
+    except Exception as error:
+        print(json.dumps({"error": repr(error)}))
+    sys.stdout.flush()
+    if stopping:
+        break
+    time.sleep(0.05)
+"""
+
+
+def test_readers_never_fail_wait_or_see_a_half_built_state(published, tmp_path):
+    raw, warehouse, env = published
+    held_open = duckdb.connect(str(warehouse), read_only=True)  # a BI session open before, during and after
+    (before,) = held_open.execute("select count(*) from marts.fct_visit").fetchone()
+    add_visits(raw, 5)
+    stop_file = tmp_path / "stop"
+    # BI tools are other processes: DuckDB caches one instance per path inside a process.
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(warehouse), str(stop_file)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        run = subprocess.run([LIBCOOP, "run"], env=env, capture_output=True, text=True, timeout=900, check=False)
+        assert held_open.execute("select count(*) from marts.fct_visit").fetchone() == (before,)  # its snapshot
+    finally:
+        time.sleep(1)
+        stop_file.touch()
+        output, _ = reader.communicate(timeout=60)
+        held_open.close()
+    assert run.returncode == 0, run.stderr[-3000:]
+    observations = [json.loads(line) for line in output.splitlines()]
+    assert [o for o in observations if "error" in o] == []
+    assert all(o["visits"] == o["union"] for o in observations), "facts and their union disagree: a half-built state"
+    states = {(o["visits"], o["runs"]) for o in observations}
+    assert states == {(before, 1), (before + 5, 2)}, "only complete builds, the old then the new"
+    assert max(o["seconds"] for o in observations) < 5, "a reader waited on something"
+
+
+def test_killed_build_leaves_the_published_warehouse_and_the_next_run_succeeds(published):
+    raw, warehouse, env = published
+    published_digest = digest(warehouse)
+    add_visits(raw, 3)
+    run = subprocess.Popen(
+        [LIBCOOP, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    build_dir = warehouse.parent / ".build"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not any(build_dir.glob("*/dbt-target/run")):
+        time.sleep(0.2)  # dbt writes target/run/ as it materializes models: the build is under way
+    assert run.poll() is None, "the run finished before it could be killed"
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait(timeout=60)
+
+    assert digest(warehouse) == published_digest
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from audit.runs").fetchone() == (1,)
+
+    again = subprocess.run([LIBCOOP, "run"], env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert again.returncode == 0, again.stderr[-3000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from audit.runs").fetchone() == (2,)
+        (extra,) = con.execute(
+            "select count(*) from marts.fct_visit where file_path = 'JP/visits_extra.csv'"
+        ).fetchone()
+        assert extra == 3
+    assert [p.name for p in build_dir.iterdir()] == []  # the killed run's build was cleaned up
+
+
+def test_rollback_puts_the_previous_build_back(published):
+    raw, warehouse, env = published
+    first_digest = digest(warehouse)
+    add_visits(raw, 2)
+    second = subprocess.run([LIBCOOP, "run"], env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert second.returncode == 0, second.stderr[-3000:]
+    second_digest = digest(warehouse)
+    assert second_digest != first_digest
+
+    rollback = subprocess.run([LIBCOOP, "rollback"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert rollback.returncode == 0, rollback.stderr
+    assert digest(warehouse) == first_digest
+    assert digest(warehouse.with_name("cooperation.previous.duckdb")) == second_digest
