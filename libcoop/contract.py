@@ -25,6 +25,13 @@ class Column:
     allowed: tuple[str, ...] = ()
     minimum: int = 0  # for COUNT
 
+    @property
+    def sql_type(self) -> str:
+        """The DuckDB type of the normalized value."""
+        return {ColumnType.COUNT: "bigint", ColumnType.AMOUNT: "double", ColumnType.DATE: "date"}.get(
+            self.type, "varchar"
+        )
+
 
 ACTIVITY_TYPES = (
     "mutual_visit",

@@ -23,8 +23,6 @@ from libcoop.validate import CheckedFile, check_file
 
 log = logging.getLogger(__name__)
 
-_SQL_TYPES = {ColumnType.COUNT: "bigint", ColumnType.AMOUNT: "double", ColumnType.DATE: "date"}
-
 
 @dataclass(frozen=True)
 class FileOutcome:
@@ -63,7 +61,7 @@ def _history_columns(kind: str) -> list[str]:
         "reporting_country varchar not null",
     ]
     for column in columns_of(kind):
-        columns.append(f'"{column.name}" {_SQL_TYPES.get(column.type, "varchar")}')
+        columns.append(f'"{column.name}" {column.sql_type}')
         if column.type is ColumnType.DATE:
             columns.append(f'"{column.name}_precision" varchar')
     return columns
@@ -75,8 +73,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists audit")
     con.execute(
         "create table if not exists raw.file_versions (file_path varchar not null, country_code varchar not null, "
-        "kind varchar not null, content_hash varchar not null, load_id varchar not null, loaded_at timestamptz not null, "
-        "row_count bigint not null, is_current boolean not null, primary key (file_path, content_hash))"
+        "kind varchar not null, content_hash varchar not null, load_id varchar not null, "
+        "loaded_at timestamptz not null, row_count bigint not null, is_current boolean not null, "
+        "primary key (file_path, content_hash))"
     )
     for kind in KIND_COLUMNS:
         con.execute(f"create table if not exists raw.{kind} ({', '.join(_history_columns(kind))})")
@@ -87,8 +86,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         )
     con.execute(
         "create table if not exists audit.file_loads (load_id varchar not null, checked_at timestamptz not null, "
-        "file_path varchar not null, country_code varchar, kind varchar, content_hash varchar, outcome varchar not null, "
-        "row_count bigint, problem_count bigint, message varchar)"
+        "file_path varchar not null, country_code varchar, kind varchar, content_hash varchar, "
+        "outcome varchar not null, row_count bigint, problem_count bigint, message varchar)"
     )
     con.execute(
         "create table if not exists audit.file_rejections (load_id varchar not null, checked_at timestamptz not null, "

@@ -39,6 +39,7 @@ class RawRead:
 def sandbox_connection(root: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that can read files under ``root`` and nothing else, for good."""
     con = duckdb.connect(":memory:")
+    con.execute("set enable_progress_bar = false")
     con.execute(f"set allowed_directories = ['{_sql_text(str(root.resolve()) + '/')}']")
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")

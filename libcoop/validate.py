@@ -88,8 +88,15 @@ def _map_headers(drop: DropFile, raw: RawRead, checked: CheckedFile) -> dict[str
 
 
 def _value(column: str, mapping: dict[str, str]) -> str:
-    source = mapping.get(column)
-    return f"nullif(trim({source}), '')" if source else "cast(null as varchar)"
+    """The trimmed text of a contract column in table ``src`` (NULL when empty or absent)."""
+    return f'"{column}"' if column in mapping else "cast(null as varchar)"
+
+
+def _date_parts(column: str, mapping: dict[str, str]) -> tuple[str, str, str]:
+    """(first day, precision, last day) columns of a date column in table ``src``."""
+    if column not in mapping:
+        return "cast(null as date)", "cast(null as varchar)", "cast(null as date)"
+    return f'"{column}__first"', f'"{column}__precision"', f'"{column}__last"'
 
 
 def _date_sql(v: str) -> tuple[str, str, str]:
@@ -122,7 +129,7 @@ def _normalized(column: Column, v: str) -> str:
         case ColumnType.CODE:
             return f"lower(regexp_replace({v}, '[\\s-]+', '_', 'g'))"
         case ColumnType.COUNTRY:
-            return f"(select iso2 from country_lookup where value = {v})"
+            return f'"iso2__{column.name}"'  # joined in by _check_rows
         case ColumnType.COUNT:
             return f"cast({v} as bigint)"
         case ColumnType.AMOUNT:
@@ -145,8 +152,8 @@ def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, st
             queries.append(("required_value", name, f"{v} is null", ""))
         match column.type:
             case ColumnType.DATE:
-                first, _, _ = _date_sql(v)
-                queries.append(("bad_date", name, f"{v} is not null and ({first}) is null", ""))
+                first, _, _ = _date_parts(name, mapping)
+                queries.append(("bad_date", name, f"{v} is not null and {first} is null", ""))
             case ColumnType.COUNT:
                 whole = f"regexp_full_match({v}, '\\d+')"
                 negative = f"regexp_full_match({v}, '-\\s*\\d+([.,]\\d+)?')"
@@ -195,9 +202,9 @@ def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, st
         )
     start, end = PERIODS[kind]
     if start in mapping and end in mapping:
-        start_first, _, _ = _date_sql(_value(start, mapping))
-        _, _, end_last = _date_sql(_value(end, mapping))
-        queries.append(("end_before_start", end, f"({end_last}) < ({start_first})", f"{start} is {{{start}}}"))
+        start_first, _, _ = _date_parts(start, mapping)
+        _, _, end_last = _date_parts(end, mapping)
+        queries.append(("end_before_start", end, f"{end_last} < {start_first}", f"{start} is {{{start}}}"))
     if kind == "donations" and "amount" in mapping:
         queries.append(
             (
@@ -225,19 +232,36 @@ def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, st
 def _check_rows(drop: DropFile, table: pa.Table, mapping: dict[str, str], checked: CheckedFile) -> None:
     con = duckdb.connect(":memory:")
     try:
-        con.register("src", table)
+        con.execute("set enable_progress_bar = false")
+        con.register("raw_rows", table)
+        # Trim once, parse dates once: every rule below reads this table.
+        texts = ", ".join(f"nullif(trim({source}), '') as \"{name}\"" for name, source in mapping.items())
+        con.execute(f"create table texts as select {ROW_COLUMN}, {texts} from raw_rows")
+        country_columns = [c.name for c in columns_of(drop.kind) if c.type is ColumnType.COUNTRY and c.name in mapping]
         country_values = [
             value
-            for column in columns_of(drop.kind)
-            if column.type is ColumnType.COUNTRY and column.name in mapping
-            for (value,) in con.execute(
-                f"select distinct {_value(column.name, mapping)} from src where {_value(column.name, mapping)} is not null"
-            ).fetchall()
+            for name in country_columns
+            for (value,) in con.execute(f'select distinct "{name}" from texts where "{name}" is not null').fetchall()
         ]
         lookup = resolve_countries(country_values)
         con.execute("create table country_lookup (value varchar, iso2 varchar)")
         if lookup:
             con.executemany("insert into country_lookup values (?, ?)", list(lookup.items()))
+        joins = "".join(
+            f' left join country_lookup as "lookup__{name}" on "lookup__{name}".value = texts."{name}"'
+            for name in country_columns
+        )
+        derived = [f'"lookup__{name}".iso2 as "iso2__{name}"' for name in country_columns]
+        for column in columns_of(drop.kind):
+            if column.type is ColumnType.DATE and column.name in mapping:
+                first, precision, last = _date_sql(f'texts."{column.name}"')
+                derived += [
+                    f'{first} as "{column.name}__first"',
+                    f'{precision} as "{column.name}__precision"',
+                    f'{last} as "{column.name}__last"',
+                ]
+        extra = "".join(", " + d for d in derived)
+        con.execute(f"create table src as select texts.*{extra} from texts{joins}")
         con.execute("create table currencies as select unnest(?::varchar[]) as code", [currency_codes()])
 
         selects = []
@@ -272,12 +296,13 @@ def _check_rows(drop: DropFile, table: pa.Table, mapping: dict[str, str], checke
 def _normalize_sql(kind: str, mapping: dict[str, str]) -> str:
     parts = [f"{ROW_COLUMN} as source_row_number"]
     for column in columns_of(kind):
-        v = _value(column.name, mapping)
         if column.type is ColumnType.DATE:
-            first, precision, _ = _date_sql(v)
+            first, precision, _ = _date_parts(column.name, mapping)
             parts += [f'{first} as "{column.name}"', f'{precision} as "{column.name}_precision"']
+        elif column.name in mapping:
+            parts.append(f'{_normalized(column, _value(column.name, mapping))} as "{column.name}"')
         else:
-            parts.append(f'{_normalized(column, v)} as "{column.name}"')
+            parts.append(f'cast(null as {column.sql_type}) as "{column.name}"')
     sql = "select " + ", ".join(parts) + f" from src order by {ROW_COLUMN}"
     if kind == "visits":
         # The contract's defaults: one delegation, ending the day (period) it started.
