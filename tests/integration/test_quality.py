@@ -1,0 +1,469 @@
+"""libcoop.quality with real Great Expectations on a small DuckDB warehouse built in tmp_path.
+
+The warehouse has the raw layer of docs/architecture.md (history tables, current views) and the
+marts of CONTRACT.md section 2, with a few realistic rows. Each test runs every suite against a
+copy of the committed expectations/ folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from libcoop import quality
+
+pytestmark = pytest.mark.integration
+
+COMMITTED_CONTEXT = Path(__file__).resolve().parents[2] / "expectations"
+
+_RAW_LINEAGE = (
+    "file_path varchar, content_hash varchar, load_id varchar, source_row_number bigint, reporting_country varchar"
+)
+_RAW_COMMON = "record_id varchar, source varchar, notes varchar"
+_RAW_DDL = {
+    "memberships": "institution varchar, country varchar, organization varchar, membership_type varchar, "
+    'joined date, joined_precision varchar, "left" date, left_precision varchar',
+    "visits": "activity_type varchar, host_institution varchar, host_country varchar, guest_institution varchar, "
+    "guest_country varchar, start_date date, start_date_precision varchar, end_date date, "
+    "end_date_precision varchar, delegations bigint, participants bigint, event varchar, program varchar, "
+    "city varchar",
+    "donations": "donor varchar, donor_country varchar, donor_type varchar, recipient_institution varchar, "
+    "recipient_country varchar, donation_type varchar, project varchar, description varchar, quantity bigint, "
+    "amount double, currency varchar, start_date date, start_date_precision varchar, end_date date, "
+    "end_date_precision varchar",
+}
+
+# fmt: off
+# (file_path, source_row_number, reporting_country) + contract columns, in _RAW_DDL order.
+MEMBERSHIPS = [
+    ("VN/memberships.csv", 2, "VN", "National Library of Viet Nam", "VN", "IFLA", "member",
+     "1979-01-01", "year", None, None),
+    ("VN/memberships.csv", 3, "VN", "National Library of Viet Nam", "VN", "CONSAL", "member",
+     "1989-01-01", "year", None, None),
+    ("CN/memberships.csv", 2, "CN", "中国国家图书馆", "CN", "CDNLAO", "founding member",
+     "1979-01-01", "year", "2010-06-01", "month"),
+]
+VISITS = [
+    ("CN/visits_2015.csv", 2, "CN", "business_exchange", "National Library of China", "CN",
+     "National Library of Viet Nam", "VN", "2015-11-10", "day", "2015-11-14", "day", 1, 6,
+     "35th business exchange", None, "Beijing"),
+    ("VN/visits_2000-2010.xlsx", 2, "VN", "delegation", "National Library of Viet Nam", "VN", None, None,
+     "2000-01-01", "year", "2010-01-01", "year", 549, 2062, None, None, "Ha Noi"),
+    ("SG/visits.csv", 2, "SG", "training", "National Library Board", "SG", "National Library of Viet Nam", "VN",
+     "2012-06-01", "month", "2012-06-01", "month", 1, 2, "2nd session of INELI-ASEAN", "INELI-ASEAN", "Singapore"),
+]
+DONATIONS = [
+    ("VN/donations_nlv-2000-2012.xlsx", 2, "VN", "The Asia Foundation", "US", "foundation",
+     "National Library of Viet Nam", "VN", "books", "Books for Asia", None, 12000, None, None,
+     "1995-01-01", "year", "2005-01-01", "year"),
+    ("VN/donations_nlv-2000-2012.xlsx", 3, "VN", "Atlantic Philanthropies", "US", "foundation",
+     "National Library of Viet Nam", "VN", "funding", "DDC 14 translation", None, None, 100000.0, "USD",
+     "2004-01-01", "year", "2006-01-01", "year"),
+    ("VN/donations_nlv-2000-2012.xlsx", 4, "VN", "Japan Foundation", "JP", "foundation",
+     "National Library of Viet Nam", "VN", "equipment", None, "microfilm readers", 3, 3000000.0, "JPY",
+     "2008-03-01", "month", "2008-03-01", "month"),
+]
+
+COUNTRIES = [("ZZ", "ZZZ", "Unknown", None), ("VN", "VNM", "Viet Nam", "ASEAN"), ("CN", "CHN", "China", "East Asia"),
+             ("SG", "SGP", "Singapore", "ASEAN"), ("US", "USA", "United States", "North America"),
+             ("JP", "JPN", "Japan", "East Asia")]
+INSTITUTIONS = [("UNKNOWN", "Unknown or unspecified", "unknown", "ZZ", False),
+                ("NLV", "National Library of Viet Nam", "library", "VN", True),
+                ("NLC", "National Library of China", "library", "CN", True),
+                ("NLB", "National Library Board", "library", "SG", True),
+                ("TAF", "The Asia Foundation", "foundation", "US", True),
+                ("AP", "Atlantic Philanthropies", "foundation", "US", True),
+                ("JF", "Japan Foundation", "foundation", "JP", True)]
+ORGANIZATIONS = [("UNKNOWN", "Unknown"),
+                 ("IFLA", "International Federation of Library Associations and Institutions"),
+                 ("CONSAL", "Congress of Southeast Asian Librarians"),
+                 ("CDNLAO", "Conference of Directors of National Libraries of Asia and Oceania")]
+
+# Facts by natural keys; keys are md5 of the natural key, dates are yyyymmdd integers (-1 unknown).
+FCT_MEMBERSHIP = [("NLV", "IFLA", "member", "1979-01-01", None, True),
+                  ("NLV", "CONSAL", "member", "1989-01-01", None, True),
+                  ("NLC", "CDNLAO", "founding member", "1979-01-01", "2010-06-01", False)]
+FCT_VISIT = [("business_exchange", "NLC", "NLV", "CN", "VN", "2015-11-10", "2015-11-14", 1, 6,
+              "35th business exchange", None),
+             ("delegation", "NLV", "UNKNOWN", "VN", "ZZ", "2000-01-01", "2010-01-01", 549, 2062, None, None),
+             ("training", "NLB", "NLV", "SG", "VN", "2012-06-01", "2012-06-01", 1, 2, "2nd session of INELI-ASEAN",
+              "INELI-ASEAN")]
+# donor, recipient, donor country, recipient country, type, project, quantity, amount, currency, amount_usd,
+# start, end, is_missing_fx_rate
+FCT_DONATION = [("TAF", "NLV", "US", "VN", "books", "Books for Asia", 12000, None, None, None,
+                 "1995-01-01", "2005-01-01", False),
+                ("AP", "NLV", "US", "VN", "funding", "DDC 14 translation", None, 100000.0, "USD", 100000.0,
+                 "2004-01-01", "2006-01-01", False),
+                ("JF", "NLV", "JP", "VN", "equipment", None, 3, 3000000.0, "JPY", 26000.0,
+                 "2008-03-01", "2008-03-01", False)]
+# fmt: on
+FX_RATES = [("USD", year, 1.0, 250) for year in range(1995, 2016)] + [("JPY", 2008, 0.00867, 250)]
+
+
+def _key(natural: str | None) -> str:
+    return hashlib.md5((natural or "").encode()).hexdigest()  # the dbt surrogate_key of one part
+
+
+def _date_key(day: str | None) -> int:
+    return int(day.replace("-", "")) if day else -1
+
+
+def build_warehouse(path: Path, *, fx_flag: bool = True) -> Path:
+    """A small build file: raw history + current views, ref.fx_rates_yearly, the marts."""
+    with duckdb.connect(str(path)) as con:
+        for schema in ("raw", "ref", "marts"):
+            con.execute(f"create schema {schema}")
+        rows = {"memberships": MEMBERSHIPS, "visits": VISITS, "donations": DONATIONS}
+        for kind, ddl in _RAW_DDL.items():
+            con.execute(f"create table raw.{kind} ({_RAW_LINEAGE}, {_RAW_COMMON}, {ddl})")
+            con.execute(f"create view raw.current_{kind} as select * from raw.{kind}")
+            columns = [c.strip().split(" ")[0] for c in ddl.split(",")]
+            for number, row in enumerate(rows[kind], start=1):
+                file_path, row_number, country, *values = row
+                con.execute(
+                    f"insert into raw.{kind} (file_path, content_hash, load_id, source_row_number, reporting_country, "
+                    f"record_id, source, {', '.join(columns)}) values (?, 'sha', 'load-1', ?, ?, ?, 'test', "
+                    f"{', '.join('?' for _ in columns)})",
+                    [file_path, row_number, country, f"r{number}", *values],
+                )
+        con.execute(
+            "create table ref.fx_rates_yearly (currency varchar, year integer, usd_per_unit double, "
+            "observation_days integer)"
+        )
+        con.executemany("insert into ref.fx_rates_yearly values (?, ?, ?, ?)", FX_RATES)
+
+        con.execute(
+            "create table marts.dim_country (country_key varchar, iso2 varchar, iso3 varchar, "
+            "country_name varchar, region varchar)"
+        )
+        con.executemany(
+            "insert into marts.dim_country values (?, ?, ?, ?, ?)",
+            [(_key(iso2), iso2, iso3, name, region) for iso2, iso3, name, region in COUNTRIES],
+        )
+        con.execute(
+            "create table marts.dim_institution (institution_key varchar, institution_name varchar, "
+            "institution_type varchar, country_iso2 varchar, is_resolved boolean)"
+        )
+        con.executemany(
+            "insert into marts.dim_institution values (?, ?, ?, ?, ?)",
+            [(_key(code), *rest) for code, *rest in INSTITUTIONS],
+        )
+        con.execute(
+            "create table marts.dim_organization (organization_key varchar, acronym varchar, organization_name varchar)"
+        )
+        con.executemany(
+            "insert into marts.dim_organization values (?, ?, ?)",
+            [(_key(acronym), acronym, name) for acronym, name in ORGANIZATIONS],
+        )
+        con.execute(
+            "create table marts.dim_date as "
+            "select cast(strftime(d, '%Y%m%d') as integer) as date_key, cast(d as date) as date_day, "
+            "year(d) as year, quarter(d) as quarter, month(d) as month "
+            "from generate_series(date '1979-01-01', date '2015-12-31', interval 1 day) as t(d) "
+            "union all select -1, null, null, null, null"
+        )
+
+        con.execute(
+            "create table marts.fct_membership (institution_key varchar, organization_key varchar, "
+            "membership_type varchar, joined_date_key integer, left_date_key integer, is_active boolean)"
+        )
+        con.executemany(
+            "insert into marts.fct_membership values (?, ?, ?, ?, ?, ?)",
+            [(_key(i), _key(o), t, _date_key(j), _date_key(left), a) for i, o, t, j, left, a in FCT_MEMBERSHIP],
+        )
+        con.execute(
+            "create table marts.fct_visit (activity_type varchar, host_institution_key varchar, "
+            "guest_institution_key varchar, host_country_key varchar, guest_country_key varchar, "
+            "start_date_key integer, end_date_key integer, delegations bigint, participants bigint, "
+            "event varchar, program varchar)"
+        )
+        con.executemany(
+            "insert into marts.fct_visit values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (a, _key(hi), _key(gi), _key(hc), _key(gc), _date_key(s), _date_key(e), d, p, ev, pr)
+                for a, hi, gi, hc, gc, s, e, d, p, ev, pr in FCT_VISIT
+            ],
+        )
+        con.execute(
+            "create table marts.fct_donation (donor_institution_key varchar, recipient_institution_key "
+            "varchar, donor_country_key varchar, recipient_country_key varchar, donation_type varchar, "
+            "project varchar, quantity bigint, amount double, currency varchar, amount_usd double, "
+            "start_date_key integer, end_date_key integer, is_missing_fx_rate boolean)"
+        )
+        con.executemany(
+            "insert into marts.fct_donation values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (_key(di), _key(ri), _key(dc), _key(rc), *facts, _date_key(s), _date_key(e), missing)
+                for di, ri, dc, rc, *facts, s, e, missing in FCT_DONATION
+            ],
+        )
+        if not fx_flag:  # the flag is optional: without it, rates are looked up in ref.fx_rates_yearly
+            con.execute("alter table marts.fct_donation drop column is_missing_fx_rate")
+        con.execute(
+            "create table marts.fct_cooperation_activity as "
+            "select 'membership' as activity_family, 'membership' as activity_type, institution_key, "
+            f"'{_key('UNKNOWN')}' as partner_institution_key, organization_key, '{_key('VN')}' as country_key, "
+            f"'{_key('ZZ')}' as partner_country_key, joined_date_key as date_key, "
+            "cast(null as bigint) as delegations, cast(null as bigint) as participants, "
+            "cast(null as bigint) as quantity, cast(null as double) as amount_usd from marts.fct_membership "
+            "union all "
+            "select 'visit', activity_type, host_institution_key, guest_institution_key, "
+            f"'{_key('UNKNOWN')}', host_country_key, guest_country_key, start_date_key, delegations, participants, "
+            "null, null from marts.fct_visit "
+            "union all "
+            "select 'donation', donation_type, recipient_institution_key, donor_institution_key, "
+            f"'{_key('UNKNOWN')}', recipient_country_key, donor_country_key, start_date_key, null, null, quantity, "
+            "amount_usd from marts.fct_donation"
+        )
+    return path
+
+
+@pytest.fixture
+def context_dir(tmp_path: Path) -> Path:
+    """A copy of the committed Great Expectations context, without anything uncommitted."""
+    target = tmp_path / "expectations"
+    shutil.copytree(COMMITTED_CONTEXT, target, ignore=shutil.ignore_patterns("uncommitted"))
+    return target
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return build_warehouse(tmp_path / "build.duckdb")
+
+
+def _failed(report: quality.QualityReport) -> list[tuple[str, str, str | None, str, int | None]]:
+    return sorted(
+        (o.suite, o.expectation, o.column, o.severity, o.unexpected_count) for o in report.outcomes if not o.success
+    )
+
+
+def _committed_files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "uncommitted" not in p.relative_to(root).parts
+    }
+
+
+def test_good_data_passes_every_suite(warehouse: Path, context_dir: Path) -> None:
+    report = quality.validate_warehouse(warehouse, "run-good", context_dir)
+
+    assert _failed(report) == []
+    assert report.passed
+    assert report.critical_failures == () and report.warnings == ()
+    assert {o.suite for o in report.outcomes} == set(quality.SUITE_NAMES)
+    assert {o.severity for o in report.outcomes} == {"critical", "warning"}
+    assert all(o.description and o.expectation.startswith("expect_") for o in report.outcomes)
+    assert report.summary() == f"data quality: {len(report.outcomes)} checks, 0 critical failures, 0 warnings"
+
+
+def test_validation_leaves_the_committed_context_unchanged(warehouse: Path, context_dir: Path) -> None:
+    before = _committed_files(context_dir)
+
+    quality.validate_warehouse(warehouse, "run-1", context_dir)
+    quality.validate_warehouse(warehouse, "run-2", context_dir)
+
+    assert _committed_files(context_dir) == before, "re-run `libcoop.quality.register_suites` and commit"
+
+
+def test_orphan_institution_key_in_fct_visit_is_a_critical_failure(warehouse: Path, context_dir: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.fct_visit set host_institution_key = ? where event = '35th business exchange'",
+            [_key("NO SUCH LIBRARY")],
+        )
+        con.execute(  # keep the cooperation facts consistent: only fct_visit is broken
+            "update marts.fct_cooperation_activity set institution_key = ? where activity_type = 'business_exchange'",
+            [_key("NLC")],
+        )
+
+    report = quality.validate_warehouse(warehouse, "run-orphan", context_dir)
+
+    assert _failed(report) == [
+        ("marts_integrity_fct_visit", "expect_column_values_to_be_null", "orphan_host_institution_key", "critical", 1)
+    ]
+    assert not report.passed
+    (failure,) = report.critical_failures
+    assert _key("NO SUCH LIBRARY") in (failure.observed_value or "")
+    assert "dim_institution" in failure.description
+    assert report.summary().endswith("1 critical failure, 0 warnings")
+
+
+def test_negative_amount_in_fct_donation_is_a_critical_failure(warehouse: Path, context_dir: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.fct_donation set amount = -100000 where currency = 'USD'")
+
+    report = quality.validate_warehouse(warehouse, "run-negative", context_dir)
+
+    assert _failed(report) == [
+        ("marts_integrity_fct_donation", "expect_column_values_to_be_between", "amount", "critical", 1)
+    ]
+    assert not report.passed
+    assert report.critical_failures[0].observed_value == "unexpected: -100000.0"
+
+
+def test_start_date_in_1850_is_only_a_warning(warehouse: Path, context_dir: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.dim_date values (18500101, date '1850-01-01', 1850, 1, 1)")
+        con.execute("update marts.fct_visit set start_date_key = 18500101 where activity_type = 'delegation'")
+        con.execute("update raw.visits set start_date = date '1850-01-01' where activity_type = 'delegation'")
+
+    report = quality.validate_warehouse(warehouse, "run-1850", context_dir)
+
+    assert _failed(report) == [
+        ("marts_integrity_fct_visit", "expect_column_values_to_be_between", "start_day", "warning", 1),
+        ("raw_visits", "expect_column_values_to_be_between", "start_date", "warning", 1),
+    ]
+    assert report.passed
+    assert len(report.warnings) == 2
+    assert report.summary().endswith("0 critical failures, 2 warnings")
+
+
+def test_raw_rules_catch_what_the_contract_forbids(warehouse: Path, context_dir: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update raw.visits set activity_type = 'sightseeing', host_country = null where activity_type = 'training'"
+        )
+        con.execute("update raw.donations set currency = null where currency = 'JPY'")
+        con.execute("update raw.donations set currency = 'usd' where currency = 'USD'")
+
+    report = quality.validate_warehouse(warehouse, "run-raw", context_dir)
+
+    assert _failed(report) == [
+        ("raw_donations", "expect_column_values_to_match_regex", "currency", "critical", 1),
+        ("raw_donations", "expect_column_values_to_not_be_null", "currency", "critical", 1),
+        ("raw_visits", "expect_column_values_to_be_in_set", "activity_type", "critical", 1),
+        ("raw_visits", "expect_column_values_to_not_be_null", "host_country", "critical", 1),
+    ]
+
+
+def test_a_date_column_without_any_value_is_fine(warehouse: Path, context_dir: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute('update raw.memberships set "left" = null, left_precision = null')
+
+    report = quality.validate_warehouse(warehouse, "run-no-left", context_dir)
+
+    assert _failed(report) == []
+
+
+def test_participants_per_delegation_is_checked_for_travelling_delegations_only(
+    warehouse: Path, context_dir: Path
+) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        # 14th CONSAL General Conference: 1,000 attendees, one (host) delegation: plausible.
+        con.execute("update raw.visits set activity_type = 'conference', participants = 1000 where delegations = 1")
+        # 549 delegations but 300,000 visitors: implausible.
+        con.execute("update raw.visits set participants = 300000 where activity_type = 'delegation'")
+
+    report = quality.validate_warehouse(warehouse, "run-participants", context_dir)
+
+    assert _failed(report) == [
+        ("raw_visits", "expect_column_values_to_be_between", "participants_per_delegation", "warning", 1)
+    ]
+
+
+def test_row_counts_reconcile_with_the_raw_layer(warehouse: Path, context_dir: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("delete from marts.fct_membership where organization_key = ?", [_key("CONSAL")])
+
+    report = quality.validate_warehouse(warehouse, "run-rows", context_dir)
+
+    (failure,) = report.critical_failures
+    assert (failure.suite, failure.expectation, failure.observed_value) == (
+        "marts_integrity_fct_membership",
+        "expect_table_row_count_to_equal",
+        "2",
+    )
+
+
+@pytest.mark.parametrize("fx_flag", [True, False], ids=["is_missing_fx_rate", "ref.fx_rates_yearly"])
+def test_a_donation_without_exchange_rate_is_flagged_as_a_warning(
+    tmp_path: Path, context_dir: Path, fx_flag: bool
+) -> None:
+    warehouse = build_warehouse(tmp_path / "build.duckdb", fx_flag=fx_flag)
+    with duckdb.connect(str(warehouse)) as con:
+        # A KRW grant: no rate in the reference table, so no amount in USD.
+        con.execute("update raw.donations set currency = 'KRW', amount = 5000000 where currency = 'JPY'")
+        flag = ", is_missing_fx_rate = true" if fx_flag else ""
+        con.execute(
+            f"update marts.fct_donation set currency = 'KRW', amount = 5000000, amount_usd = null{flag} "
+            "where currency = 'JPY'"
+        )
+
+    report = quality.validate_warehouse(warehouse, "run-fx", context_dir)
+
+    assert _failed(report) == [
+        ("marts_integrity_fct_donation", "expect_column_values_to_be_in_set", "has_fx_rate", "warning", 1)
+    ]
+    assert report.passed
+
+
+def test_amount_usd_missing_despite_a_rate_is_a_warning(warehouse: Path, context_dir: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.fct_donation set amount_usd = null where currency = 'JPY'")
+
+    report = quality.validate_warehouse(warehouse, "run-usd", context_dir)
+
+    assert _failed(report) == [
+        ("marts_integrity_fct_donation", "expect_column_values_to_not_be_null", "amount_usd", "warning", 1)
+    ]
+
+
+def test_a_missing_column_fails_its_own_checks_not_the_run(warehouse: Path, context_dir: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create or replace view raw.current_donations as select * exclude (donor_type) from raw.donations")
+
+    report = quality.validate_warehouse(warehouse, "run-missing-column", context_dir)
+
+    assert _failed(report) == [("raw_donations", "expect_column_values_to_be_in_set", "donor_type", "warning", None)]
+    assert "donor_type" in (report.warnings[0].observed_value or "")
+    assert report.warnings[0].observed_value.startswith("error: ")
+
+
+def test_record_results_writes_one_row_per_outcome(warehouse: Path, context_dir: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.fct_donation set amount = -1 where currency = 'USD'")
+    report = quality.validate_warehouse(warehouse, "run-audit", context_dir)
+
+    with duckdb.connect(str(warehouse)) as con:
+        quality.record_results(con, report)
+        quality.record_results(con, report)  # a retried task: same rows, not twice as many
+        rows = con.execute(
+            "select run_id, validated_at, suite, expectation, column_name, severity, success, observed_value, "
+            "unexpected_count, description from audit.dq_results order by suite, expectation, column_name"
+        ).fetchall()
+        failed = con.execute(
+            "select suite, expectation, column_name, severity, unexpected_count from audit.dq_results where not success"
+        ).fetchall()
+
+    assert len(rows) == len(report.outcomes)
+    assert {r[0] for r in rows} == {"run-audit"}
+    assert all(isinstance(r[1], dt.datetime) for r in rows)
+    assert failed == [("marts_integrity_fct_donation", "expect_column_values_to_be_between", "amount", "critical", 1)]
+
+
+def test_data_docs_show_every_suite(warehouse: Path, context_dir: Path) -> None:
+    report = quality.validate_warehouse(warehouse, "run-docs", context_dir)
+
+    assert report.data_docs_dir is not None
+    index = report.data_docs_dir / "index.html"
+    assert index.is_file()
+    assert report.data_docs_dir.is_relative_to(context_dir)
+    assert "uncommitted" in report.data_docs_dir.parts
+    html = index.read_text(encoding="utf-8")
+    for name in quality.SUITE_NAMES:
+        assert name in html
+    assert "run-docs" in html
+
+
+def test_the_committed_context_ignores_uncommitted_files() -> None:
+    ignored = (COMMITTED_CONTEXT / ".gitignore").read_text(encoding="utf-8").split()
+    assert "uncommitted/" in ignored
+    assert (COMMITTED_CONTEXT / "gx" / "great_expectations.yml").is_file()
+    for name in quality.SUITE_NAMES:
+        assert (COMMITTED_CONTEXT / "gx" / "expectations" / f"{name}.json").is_file(), name
