@@ -6,6 +6,8 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 VENV := .venv
 BIN := $(VENV)/bin
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # A project-local Airflow: its own home and SQLite metadata database, the project's DAGs only.
 export AIRFLOW_HOME := $(CURDIR)/.airflow
@@ -27,6 +29,11 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 setup: $(VENV)/.synced ## install everything into .venv (uv sync from uv.lock)
 
+# The Data Docs test opens pages in a real headless browser: Debian's Chromium (no browser download).
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null
+
 $(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
 	@mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
@@ -39,7 +46,7 @@ run: $(AIRFLOW_HOME)/airflow.db ## run the nightly DAG once through Airflow on r
 		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run did not succeed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
 	@$(BIN)/libcoop summary
 
-test: $(VENV)/.synced ## run every test (unit, integration with Airflow/dbt/GE, distributed on PostgreSQL+Redis)
+test: $(VENV)/.synced $(CHROMIUM) ## run every test (unit, integration with Airflow/dbt/GE, distributed on PostgreSQL+Redis)
 	$(BIN)/pytest
 
 test-unit: $(VENV)/.synced ## run the fast unit tests only
