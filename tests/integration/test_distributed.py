@@ -1,0 +1,194 @@
+"""cooperation_nightly on a distributed Airflow 3: PostgreSQL metadata DB, Redis broker, CeleryExecutor,
+and api-server, scheduler, dag-processor and a Celery worker as separate processes.
+
+Uses the machine's PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379, db 5);
+skipped only when one of them does not answer. See distributed_stack.py for the Airflow 3 wiring.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.integration.airflow_env import REPO, airflow, airflow_env, prepare_metadata
+from tests.integration.distributed_stack import (
+    PG_HOST,
+    PG_PORT,
+    REDIS_HOST,
+    REDIS_PORT,
+    Stack,
+    distributed_settings,
+    forget_queue,
+    free_port,
+    fresh_database,
+    http_ok,
+    query,
+    reachable,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.distributed, pytest.mark.timeout(1800)]
+
+DAG_ID = "cooperation_nightly"
+TASKS = {"discover_files", "load", "build_marts", "validate", "publish"}
+WRITERS = {"load", "build_marts", "validate", "publish"}
+RUN_DEADLINE = 15 * 60
+
+
+def _timeline(database: str, run_id: str) -> str:
+    """The run's task instances, one line each: when queued, started, ended, where, how it went."""
+    rows = query(
+        database,
+        """
+        select task_id, map_index, state, try_number, queue, hostname,
+               to_char(queued_dttm, 'HH24:MI:SS'), to_char(start_date, 'HH24:MI:SS'),
+               to_char(end_date, 'HH24:MI:SS'), round(duration::numeric, 1)
+        from task_instance where dag_id = %s and run_id = %s order by start_date nulls last, task_id, map_index
+        """,
+        (DAG_ID, run_id),
+    )
+    header = "task_id[map] state try queue host queued started ended seconds"
+    return "\n".join([header, *(f"{r[0]}[{r[1]}] " + " ".join(str(v) for v in r[2:]) for r in rows)])
+
+
+@pytest.fixture(scope="module")
+def distributed_run(tmp_path_factory):
+    """Start the stack, run cooperation_nightly once on a copy of the sample drop, stop the stack.
+
+    Yields the published warehouse (read-only), the metadata database name, the run id, the queue
+    and the worker's log text."""
+    missing = [
+        f"{what} on {host}:{port}"
+        for what, host, port in (("PostgreSQL", PG_HOST, PG_PORT), ("Redis", REDIS_HOST, REDIS_PORT))
+        if not reachable(host, port)
+    ]
+    if missing:
+        pytest.skip(f"the distributed test needs {' and '.join(missing)}: not reachable")
+
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        timings[name] = round(time.monotonic() - started, 1)
+        print(f"[distributed] {name}: {timings[name]}s", flush=True)
+
+    tmp = tmp_path_factory.mktemp("distributed")
+    raw = tmp / "raw"
+    shutil.copytree(REPO / "raw" / "incoming", raw / "incoming")
+    warehouse = tmp / "warehouse" / "cooperation.duckdb"
+    queue = f"libcoop_{secrets.token_hex(4)}"
+    api_port = free_port()
+    run_id = f"distributed__{secrets.token_hex(4)}"
+
+    with fresh_database() as database:
+        env = airflow_env(tmp, raw, warehouse, **distributed_settings(database, api_port, queue))
+        stack = Stack(env=env, log_dir=tmp / "component-logs")
+        task_logs = tmp / "airflow" / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}"
+        try:
+            prepare_metadata(env)  # airflow db migrate + the one-slot pool duckdb_writer
+            lap("metadata migrated, pool created")
+
+            stack.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(api_port), "--workers", "1")
+            stack.start("scheduler", "scheduler", "--skip-serve-logs")
+            stack.start("dag-processor", "dag-processor")
+            stack.start(
+                "worker",
+                *("celery", "worker", "--concurrency", "2", "--queues", queue, "--skip-serve-logs"),
+                *("--celery-hostname", f"{queue}@%h", "--without-gossip", "--without-mingle"),
+            )
+
+            wait_until(
+                "the api-server", lambda: http_ok(f"http://127.0.0.1:{api_port}/api/v2/monitor/health"), stack, 300
+            )
+            lap("api-server healthy")
+            wait_until(
+                f"{DAG_ID} to be parsed into the metadata DB",
+                lambda: query(database, "select 1 from serialized_dag where dag_id = %s", (DAG_ID,)),
+                stack,
+                300,
+            )
+            lap("DAG parsed")
+
+            # both at once (a run triggered while the DAG is still paused just waits queued): each CLI call
+            # spends most of its time importing Airflow
+            commands = (("dags", "unpause", DAG_ID), ("dags", "trigger", DAG_ID, "--run-id", run_id))
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                results = list(pool.map(lambda args: airflow(env, *args, timeout=300), commands))
+            for args, done in zip(commands, results, strict=True):
+                assert done.returncode == 0, f"airflow {' '.join(args)}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+            lap("DAG unpaused and triggered")
+
+            def finished() -> str | None:
+                rows = query(database, "select state from dag_run where dag_id = %s and run_id = %s", (DAG_ID, run_id))
+                state = rows[0][0] if rows else None
+                return state if state in ("success", "failed") else None
+
+            def task_files() -> tuple[Path, ...]:
+                return tuple(sorted(task_logs.rglob("*.log"))) if task_logs.exists() else ()
+
+            state = wait_until(
+                f"run {run_id} to finish", finished, stack, RUN_DEADLINE, interval=5, extra_logs=task_files
+            )
+            lap(f"run finished: {state}")
+            print(_timeline(database, run_id), flush=True)
+            if state != "success":
+                raise AssertionError(f"run {run_id} ended {state}\n{stack.tails(extra=task_files())}")
+            worker_log = (stack.log_dir / "worker.log").read_text(errors="replace")
+        finally:
+            stack.stop()
+            forget_queue(queue)
+            lap("stack stopped")
+
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            yield {"con": con, "database": database, "run_id": run_id, "queue": queue, "worker_log": worker_log}
+    print(f"[distributed] timings: {timings}", flush=True)
+
+
+def test_published_warehouse_has_the_sample_figures(distributed_run):
+    con = distributed_run["con"]
+    assert con.execute("select count(*) from marts.fct_visit").fetchone() == (36,)
+    assert con.execute("select status from audit.runs").fetchall() == [("published",)]
+    row = con.execute(
+        """
+        select sum(v.delegations), sum(v.participants)
+        from marts.fct_visit as v
+        inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
+        inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
+        inner join marts.dim_date as d on v.start_date_key = d.date_key
+        where v.activity_type = 'business_exchange' and d.year = 1981
+          and list_sort([h.institution_code, g.institution_code]) = ['NDL', 'NLC']
+        """
+    ).fetchone()
+    assert row == (33, 166)
+
+
+def test_every_task_ran_on_the_celery_worker(distributed_run):
+    database, run_id, queue = distributed_run["database"], distributed_run["run_id"], distributed_run["queue"]
+    rows = query(
+        database,
+        "select task_id, map_index, state, queue, hostname, pool from task_instance where dag_id = %s and run_id = %s",
+        (DAG_ID, run_id),
+    )
+    task_ids = {r[0] for r in rows}
+    assert task_ids >= TASKS
+    for task_id, map_index, state, ti_queue, hostname, pool in rows:
+        where = f"{task_id}[{map_index}]"
+        assert state == "success", where
+        assert ti_queue == queue, where  # the session's own queue: only this session's worker consumes it
+        assert hostname, where
+        if task_id in WRITERS:
+            assert pool == "duckdb_writer", where
+    # the worker received each task through Celery and handed it to the task runner
+    log = distributed_run["worker_log"]
+    assert "Executing workload in Celery" in log
+    for task_id in task_ids:
+        assert f"task_id='{task_id}'" in log, task_id
+    # and reported each one to the Celery result backend (a table in the metadata database)
+    (succeeded,) = query(database, "select count(*) from celery_taskmeta where status = 'SUCCESS'")[0]
+    assert succeeded >= len(rows)
