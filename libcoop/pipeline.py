@@ -17,10 +17,12 @@ import duckdb
 
 from libcoop.build import build_marts
 from libcoop.config import Paths
+from libcoop.docs import DocsFailed, generate_docs
 from libcoop.drop_folder import discover
 from libcoop.load import LoadResult, load_drop
 from libcoop.publish import discard_build, prepare_build, publish
 from libcoop.reference import write_reference_tables
+from libcoop.review import review_unresolved
 from libcoop.staged import staged_checks
 
 log = logging.getLogger(__name__)
@@ -118,7 +120,11 @@ def load_step(paths: Paths, run_id: str) -> tuple[Path, LoadResult]:
 
 
 def build_step(build: Path) -> int:
-    return build_marts(build).nodes
+    """dbt build, then the work list of unresolved names with their closest known candidates."""
+    nodes = build_marts(build).nodes
+    with duckdb.connect(str(build)) as con:
+        review_unresolved(con)
+    return nodes
 
 
 def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-untyped-def]
@@ -183,6 +189,11 @@ def publish_step(
         summary.message = "a critical data-quality check failed; the last good warehouse stays published"
         discard_build(build)
         raise PublishBlocked(f"{summary.message}: {quality_summary}")
+    try:
+        # Before the rename: dbt must document the build file, never write the published one.
+        generate_docs(build, paths.warehouse.parent / "dbt_docs")
+    except DocsFailed as error:
+        log.warning("dbt docs not refreshed: %s", error)
     with duckdb.connect(str(build)) as con:
         summary.mart_rows = mart_row_counts(con)
         record_run(con, summary, started_at)

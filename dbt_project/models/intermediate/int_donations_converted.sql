@@ -15,6 +15,12 @@ institution_names as (
 
 ),
 
+institution_versions as (
+
+    select * from {{ ref('int_institutions_versioned') }}
+
+),
+
 countries as (
 
     select * from {{ ref('stg_ref__countries') }}
@@ -57,7 +63,7 @@ converted as (
 
 ),
 
-final as (
+resolved as (
 
     select
         {{ surrogate_key([
@@ -120,6 +126,25 @@ final as (
         on converted.donor_country_iso2 = donor_countries.iso2
     left join countries as recipient_countries
         on converted.recipient_country_iso2 = recipient_countries.iso2
+
+),
+
+-- The versions of the donor and recipient institutions valid when the donation started.
+final as (
+
+    select
+        resolved.*,
+        donor_versions.institution_version_key as donor_institution_version_key,
+        recipient_versions.institution_version_key as recipient_institution_version_key
+    from resolved
+    left join institution_versions as donor_versions
+        on
+            resolved.donor_institution_key = donor_versions.institution_key
+            and {{ institution_version_valid_at('donor_versions', 'resolved.start_date') }}
+    left join institution_versions as recipient_versions
+        on
+            resolved.recipient_institution_key = recipient_versions.institution_key
+            and {{ institution_version_valid_at('recipient_versions', 'resolved.start_date') }}
 
 )
 

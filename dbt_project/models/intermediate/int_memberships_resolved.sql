@@ -13,6 +13,12 @@ institution_names as (
 
 ),
 
+institution_versions as (
+
+    select * from {{ ref('int_institutions_versioned') }}
+
+),
+
 organization_names as (
 
     select * from {{ ref('int_organization_names_resolved') }}
@@ -36,7 +42,7 @@ normalized as (
 
 ),
 
-final as (
+resolved as (
 
     select
         {{ surrogate_key([
@@ -82,6 +88,20 @@ final as (
         on normalized.organization_name_normalized = organization_names.organization_name_normalized
     left join countries
         on normalized.country_iso2 = countries.iso2
+
+),
+
+-- The version of the member institution valid when the membership started.
+final as (
+
+    select
+        resolved.*,
+        member_versions.institution_version_key
+    from resolved
+    left join institution_versions as member_versions
+        on
+            resolved.institution_key = member_versions.institution_key
+            and {{ institution_version_valid_at('member_versions', 'resolved.joined_date') }}
 
 )
 

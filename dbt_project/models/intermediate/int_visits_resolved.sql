@@ -14,6 +14,12 @@ institution_names as (
 
 ),
 
+institution_versions as (
+
+    select * from {{ ref('int_institutions_versioned') }}
+
+),
+
 countries as (
 
     select * from {{ ref('stg_ref__countries') }}
@@ -32,7 +38,7 @@ normalized as (
 
 ),
 
-final as (
+resolved as (
 
     select
         {{ surrogate_key([
@@ -90,6 +96,25 @@ final as (
         on normalized.host_country_iso2 = host_countries.iso2
     left join countries as guest_countries
         on normalized.guest_country_iso2 = guest_countries.iso2
+
+),
+
+-- The versions of the host and guest institutions valid when the visit started.
+final as (
+
+    select
+        resolved.*,
+        host_versions.institution_version_key as host_institution_version_key,
+        guest_versions.institution_version_key as guest_institution_version_key
+    from resolved
+    left join institution_versions as host_versions
+        on
+            resolved.host_institution_key = host_versions.institution_key
+            and {{ institution_version_valid_at('host_versions', 'resolved.start_date') }}
+    left join institution_versions as guest_versions
+        on
+            resolved.guest_institution_key = guest_versions.institution_key
+            and {{ institution_version_valid_at('guest_versions', 'resolved.start_date') }}
 
 )
 

@@ -13,6 +13,8 @@ final as (
         donation_key,
         donor_institution_key,
         recipient_institution_key,
+        donor_institution_version_key,
+        recipient_institution_version_key,
         donor_country_key,
         recipient_country_key,
         donor_type,

@@ -12,6 +12,7 @@ final as (
     select
         membership_key,
         institution_key,
+        institution_version_key,
         organization_key,
         country_key,
         membership_type,

@@ -14,6 +14,8 @@ final as (
         activity_type,
         host_institution_key,
         guest_institution_key,
+        host_institution_version_key,
+        guest_institution_version_key,
         host_country_key,
         guest_country_key,
         start_date_key,

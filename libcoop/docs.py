@@ -1,0 +1,67 @@
+"""The dbt documentation of the warehouse, kept beside it: ``warehouse/dbt_docs/``.
+
+``dbt docs generate --static`` writes one self-contained page (models, columns, tests, lineage
+from the sources to the BI exposures, and the catalog of the build: column types and row counts).
+It runs on a run's build file, after the build and before the publication, and the folder it
+fills is swapped in whole, so readers never see half of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+from pathlib import Path
+
+from libcoop.build import _release_duckdb, dbt_args
+
+log = logging.getLogger(__name__)
+
+# What the folder holds: the static page (manifest and catalog embedded), and both JSON files for
+# tools that read them (lineage, catalogs).
+DOCS_FILES = {"static_index.html": "index.html", "manifest.json": "manifest.json", "catalog.json": "catalog.json"}
+
+
+class DocsFailed(RuntimeError):
+    """dbt could not generate the documentation of the warehouse."""
+
+
+def generate_docs(database: Path, target_dir: Path) -> Path:
+    """Run ``dbt docs generate --static`` against ``database`` and put the page (``index.html``),
+    ``manifest.json`` and ``catalog.json`` in ``target_dir``, replacing its previous content.
+
+    ``target_dir`` is usually ``warehouse/dbt_docs`` beside the published warehouse. Returns the
+    path of ``index.html``."""
+    from dbt.cli.main import dbtRunner
+
+    args = ["docs", *dbt_args("generate", database, "--static", "--quiet")]
+    try:
+        outcome = dbtRunner().invoke(args)
+    finally:
+        _release_duckdb()
+    if outcome.exception is not None or not outcome.success:
+        raise DocsFailed(f"dbt docs generate failed: {outcome.exception or outcome.result!r}")
+
+    generated = Path(args[args.index("--target-path") + 1])
+    missing = [name for name in DOCS_FILES if not (generated / name).is_file()]
+    if missing:
+        raise DocsFailed(f"dbt docs generate wrote no {', '.join(missing)} in {generated}")
+
+    target_dir = target_dir.absolute()
+    target_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.tmp")
+    staging.mkdir()
+    for source_name, target_name in DOCS_FILES.items():
+        shutil.copyfile(generated / source_name, staging / target_name)
+    _swap_in(staging, target_dir)
+    log.info("dbt docs written to %s", target_dir)
+    return target_dir / "index.html"
+
+
+def _swap_in(staging: Path, target_dir: Path) -> None:
+    """Put the folder ``staging`` in place of ``target_dir`` with two renames."""
+    retired = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.old")
+    if target_dir.exists():
+        target_dir.replace(retired)
+    staging.replace(target_dir)
+    shutil.rmtree(retired, ignore_errors=True)
