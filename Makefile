@@ -55,17 +55,20 @@ test-unit: $(VENV)/.synced ## run the fast unit tests only
 lint: $(VENV)/.synced ## ruff (Python) and sqlfluff (dbt SQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	LIBCOOP_DBT_DATABASE=$(CURDIR)/.lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
+	LIBCOOP_DBT_DATABASE=$(CURDIR)/.lint.duckdb $(BIN)/sqlfluff lint dbt_project/models dbt_project/snapshots dbt_project/tests dbt_project/analyses
 
 format: $(VENV)/.synced ## format Python and SQL in place
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.synced ## benchmark the load and validation against a baseline, as ratios
+bench: $(VENV)/.synced ## benchmark the contract check against a plain-Python baseline, as ratios
 	$(BIN)/python -m benchmarks.run
 
 airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow with the project's DAGs (UI on http://localhost:8080)
 	$(BIN)/airflow standalone
+
+docs: $(VENV)/.synced ## regenerate dbt docs (warehouse/dbt_docs/); Data Docs are rebuilt by every run
+	$(BIN)/libcoop docs
 
 rollback: $(VENV)/.synced ## put the previously published warehouse back
 	$(BIN)/libcoop rollback

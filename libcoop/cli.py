@@ -72,6 +72,25 @@ def _rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _docs(args: argparse.Namespace) -> int:
+    """Regenerate the dbt docs of the published warehouse, from a private copy of it."""
+    import shutil
+    import tempfile
+
+    from libcoop.docs import generate_docs
+
+    paths = resolve_paths(args.raw_dir, args.warehouse)
+    if not paths.warehouse.exists():
+        print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / paths.warehouse.name
+        shutil.copyfile(paths.warehouse, copy)
+        target = generate_docs(copy, paths.warehouse.parent / "dbt_docs")
+    print(f"dbt docs: {target / 'index.html'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="libcoop", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log every step")
@@ -92,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", metavar="FILE")
     check.set_defaults(handler=_check)
     with_locations(commands.add_parser("summary", help="show the last published run")).set_defaults(handler=_summary)
+    with_locations(commands.add_parser("docs", help="regenerate the dbt docs of the published warehouse")).set_defaults(
+        handler=_docs
+    )
     with_locations(commands.add_parser("rollback", help="put the previous published build back")).set_defaults(
         handler=_rollback
     )
