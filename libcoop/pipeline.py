@@ -18,6 +18,7 @@ import duckdb
 from libcoop.build import build_marts
 from libcoop.config import Paths
 from libcoop.docs import DocsFailed, generate_docs
+from libcoop.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
 from libcoop.drop_folder import discover
 from libcoop.load import LoadResult, load_drop
 from libcoop.publish import discard_build, prepare_build, publish
@@ -129,11 +130,13 @@ def build_step(build: Path) -> int:
 
 def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-untyped-def]
     """Run every Great Expectations suite on the build and keep the results in it."""
-    from libcoop.quality import record_results, validate_warehouse
+    from libcoop.quality import data_docs_target, publish_data_docs, record_results, validate_warehouse
 
     report = validate_warehouse(build, run_id, paths.expectations_dir)
     with duckdb.connect(str(build)) as con:
         record_results(con, report)
+    # Published even when the build is blocked: its failures are what people need to read.
+    publish_data_docs(report, data_docs_target(paths.warehouse))
     log.info(report.summary())
     return report
 
@@ -146,10 +149,7 @@ def mart_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, started_at: dt.datetime) -> None:
-    con.execute(
-        "create table if not exists audit.runs (run_id varchar, started_at timestamptz, finished_at timestamptz, "
-        "status varchar, files varchar, mart_rows varchar, quality varchar, message varchar)"
-    )
+    con.execute(RUNS_DDL)
     con.execute(
         "insert into audit.runs values (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -187,6 +187,16 @@ def publish_step(
     if not quality_passed:
         summary.status = "blocked"
         summary.message = "a critical data-quality check failed; the last good warehouse stays published"
+        # The blocked run's results reach the warehouse with the next published build.
+        keep_pending(
+            build,
+            pending_dir(paths.warehouse),
+            run_id,
+            started_at=started_at,
+            files=files,
+            quality=quality_summary,
+            message=summary.message,
+        )
         discard_build(build)
         raise PublishBlocked(f"{summary.message}: {quality_summary}")
     try:
@@ -195,9 +205,11 @@ def publish_step(
     except DocsFailed as error:
         log.warning("dbt docs not refreshed: %s", error)
     with duckdb.connect(str(build)) as con:
+        fold_pending(con, pending_dir(paths.warehouse))
         summary.mart_rows = mart_row_counts(con)
         record_run(con, summary, started_at)
     publish(paths, build)
+    clear_pending(pending_dir(paths.warehouse), paths.warehouse)
     discard_build(build)
     return summary
 

@@ -3,19 +3,28 @@
 The warehouse has the raw layer of docs/architecture.md (history tables, current views) and the
 marts of CONTRACT.md section 2, with a few realistic rows. Each test runs every suite against a
 copy of the committed expectations/ folder.
+
+The three "row type" tests (orphan key, negative amount, implausible date) follow one corrupted
+build all the way: the expectation and severity that fail, the verdict, audit.dq_results, the
+published Data Docs page, and the publication blocked (the last good warehouse stays, and the
+results still reach it with the next published run) or allowed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
+import re
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from libcoop import quality
+from libcoop import dq_history, quality
+from libcoop.config import Paths
+from libcoop.pipeline import PublishBlocked, publish_step
 
 pytestmark = pytest.mark.integration
 
@@ -223,6 +232,43 @@ def build_warehouse(path: Path, *, fx_flag: bool = True) -> Path:
     return path
 
 
+def add_file_audit(path: Path, loads: list[tuple], rejections: list[tuple] = ()) -> None:
+    """audit.file_loads / audit.file_rejections as libcoop.load writes them.
+
+    loads: (load_id, file_path, country_code, kind, outcome, row_count, problem_count, message);
+    rejections: (load_id, file_path, country_code, row_number, column_name, value, rule, explanation, advice).
+    """
+    checked_at = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists audit")
+        con.execute(
+            "create table if not exists audit.file_loads (load_id varchar not null, checked_at timestamptz not null, "
+            "file_path varchar not null, country_code varchar, kind varchar, content_hash varchar, "
+            "outcome varchar not null, row_count bigint, problem_count bigint, message varchar)"
+        )
+        con.execute(
+            "create table if not exists audit.file_rejections (load_id varchar not null, checked_at timestamptz not null, "
+            "file_path varchar not null, country_code varchar, row_number bigint, column_name varchar, value varchar, "
+            "rule varchar not null, explanation varchar not null, advice varchar not null, detail varchar)"
+        )
+        for load_id, file_path, country, kind, outcome, rows, problems, message in loads:
+            con.execute(
+                "insert into audit.file_loads values (?, ?, ?, ?, ?, 'sha', ?, ?, ?, ?)",
+                [load_id, checked_at, file_path, country, kind, outcome, rows, problems, message],
+            )
+        for load_id, file_path, country, row, column, value, rule, explanation, advice in rejections:
+            con.execute(
+                "insert into audit.file_rejections values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null)",
+                [load_id, checked_at, file_path, country, row, column, value, rule, explanation, advice],
+            )
+
+
+def visible_text(page: str) -> str:
+    """The text of an HTML page as a reader sees it (no tags, no scripts, entities decoded, spaces collapsed)."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+
+
 @pytest.fixture
 def context_dir(tmp_path: Path) -> Path:
     """A copy of the committed Great Expectations context, without anything uncommitted."""
@@ -234,6 +280,73 @@ def context_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Path:
     return build_warehouse(tmp_path / "build.duckdb")
+
+
+@pytest.fixture
+def run_paths(tmp_path: Path, context_dir: Path) -> Paths:
+    """A project whose published warehouse (the last good one) is the clean small warehouse."""
+    paths = Paths(
+        raw_dir=tmp_path / "raw", warehouse=tmp_path / "warehouse" / "cooperation.duckdb", expectations_dir=context_dir
+    )
+    paths.warehouse.parent.mkdir(parents=True)
+    build_warehouse(paths.warehouse)
+    return paths
+
+
+def new_build(paths: Paths, run_id: str) -> Path:
+    """A run's build, where libcoop.publish.prepare_build puts it (here: the clean small warehouse)."""
+    build = paths.build_dir / run_id / paths.warehouse.name
+    build.parent.mkdir(parents=True)
+    return build_warehouse(build)
+
+
+def _validate_record_and_publish_docs(paths: Paths, build: Path, run_id: str) -> tuple[quality.QualityReport, Path]:
+    """What the validate step does: validate, keep the results in the build, publish the Data Docs."""
+    report = quality.validate_warehouse(build, run_id, paths.expectations_dir)
+    with duckdb.connect(str(build)) as con:
+        quality.record_results(con, report)
+    index = quality.publish_data_docs(report, quality.data_docs_target(paths.warehouse))
+    return report, index
+
+
+def _dq_rows(database: Path, run_id: str) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(
+            "select suite, expectation, column_name, severity, unexpected_count from audit.dq_results "
+            "where run_id = ? and not success order by suite, expectation, column_name",
+            [run_id],
+        ).fetchall()
+
+
+def _suite_page(report: quality.QualityReport, index: Path, suite: str) -> str:
+    """The visible text of this run's Data Docs page of ``suite``, as published."""
+    return visible_text((index.parent / report.validation_pages[suite]).read_text(encoding="utf-8"))
+
+
+def _blocked_then_next_run_publishes(paths: Paths, build: Path, report: quality.QualityReport) -> None:
+    """A blocked run leaves the published warehouse as it was; its results reach it with the next run."""
+    before = paths.warehouse.read_bytes()
+    started = dt.datetime.now(dt.UTC)
+    pending = dq_history.pending_dir(paths.warehouse)
+    # What publish_step's blocked branch does before discarding the build.
+    dq_history.keep_pending(build, pending, report.run_id, started_at=started, quality=report.summary())
+    with pytest.raises(PublishBlocked, match="critical data-quality check failed"):
+        publish_step(paths, build, report.run_id, {"loaded": 1}, report.passed, report.summary(), started)
+    assert not build.exists()
+    assert paths.warehouse.read_bytes() == before, "a blocked run must leave the last good warehouse as it was"
+
+    # The next run, with good data: its build is a copy of the published warehouse.
+    following = paths.build_dir / "run-next" / paths.warehouse.name
+    following.parent.mkdir(parents=True)
+    shutil.copyfile(paths.warehouse, following)
+    with duckdb.connect(str(following)) as con:
+        dq_history.fold_pending(con, pending)
+    publish_step(paths, following, "run-next", {"unchanged": 1}, True, "data quality: fine", dt.datetime.now(dt.UTC))
+    dq_history.clear_pending(pending, paths.warehouse)
+    assert list(pending.iterdir()) == []
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        runs = con.execute("select run_id, status from audit.runs order by finished_at").fetchall()
+    assert runs == [(report.run_id, "blocked"), ("run-next", "published")]
 
 
 def _failed(report: quality.QualityReport) -> list[tuple[str, str, str | None, str, int | None]]:
@@ -266,13 +379,23 @@ def test_validation_leaves_the_committed_context_unchanged(warehouse: Path, cont
     before = _committed_files(context_dir)
 
     quality.validate_warehouse(warehouse, "run-1", context_dir)
-    quality.validate_warehouse(warehouse, "run-2", context_dir)
+    report = quality.validate_warehouse(warehouse, "run-2", context_dir, keep_runs=1)
 
     assert _committed_files(context_dir) == before, "re-run `libcoop.quality.register_suites` and commit"
+    # Only the newest run's results are kept, in the store and in the site.
+    uncommitted = context_dir / "gx" / "uncommitted"
+    kept = {p.relative_to(uncommitted / "validations").parts[1] for p in (uncommitted / "validations").rglob("*.json")}
+    assert kept == {"run-2"}
+    pages = {
+        p.relative_to(report.data_docs_dir / "validations").parts[1]
+        for p in report.data_docs_dir.rglob("validations/**/*.html")
+    }
+    assert pages == {"run-2"}
 
 
-def test_orphan_institution_key_in_fct_visit_is_a_critical_failure(warehouse: Path, context_dir: Path) -> None:
-    with duckdb.connect(str(warehouse)) as con:
+def test_orphan_institution_key_in_fct_visit_is_a_critical_failure(run_paths: Paths) -> None:
+    build = new_build(run_paths, "run-orphan")
+    with duckdb.connect(str(build)) as con:
         con.execute(
             "update marts.fct_visit set host_institution_key = ? where event = '35th business exchange'",
             [_key("NO SUCH LIBRARY")],
@@ -282,58 +405,134 @@ def test_orphan_institution_key_in_fct_visit_is_a_critical_failure(warehouse: Pa
             [_key("NLC")],
         )
 
-    report = quality.validate_warehouse(warehouse, "run-orphan", context_dir)
+    report, index = _validate_record_and_publish_docs(run_paths, build, "run-orphan")
 
-    assert _failed(report) == [
-        ("marts_integrity_fct_visit", "expect_column_values_to_be_null", "orphan_host_institution_key", "critical", 1)
-    ]
+    failure = (
+        "marts_integrity_fct_visit",
+        "expect_column_values_to_be_null",
+        "orphan_host_institution_key",
+        "critical",
+        1,
+    )
+    assert _failed(report) == [failure]
     assert not report.passed
-    (failure,) = report.critical_failures
-    assert _key("NO SUCH LIBRARY") in (failure.observed_value or "")
-    assert "dim_institution" in failure.description
+    (outcome,) = report.critical_failures
+    assert _key("NO SUCH LIBRARY") in (outcome.observed_value or "")
+    assert "dim_institution" in outcome.description
     assert report.summary().endswith("1 critical failure, 0 warnings")
+    assert _dq_rows(build, "run-orphan") == [failure]
+    page = _suite_page(report, index, "marts_integrity_fct_visit")
+    assert "(critical; check: expect_column_values_to_be_null)" in page
+    assert "orphan_host_institution_key" in page
+    assert _key("NO SUCH LIBRARY") in page and "1 unexpected values found" in page
+    home = visible_text(index.read_text(encoding="utf-8"))
+    assert "the build is not published" in home and "orphan_host_institution_key" in home
+
+    _blocked_then_next_run_publishes(run_paths, build, report)
+    assert _dq_rows(run_paths.warehouse, "run-orphan") == [failure]
 
 
-def test_negative_amount_in_fct_donation_is_a_critical_failure(warehouse: Path, context_dir: Path) -> None:
-    with duckdb.connect(str(warehouse)) as con:
+def test_negative_amount_in_fct_donation_is_a_critical_failure(run_paths: Paths) -> None:
+    build = new_build(run_paths, "run-negative")
+    with duckdb.connect(str(build)) as con:
         con.execute("update marts.fct_donation set amount = -100000 where currency = 'USD'")
 
-    report = quality.validate_warehouse(warehouse, "run-negative", context_dir)
+    report, index = _validate_record_and_publish_docs(run_paths, build, "run-negative")
 
-    assert _failed(report) == [
-        ("marts_integrity_fct_donation", "expect_column_values_to_be_between", "amount", "critical", 1)
-    ]
+    failure = ("marts_integrity_fct_donation", "expect_column_values_to_be_between", "amount", "critical", 1)
+    assert _failed(report) == [failure]
     assert not report.passed
     assert report.critical_failures[0].observed_value == "unexpected: -100000.0"
+    assert _dq_rows(build, "run-negative") == [failure]
+    page = _suite_page(report, index, "marts_integrity_fct_donation")
+    assert "amount is not negative (critical; check: expect_column_values_to_be_between)" in page
+    assert "-100000" in page and "1 unexpected values found" in page
+
+    _blocked_then_next_run_publishes(run_paths, build, report)
+    assert _dq_rows(run_paths.warehouse, "run-negative") == [failure]
 
 
-def test_start_date_in_1850_is_only_a_warning(warehouse: Path, context_dir: Path) -> None:
-    with duckdb.connect(str(warehouse)) as con:
+def test_start_date_in_1850_is_only_a_warning(run_paths: Paths) -> None:
+    build = new_build(run_paths, "run-1850")
+    with duckdb.connect(str(build)) as con:
         con.execute("insert into marts.dim_date values (18500101, date '1850-01-01', 1850, 1, 1)")
         con.execute("update marts.fct_visit set start_date_key = 18500101 where activity_type = 'delegation'")
         con.execute("update raw.visits set start_date = date '1850-01-01' where activity_type = 'delegation'")
+    add_file_audit(
+        build,
+        loads=[
+            ("run-1850", "VN/visits_2000-2010.xlsx", "VN", "visits", "loaded", 1, 0, None),
+            ("run-1850", "CN/donations.csv", "CN", "donations", "rejected", 0, 1, "1 x amount_not_a_number"),
+        ],
+        rejections=[
+            (
+                "run-1850",
+                "CN/donations.csv",
+                "CN",
+                5,
+                "amount",
+                "<img src=x onerror=alert(1)>",
+                "amount_not_a_number",
+                "amount is not a number",
+                "write the amount with digits only",
+            ),
+        ],
+    )
 
-    report = quality.validate_warehouse(warehouse, "run-1850", context_dir)
+    report, index = _validate_record_and_publish_docs(run_paths, build, "run-1850")
 
-    assert _failed(report) == [
+    failures = [
         ("marts_integrity_fct_visit", "expect_column_values_to_be_between", "start_day", "warning", 1),
         ("raw_visits", "expect_column_values_to_be_between", "start_date", "warning", 1),
     ]
+    assert _failed(report) == failures
     assert report.passed
     assert len(report.warnings) == 2
     assert report.summary().endswith("0 critical failures, 2 warnings")
+    assert _dq_rows(build, "run-1850") == failures
+    page = _suite_page(report, index, "raw_visits")
+    assert (
+        "start_date lies between 1900-01-01 and one year from today (warning; check: expect_column_values_to_be_between)"
+        in page
+    )
+    assert "1850-01-01" in page and "1 unexpected values found" in page
+
+    # The country pages: VN's visit is the failing row, CN's rejected file lists its problem, escaped.
+    vn = visible_text((index.parent / "countries" / "VN.html").read_text(encoding="utf-8"))
+    assert "VN/visits_2000-2010.xlsx row 2: start_date=1850-01-01" in vn
+    assert "1 warning" in vn and "0 critical failures" in vn and "loaded" in vn
+    cn_html = (index.parent / "countries" / "CN.html").read_text(encoding="utf-8")
+    assert "<img src=x" not in cn_html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in cn_html
+    assert "amount is not a number" in cn_html and "rejected" in cn_html
+
+    # A warning does not stop the publication: the build, with its results, is the published warehouse now.
+    published = publish_step(
+        run_paths, build, "run-1850", {"loaded": 1}, report.passed, report.summary(), report.validated_at
+    )
+    assert published.status == "published"
+    assert _dq_rows(run_paths.warehouse, "run-1850") == failures
 
 
 def test_raw_rules_catch_what_the_contract_forbids(warehouse: Path, context_dir: Path) -> None:
     with duckdb.connect(str(warehouse)) as con:
-        con.execute(
-            "update raw.visits set activity_type = 'sightseeing', host_country = null where activity_type = 'training'"
+        con.execute(  # values come from coordinators' files: markup must reach the pages as text
+            "update raw.visits set activity_type = '<b>sightseeing</b>', host_country = null "
+            "where activity_type = 'training'"
         )
         con.execute("update raw.donations set currency = null where currency = 'JPY'")
         con.execute("update raw.donations set currency = 'usd' where currency = 'USD'")
 
     report = quality.validate_warehouse(warehouse, "run-raw", context_dir)
 
+    page = (report.data_docs_dir / report.validation_pages["raw_visits"]).read_text(encoding="utf-8")
+    assert "<b>sightseeing" not in page
+    assert "&lt;b&gt;sightseeing&lt;/b&gt;" in page
+    sg = next(c for c in report.countries if c.country_code == "SG")
+    assert {(c.outcome.column, c.failing_rows) for c in sg.failed_checks} == {
+        ("activity_type", (quality.FailingRow("SG/visits.csv", 2, "activity_type=<b>sightseeing</b>"),)),
+        ("host_country", (quality.FailingRow("SG/visits.csv", 2, "host_country=(empty)"),)),
+    }
     assert _failed(report) == [
         ("raw_donations", "expect_column_values_to_match_regex", "currency", "critical", 1),
         ("raw_donations", "expect_column_values_to_not_be_null", "currency", "critical", 1),
@@ -447,18 +646,30 @@ def test_record_results_writes_one_row_per_outcome(warehouse: Path, context_dir:
     assert failed == [("marts_integrity_fct_donation", "expect_column_values_to_be_between", "amount", "critical", 1)]
 
 
-def test_data_docs_show_every_suite(warehouse: Path, context_dir: Path) -> None:
+def test_data_docs_show_every_suite(warehouse: Path, context_dir: Path, tmp_path: Path) -> None:
     report = quality.validate_warehouse(warehouse, "run-docs", context_dir)
 
     assert report.data_docs_dir is not None
-    index = report.data_docs_dir / "index.html"
-    assert index.is_file()
     assert report.data_docs_dir.is_relative_to(context_dir)
     assert "uncommitted" in report.data_docs_dir.parts
-    html = index.read_text(encoding="utf-8")
+    assert set(report.validation_pages) == set(quality.SUITE_NAMES)
+    target = quality.data_docs_target(tmp_path / "warehouse" / "cooperation.duckdb")
+    assert target == tmp_path / "warehouse" / "data_docs"
+    (target / "stale.html").parent.mkdir(parents=True)
+    (target / "stale.html").write_text("from an earlier run")
+
+    index = quality.publish_data_docs(report, target)
+
+    assert index == target / "index.html"
+    assert not (target / "stale.html").exists()
+    assert [p.name for p in target.parent.iterdir()] == ["data_docs"]  # no staging folder left behind
+    home = visible_text(index.read_text(encoding="utf-8"))
     for name in quality.SUITE_NAMES:
-        assert name in html
-    assert "run-docs" in html
+        assert name in home
+        assert (target / report.validation_pages[name]).is_file()
+        assert (target / "expectations" / f"{name}.html").is_file()
+    assert "run-docs" in home and "the build may be published" in home
+    assert sorted(p.name for p in (target / "countries").iterdir()) == ["CN.html", "SG.html", "VN.html", "index.html"]
 
 
 def test_the_committed_context_ignores_uncommitted_files() -> None:

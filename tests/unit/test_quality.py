@@ -155,3 +155,162 @@ def test_row_counts_reconcile_for_every_fact(suites: dict) -> None:
     for table in quality._FACT_REFERENCES:
         types = [e.expectation_type for e in suites[f"{quality.MARTS_SUITE_PREFIX}{table}"].expectations]
         assert "expect_table_row_count_to_equal" in types, table
+
+
+def test_the_description_shows_severity_and_check_and_the_outcome_keeps_the_plain_words() -> None:
+    labelled = quality._labelled("amount is not negative", "critical", "expect_column_values_to_be_between")
+
+    assert labelled == "amount is not negative (critical; check: expect_column_values_to_be_between)"
+    assert quality._labelled(labelled, "critical", "expect_column_values_to_be_between") == labelled
+    assert (
+        quality._plain_description(labelled, "critical", "expect_column_values_to_be_between")
+        == "amount is not negative"
+    )
+
+
+def test_every_description_ends_with_its_severity_and_check(suites: dict) -> None:
+    for suite in suites.values():
+        for expectation in suite.expectations:
+            suffix = f" ({expectation.meta['severity']}; check: {expectation.expectation_type})"
+            assert expectation.description.endswith(suffix), expectation.description
+
+
+def test_amounts_are_bounded_in_usd_only(suites: dict) -> None:
+    """VND 10,000,000 is a small gift: the raw amount (own currency) has no upper bound, amount_usd has."""
+    raw_bounds = [e.max_value for e in suites["raw_donations"].expectations if getattr(e, "column", None) == "amount"]
+    assert raw_bounds == [None]
+    usd = [
+        e
+        for e in suites[f"{quality.MARTS_SUITE_PREFIX}fct_donation"].expectations
+        if getattr(e, "column", None) == "amount_usd" and e.expectation_type == "expect_column_values_to_be_between"
+    ]
+    assert [(e.max_value, e.meta["severity"]) for e in usd] == [(quality.MAX_PLAUSIBLE_AMOUNT, "warning")]
+
+
+def test_a_suite_reads_only_the_columns_it_checks(suites: dict) -> None:
+    specs = {spec.name: spec for spec in quality._suite_specs()}
+
+    visits = quality._columns_checked(suites["raw_visits"], specs["raw_visits"])
+    fct_visit = quality._columns_checked(suites["marts_integrity_fct_visit"], specs["marts_integrity_fct_visit"])
+
+    assert {"guest_institution", "host_institution", "activity_type", *quality.RAW_ROW_COLUMNS} <= visits
+    assert not {"notes", "source", "event", "city", "record_id"} & visits
+    assert "orphan_host_institution_key" in fct_visit and "start_day" in fct_visit
+    assert "event" not in fct_visit
+
+
+def test_read_frame_gives_gx_arrow_text_python_dates_and_nullable_numbers() -> None:
+    con = duckdb.connect()
+    con.execute(
+        "create table t as select * from (values ('VN', date '2000-01-01', 1, true, 'x'), "
+        "(null, null, null, null, 'y')) as v(country, day, n, flag, unused)"
+    )
+
+    frame = quality._read_frame(con, "select * from t", {"country", "day", "n", "flag", "not_there"})
+
+    assert list(frame.columns) == ["country", "day", "n", "flag"]
+    assert str(frame["country"].dtype) == "string"
+    assert frame["day"].tolist()[0] == dt.date(2000, 1, 1) and frame["day"].tolist()[1] is None
+    assert str(frame["n"].dtype) == "Int64" and str(frame["flag"].dtype) == "boolean"
+    assert list(quality._read_frame(con, "select * from t", set()).columns) == ["country"]
+
+
+def test_values_put_into_gx_pages_are_escaped() -> None:
+    escaped = quality._escape_results(
+        {"partial_unexpected_list": ["<b>x</b>", 3], "partial_unexpected_counts": [{"value": "a&b", "count": 1}]}
+    )
+
+    assert escaped == {
+        "partial_unexpected_list": ["&lt;b&gt;x&lt;/b&gt;", 3],
+        "partial_unexpected_counts": [{"value": "a&amp;b", "count": 1}],
+    }
+
+
+# --- pages for people (no Great Expectations needed) ----------------------------------------------
+
+
+def _report_with_a_country(tmp_path: Path, *, critical: bool) -> quality.QualityReport:
+    failing = ExpectationOutcome(
+        "raw_visits",
+        "expect_column_values_to_be_between",
+        "start_date",
+        "critical" if critical else "warning",
+        False,
+        "unexpected: 1850-01-01",
+        1,
+        "start_date lies between 1900-01-01 and one year from today",
+    )
+    passing = _outcome("critical", True)
+    view = quality.CountryView(
+        country_code="VN",
+        rows={"visits": 2},
+        files=(
+            quality.CountryFile("VN/visits_<i>2015</i>.csv", "visits", "loaded", None, 2, 0, None),
+            quality.CountryFile("VN/donations.csv", "donations", "rejected", None, 0, 1, "1 x amount"),
+        ),
+        problems=(
+            quality.CountryProblem(
+                "VN/donations.csv", 4, "amount", "<script>alert(1)</script>", "amount", "not a number", "use digits"
+            ),
+        ),
+        checks=(
+            quality.CountryCheck(
+                failing, (quality.FailingRow("VN/visits_<i>2015</i>.csv", 3, "start_date=1850-01-01"),)
+            ),
+            quality.CountryCheck(passing),
+        ),
+    )
+    site = tmp_path / "site"
+    (site / "validations").mkdir(parents=True)
+    (site / "index.html").write_text("<html><head></head><body class='x'><p>GX index</p></body></html>")
+    return QualityReport(
+        "run-7",
+        (failing, passing),
+        site,
+        countries=(view,),
+        validation_pages={"raw_visits": "validations/raw_visits/run-7/t/page.html"},
+    )
+
+
+def test_country_pages_list_files_problems_and_failing_rows_escaped(tmp_path: Path) -> None:
+    report = _report_with_a_country(tmp_path, critical=False)
+
+    written = quality.write_country_pages(report, tmp_path / "countries")
+
+    assert [p.name for p in written] == ["index.html", "VN.html"]
+    page = (tmp_path / "countries" / "VN.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page and "<i>2015" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "VN/visits_&lt;i&gt;2015&lt;/i&gt;.csv</code> row 3: start_date=1850-01-01" in page
+    assert '<span class="warning">warning</span>' in page
+    assert "expect_column_values_to_be_between</code> on <code>start_date" in page
+    assert '<a href="../validations/raw_visits/run-7/t/page.html">raw_visits</a>' in page
+    assert "the build may be published" in page
+    index = (tmp_path / "countries" / "index.html").read_text(encoding="utf-8")
+    assert '<a href="VN.html">VN</a>' in index
+
+
+def test_publish_data_docs_swaps_in_the_site_with_the_verdict_and_the_country_pages(tmp_path: Path) -> None:
+    report = _report_with_a_country(tmp_path, critical=True)
+    target = quality.data_docs_target(tmp_path / "warehouse" / "cooperation.duckdb")
+    target.mkdir(parents=True)
+    (target / "old.html").write_text("old")
+    (target.parent / ".data_docs.dead1234.tmp").mkdir()  # left by a run that died while publishing
+
+    index = quality.publish_data_docs(report, target)
+
+    assert index == target / "index.html"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["data_docs"]
+    assert sorted(p.name for p in target.iterdir()) == ["countries", "index.html", "validations"]
+    home = index.read_text(encoding="utf-8")
+    assert home.index("<body class='x'>") < home.index('id="libcoop-run"') < home.index("GX index")
+    assert "the build is not published" in home
+    assert '<a href="countries/VN.html">VN</a>' in home
+    assert '<a href="validations/raw_visits/run-7/t/page.html">raw_visits</a>' in home
+    assert (target / "countries" / "VN.html").is_file()
+    assert (report.data_docs_dir / "index.html").read_text().count("libcoop-run") == 0  # the source is untouched
+
+
+def test_publish_data_docs_needs_a_site(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="run-1"):
+        quality.publish_data_docs(QualityReport("run-1", (), None), tmp_path / "data_docs")
