@@ -14,7 +14,6 @@ import pycountry
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_COUNTRY = "ZZ"
 _NOT_FOUND = "\x00not found"
 
 # The regions BI users ask about, from the UN M49 sub-regions that country_converter carries.
