@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 from libcoop.build import _release_duckdb, dbt_args
+from libcoop.publish import replace_folder
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +54,6 @@ def generate_docs(database: Path, target_dir: Path) -> Path:
     staging.mkdir()
     for source_name, target_name in DOCS_FILES.items():
         shutil.copyfile(generated / source_name, staging / target_name)
-    _swap_in(staging, target_dir)
+    replace_folder(staging, target_dir)
     log.info("dbt docs written to %s", target_dir)
     return target_dir / "index.html"
-
-
-def _swap_in(staging: Path, target_dir: Path) -> None:
-    """Put the folder ``staging`` in place of ``target_dir`` with two renames."""
-    retired = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.old")
-    if target_dir.exists():
-        target_dir.replace(retired)
-    staging.replace(target_dir)
-    shutil.rmtree(retired, ignore_errors=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -75,6 +76,15 @@ def rollback(paths: Paths) -> Path:
     _replace_keeping(restored, paths.warehouse, paths.previous_warehouse)
     log.info("rolled back %s to the previous build", paths.warehouse)
     return paths.warehouse
+
+
+def replace_folder(staging: Path, target_dir: Path) -> None:
+    """Put the folder ``staging`` in place of ``target_dir`` with two renames (docs sites)."""
+    retired = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.old")
+    if target_dir.exists():
+        target_dir.replace(retired)
+    staging.replace(target_dir)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def discard_build(build: Path) -> None:

@@ -46,6 +46,7 @@ from urllib.parse import unquote, urlparse
 import duckdb
 
 from libcoop.contract import ACTIVITY_TYPES, DONATION_TYPES, DONOR_TYPES
+from libcoop.publish import replace_folder
 
 # Never phone home: Great Expectations reads this when it sets up analytics (the context file says
 # analytics_enabled: false too).
@@ -1238,21 +1239,12 @@ def publish_data_docs(report: QualityReport, target_dir: Path) -> Path:
         shutil.copytree(source, staging)
         write_country_pages(report, staging / "countries")
         _add_banner(staging / "index.html", report)
-        _swap_in(staging, target_dir)
+        replace_folder(staging, target_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     log.info("Data Docs published to %s", target_dir)
     return target_dir / "index.html"
-
-
-def _swap_in(staging: Path, target_dir: Path) -> None:
-    """Put the folder ``staging`` in place of ``target_dir`` with two renames."""
-    retired = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.old")
-    if target_dir.exists():
-        target_dir.replace(retired)
-    staging.replace(target_dir)
-    shutil.rmtree(retired, ignore_errors=True)
 
 
 # --- pages for people -------------------------------------------------------------------------------
