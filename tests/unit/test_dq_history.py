@@ -34,7 +34,7 @@ def _warehouse(path: Path, runs: dict[str, list[tuple]]) -> Path:
     """A warehouse with audit.dq_results / audit.runs rows for ``runs`` and one mart."""
     with duckdb.connect(str(path)) as con:
         ensure_dq_results_table(con)
-        con.execute(dq_history._RUNS_DDL)
+        con.execute(dq_history.RUNS_DDL)
         con.execute("create schema marts")
         con.execute("create table marts.fct_visit as select range as visit from range(3)")
         for run_id, rows in runs.items():
