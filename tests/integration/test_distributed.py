@@ -32,6 +32,7 @@ from tests.integration.distributed_stack import (
     reachable,
     wait_until,
 )
+from tests.integration.sample_figures import nlc_ndl_business_meetings_since_1981
 
 pytestmark = [pytest.mark.integration, pytest.mark.distributed, pytest.mark.timeout(1800)]
 
@@ -154,18 +155,7 @@ def test_published_warehouse_has_the_sample_figures(distributed_run):
     con = distributed_run["con"]
     assert con.execute("select count(*) from marts.fct_visit").fetchone() == (36,)
     assert con.execute("select status from audit.runs").fetchall() == [("published",)]
-    row = con.execute(
-        """
-        select sum(v.delegations), sum(v.participants)
-        from marts.fct_visit as v
-        inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
-        inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
-        inner join marts.dim_date as d on v.start_date_key = d.date_key
-        where v.activity_type = 'business_exchange' and d.year = 1981
-          and list_sort([h.institution_code, g.institution_code]) = ['NDL', 'NLC']
-        """
-    ).fetchone()
-    assert row == (33, 166)
+    assert nlc_ndl_business_meetings_since_1981(con) == (33, 166)
 
 
 def test_every_task_ran_on_the_celery_worker(distributed_run):

@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from tests.integration.airflow_env import REPO, airflow, airflow_env, prepare_metadata
+from tests.integration.sample_figures import nlc_ndl_business_meetings_since_1981
 
 pytestmark = pytest.mark.integration
 
@@ -70,18 +71,7 @@ def test_run_prints_its_summary(sample_run):
 
 def test_nlc_ndl_business_meetings_since_1981(sample_run):
     con, _, _ = sample_run
-    row = con.execute(
-        """
-        select sum(v.delegations), sum(v.participants)
-        from marts.fct_visit as v
-        inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
-        inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
-        inner join marts.dim_date as d on v.start_date_key = d.date_key
-        where v.activity_type = 'business_exchange' and d.year = 1981
-          and list_sort([h.institution_code, g.institution_code]) = ['NDL', 'NLC']
-        """
-    ).fetchone()
-    assert row == (33, 166)
+    assert nlc_ndl_business_meetings_since_1981(con) == (33, 166)
 
 
 def test_ddc14_translation_project_is_usd_100000(sample_run):
