@@ -84,6 +84,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             "inner join raw.file_versions as v on v.file_path = h.file_path and v.content_hash = h.content_hash "
             "where v.is_current"
         )
+    ensure_audit_tables(con)
+
+
+def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """audit.file_loads (every file version seen) and audit.file_rejections (one row per problem)."""
+    con.execute("create schema if not exists audit")
     con.execute(
         "create table if not exists audit.file_loads (load_id varchar not null, checked_at timestamptz not null, "
         "file_path varchar not null, country_code varchar, kind varchar, content_hash varchar, "

@@ -24,6 +24,7 @@ import pytest
 
 from libcoop import dq_history, quality
 from libcoop.config import Paths
+from libcoop.load import ensure_audit_tables
 from libcoop.pipeline import PublishBlocked, publish_step
 
 pytestmark = pytest.mark.integration
@@ -240,17 +241,7 @@ def add_file_audit(path: Path, loads: list[tuple], rejections: list[tuple] = ())
     """
     checked_at = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
     with duckdb.connect(str(path)) as con:
-        con.execute("create schema if not exists audit")
-        con.execute(
-            "create table if not exists audit.file_loads (load_id varchar not null, checked_at timestamptz not null, "
-            "file_path varchar not null, country_code varchar, kind varchar, content_hash varchar, "
-            "outcome varchar not null, row_count bigint, problem_count bigint, message varchar)"
-        )
-        con.execute(
-            "create table if not exists audit.file_rejections (load_id varchar not null, checked_at timestamptz not null, "
-            "file_path varchar not null, country_code varchar, row_number bigint, column_name varchar, value varchar, "
-            "rule varchar not null, explanation varchar not null, advice varchar not null, detail varchar)"
-        )
+        ensure_audit_tables(con)
         for load_id, file_path, country, kind, outcome, rows, problems, message in loads:
             con.execute(
                 "insert into audit.file_loads values (?, ?, ?, ?, ?, 'sha', ?, ?, ?, ?)",
