@@ -1,4 +1,4 @@
-"""The drop-folder contract (shared/CONTRACT.md section 1) as data: columns, types and rules."""
+"""The drop-folder contract (docs/contract.md section 1) as data: columns, types and rules."""
 
 from __future__ import annotations
 

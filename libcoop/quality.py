@@ -460,7 +460,7 @@ _DIMENSION_KEYS = {
     "dim_date": "date_key",
 }
 
-# Every key of a fact (CONTRACT.md section 2) and the dimension it points to.
+# Every key of a fact (docs/contract.md section 2) and the dimension it points to.
 _FACT_REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "fct_membership": (
         ("institution_key", "dim_institution"),
