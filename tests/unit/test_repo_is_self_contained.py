@@ -13,7 +13,9 @@ def test_no_tracked_file_points_outside_the_repo() -> None:
     hits = [
         name
         for name in files
-        if not name.endswith(".lock") and (ROOT / name).is_file() and outside.search((ROOT / name).read_text(errors="ignore"))
+        if not name.endswith(".lock")
+        and (ROOT / name).is_file()
+        and outside.search((ROOT / name).read_text(errors="ignore"))
     ]
     assert hits == []
 
