@@ -109,7 +109,10 @@ def shared_string_workbook(text: str, uses: int) -> bytes:
     """A minimal XLSX written part by part: one shared string ``text`` used in ``uses`` cells."""
     ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
     rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    header = "".join(f'<c r="{c}1" t="inlineStr"><is><t>{h}</t></is></c>' for c, h in zip("ABCD", ["institution", "country", "organization", "joined"], strict=True))
+    header = "".join(
+        f'<c r="{c}1" t="inlineStr"><is><t>{h}</t></is></c>'
+        for c, h in zip("ABCD", ["institution", "country", "organization", "joined"], strict=True)
+    )
     rows = "".join(
         f'<row r="{n}"><c r="A{n}" t="s"><v>0</v></c><c r="B{n}" t="inlineStr"><is><t>VN</t></is></c>'
         f'<c r="C{n}" t="inlineStr"><is><t>IFLA</t></is></c><c r="D{n}"><v>2000</v></c></row>'
@@ -174,7 +177,12 @@ def test_case6_a_row_numbered_one_billion_is_refused_quickly(drop):
 # 9. Excel number formats: a month typed as 2015-05 or May 2015, a year formatted yyyy
 @pytest.mark.parametrize(
     ("number_format", "text", "precision"),
-    [("mmm-yy", "2015-05", "month"), ("yyyy-mm", "2015-05", "month"), ("yyyy", "2015", "year"), ("yyyy-mm-dd", "2015-05-01", "day")],
+    [
+        ("mmm-yy", "2015-05", "month"),
+        ("yyyy-mm", "2015-05", "month"),
+        ("yyyy", "2015", "year"),
+        ("yyyy-mm-dd", "2015-05-01", "day"),
+    ],
 )
 def test_case9_date_cells_keep_the_precision_their_format_shows(drop, number_format, text, precision):
     rows = [["institution", "country", "organization", "joined"], ["NLV", "VN", "IFLA", dt.datetime(2015, 5, 1)]]
@@ -182,5 +190,8 @@ def test_case9_date_cells_keep_the_precision_their_format_shows(drop, number_for
     assert checked.accepted, problems(checked)
     (row,) = checked.rows.to_pylist()
     assert row["joined_precision"] == precision
-    assert row["joined"] == {"month": dt.date(2015, 5, 1), "year": dt.date(2015, 1, 1), "day": dt.date(2015, 5, 1)}[precision]
+    assert (
+        row["joined"]
+        == {"month": dt.date(2015, 5, 1), "year": dt.date(2015, 1, 1), "day": dt.date(2015, 5, 1)}[precision]
+    )
     assert text  # what the coordinator sees in Excel
