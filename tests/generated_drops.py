@@ -328,7 +328,10 @@ class DropFile:
             cells = dict(row.cells)
             cells.setdefault("record_id", f"{self.relative_path}#{number}")
             cells.setdefault("source", f"generated {self.relative_path}")
-            grid.append([cells.get(column, f"extra {number}") for column in self.layout.columns])
+            known = {c.name for c in columns_of(self.kind)}
+            grid.append(
+                [cells.get(column, "" if column in known else f"extra {number}") for column in self.layout.columns]
+            )
         return grid
 
 
