@@ -215,8 +215,10 @@ def load_drop(
         raise
 
     for checked in checked_files:
-        if checked.accepted:
+        if checked.accepted and not checked.warnings:
             remove_report(paths.reports, checked.drop.relative_path)
+        elif checked.accepted:  # loaded, with notes the coordinator should read (e.g. the encoding assumed)
+            write_report(paths.reports, checked)
         else:
             path = write_report(paths.reports, checked)
             log.warning(

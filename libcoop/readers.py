@@ -11,6 +11,8 @@ import csv
 import datetime as dt
 import io
 import re
+import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,13 +44,15 @@ class RawRead:
     headers: list[str] = field(default_factory=list)
     table: pa.Table | None = None
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # for the report: e.g. the encoding assumed
 
 
-def sandbox_connection(root: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that can read files under ``root`` and nothing else, for good."""
+def sandbox_connection(*roots: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that can read files under ``roots`` and nothing else, for good."""
     con = duckdb.connect(":memory:")
     con.execute("set enable_progress_bar = false")
-    con.execute(f"set allowed_directories = ['{_sql_text(str(root.resolve()) + '/')}']")
+    allowed = ", ".join(f"'{_sql_text(str(root.resolve()) + '/')}'" for root in roots)
+    con.execute(f"set allowed_directories = [{allowed}]")
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
     return con
@@ -69,23 +73,51 @@ def _sql_text(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _read_csv(drop: DropFile, root: Path) -> RawRead:
-    data = drop.path.read_bytes()
+# What spreadsheet programs save as "CSV" on a computer set to the reporting country's language
+# (docs/contract.md section 1); cp1252 for every other country.
+LEGACY_ENCODINGS = {"JP": "cp932", "CN": "gb18030", "KR": "cp949", "VN": "cp1258", "TW": "big5", "HK": "big5"}
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _decode(drop: DropFile, data: bytes) -> tuple[str | None, str, Problem | None]:
+    """(text, encoding assumed, problem): UTF-8, else UTF-16 with its BOM, else the country's legacy code page."""
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), "utf-8", None
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         bad = data[error.start : error.start + 4]
-        return RawRead(
-            problems=[
-                Problem(
-                    drop.relative_path,
-                    "not_utf8",
-                    row=line,
-                    value=f"bytes {bad!r} at byte {error.start}",
-                )
-            ]
+        problem = Problem(drop.relative_path, "not_utf8", row=line, value=f"bytes {bad!r} at byte {error.start}")
+    encoding = "utf-16" if data.startswith(UTF16_BOMS) else LEGACY_ENCODINGS.get(drop.country_code, "cp1252")
+    try:
+        # cp1258 writes Vietnamese tone marks as combining characters: compose them, as UTF-8 files have them.
+        return unicodedata.normalize("NFC", data.decode(encoding)), encoding, None
+    except UnicodeDecodeError:
+        return None, encoding, problem
+
+
+def _read_csv(drop: DropFile, root: Path) -> RawRead:
+    data = drop.path.read_bytes()
+    text, encoding, problem = _decode(drop, data)
+    if text is None:
+        return RawRead(problems=[problem] if problem else [])
+    notes = []
+    source = drop.path.resolve()
+    if encoding != "utf-8":
+        notes.append(
+            f"this file is not saved as UTF-8; it was read as {encoding}, the usual encoding of spreadsheets "
+            "in your country. Next time, in Excel use 'Save As' > 'CSV UTF-8 (Comma delimited)'."
         )
+    with tempfile.TemporaryDirectory(prefix="libcoop-csv-") as scratch:
+        if encoding != "utf-8":
+            # DuckDB reads UTF-8: hand it the decoded text, in a folder only this read may see.
+            source = Path(scratch).resolve() / "decoded.csv"
+            source.write_text(text.removeprefix("\ufeff"), encoding="utf-8")
+        read = _parse_csv(drop, text, source, [root, Path(scratch)])
+    read.notes.extend(notes)
+    return read
+
+
+def _parse_csv(drop: DropFile, text: str, source: Path, readable: list[Path]) -> RawRead:
     try:
         headers = next(csv.reader(io.StringIO(text)))
     except (StopIteration, csv.Error):
@@ -96,10 +128,10 @@ def _read_csv(drop: DropFile, root: Path) -> RawRead:
         return RawRead(headers, problems=[Problem(drop.relative_path, "wrong_separator", row=1, value=headers[0][:80])])
 
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers)))
-    con = sandbox_connection(root)
+    con = sandbox_connection(*readable)
     try:
         relation = con.sql(
-            f"select * from read_csv('{_sql_text(str(drop.path.resolve()))}', auto_detect = false, header = true, "
+            f"select * from read_csv('{_sql_text(str(source))}', auto_detect = false, header = true, "
             f"columns = {{{columns}}}, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
             "null_padding = false, store_rejects = true)"
         )

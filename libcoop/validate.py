@@ -55,7 +55,7 @@ class CheckedFile:
 def check_file(drop: DropFile, root: Path) -> CheckedFile:
     """Read and check ``drop`` (a file under ``root``); never raises for bad content."""
     raw = read_drop_file(drop, root)
-    checked = CheckedFile(drop, problems=list(raw.problems))
+    checked = CheckedFile(drop, problems=list(raw.problems), warnings=[f"{drop.relative_path}: {n}" for n in raw.notes])
     if raw.table is None:
         _count(checked)
         return checked
@@ -327,10 +327,37 @@ def _check_rows(drop: DropFile, table: pa.Table, mapping: dict[str, str], checke
             f"select * from problems order by row_number, column_name, rule limit {MAX_PROBLEM_EXAMPLES}"
         ).fetchall():
             checked.problems.append(Problem(drop.relative_path, rule, row_number, column_name, value, detail or None))
+        _warn_garbled_text(drop, mapping, con, checked)
         if not checked.problems:
             checked.rows = con.sql(_normalize_sql(drop.kind, mapping)).to_arrow_table()
     finally:
         con.close()
+
+
+MAX_TEXTS_CHECKED = 10_000  # distinct values per column looked at for mojibake
+
+
+def _warn_garbled_text(
+    drop: DropFile, mapping: dict[str, str], con: duckdb.DuckDBPyConnection, checked: CheckedFile
+) -> None:
+    """Warn about UTF-8 text that was once decoded as cp1252 and saved again ('ThÆ° viá»‡n'): valid
+    UTF-8, so the file loads, but the coordinator should know and send the original."""
+    import ftfy
+    from ftfy import badness
+
+    for column in columns_of(drop.kind):
+        if column.type not in (ColumnType.TEXT, ColumnType.LOWER_TEXT) or column.name not in mapping:
+            continue
+        for value, row in con.execute(
+            f'select "{column.name}", min({ROW_COLUMN}) from src where "{column.name}" is not null '
+            f"group by 1 order by 2 limit {MAX_TEXTS_CHECKED}"
+        ).fetchall():
+            if badness.is_bad(value) and (fixed := ftfy.fix_text(value)) != value:
+                checked.warnings.append(
+                    f'{drop.relative_path}: row {row}, column {column.name}: the text "{value[:80]}" looks garbled '
+                    f'(probably "{fixed[:80]}"): the file was likely opened with the wrong encoding and saved '
+                    "again; please send it again saved from the original as CSV UTF-8"
+                )
 
 
 def _normalize_sql(kind: str, mapping: dict[str, str]) -> str:

@@ -427,11 +427,14 @@ def fit_to_layout(row: Row, layout: Layout) -> Row:
 
 
 @st.composite
-def drop_files(draw: st.DrawFn, max_rows: int = 8) -> DropFile:
-    kind = draw(st.sampled_from(sorted(ROWS)))
+def drop_files(draw: st.DrawFn, max_rows: int = 8, kind: str | None = None, min_rows: int = 1) -> DropFile:
+    kind = kind or draw(st.sampled_from(sorted(ROWS)))
     country = draw(st.sampled_from(REPORTING))
     layout = draw(layouts(kind))
-    rows = [fit_to_layout(r, layout) for r in draw(st.lists(ROWS[kind](), min_size=1, max_size=max_rows))]
+    rows = [
+        fit_to_layout(r, layout)
+        for r in draw(st.lists(ROWS[kind](), min_size=min_rows, max_size=max(min_rows, max_rows)))
+    ]
     label = draw(st.one_of(st.just(""), st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,11}", fullmatch=True)))
     stem = draw(st.sampled_from((kind, kind.title(), kind.upper())))
     name = f"{stem}{'_' + label if label else ''}.{layout.extension}"

@@ -84,8 +84,8 @@ def duplicate_record_id(f: DropFile) -> Broken:
 
 
 def not_utf8(f: DropFile) -> Broken:
-    # 0x81 0x8d: not UTF-8, and undefined in cp1252 and cp1258 (the legacy encodings of VN)
-    f = as_csv(f, bom=False)
+    # 0x81 0x8d: not UTF-8, and undefined in cp1252, Singapore's legacy code page
+    f = as_csv(replace(f, relative_path="SG/" + f.relative_path.split("/", 1)[1]), bom=False)
     data = to_csv(f)
     cut = data.index(b"\n") + 1
     return Broken(f.relative_path, data[:cut] + b"\x81\x8d" + data[cut:], [("not_utf8", 2, None, ...)])

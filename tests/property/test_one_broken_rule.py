@@ -54,7 +54,7 @@ def check_bytes(broken: Broken):
 @given(data=st.data())
 def test_one_broken_rule_rejects_the_file_naming_row_column_value_and_rule(rule: str, data: st.DataObject) -> None:
     kind, mutate = MUTATIONS[rule]
-    valid = data.draw(drop_files(max_rows=5).filter(lambda f: f.kind == kind and len(f.rows) >= 2))
+    valid = data.draw(drop_files(max_rows=5, kind=kind, min_rows=2))
     broken = mutate(valid)
     checked, report = check_bytes(broken)
     got = [(p.rule, p.row, p.column, p.value) for p in checked.problems]
@@ -79,7 +79,7 @@ def test_a_drop_with_one_broken_file_per_rule_publishes_the_marts_of_the_valid_f
     root = tmp_path_factory.mktemp("mirror")
     broken = []
     for number, (rule, (kind, mutate)) in enumerate(sorted(MUTATIONS.items())):
-        f = data.draw(drop_files(max_rows=4).filter(lambda f, kind=kind: f.kind == kind and len(f.rows) >= 2))
+        f = data.draw(drop_files(max_rows=4, kind=kind, min_rows=2))
         country = f.relative_path.split("/")[0]
         f = DropFile(f"{country}/{kind}_broken-{number}.csv", f.kind, f.layout, f.rows)
         broken.append((rule, mutate(f)))

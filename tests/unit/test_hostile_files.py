@@ -195,3 +195,26 @@ def test_case9_date_cells_keep_the_precision_their_format_shows(drop, number_for
         == {"month": dt.date(2015, 5, 1), "year": dt.date(2015, 1, 1), "day": dt.date(2015, 5, 1)}[precision]
     )
     assert text  # what the coordinator sees in Excel
+
+
+# 10. UTF-8 once decoded as cp1252 and saved again: loads (valid UTF-8), with a warning in words
+def test_case10_mojibake_is_flagged_with_the_probable_original(drop):
+    garbled = "Thư viện Quốc gia Việt Nam".encode().decode("cp1252", errors="replace")
+    assert garbled.startswith("ThÆ° viá»")
+    checked = check(drop, "VN/memberships.csv", f"{MEMBERSHIPS_HEADER}\nm1,{garbled},VN,IFLA,member,2000,,s\n")
+    assert checked.accepted, problems(checked)
+    (warning,) = checked.warnings
+    assert "row 2, column institution" in warning
+    assert 'probably "Thư viện Quốc gia Việt Nam"' in warning
+    assert "CSV UTF-8" in warning
+
+
+def test_case10_clean_native_scripts_are_not_flagged(drop):
+    rows = "\n".join(
+        f"m{i},{name},VN,IFLA,member,2000,,s"
+        for i, name in enumerate(
+            ["Thư viện Quốc gia Việt Nam", "中国国家图书馆", "国立国会図書館", "국립중앙도서관", "Bibliothèque"]
+        )
+    )
+    checked = check(drop, "VN/memberships.csv", f"{MEMBERSHIPS_HEADER}\n{rows}\n")
+    assert checked.accepted and checked.warnings == []

@@ -1,0 +1,65 @@
+"""CSV saved by Excel on a Vietnamese, Japanese, Chinese, Korean or Taiwanese Windows is in that
+language's code page: read in the reporting country's legacy encoding, loaded, and noted
+(docs/contract.md section 1). Each file is built from real bytes of that encoding."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from libcoop.reports import render
+from tests.conftest import MEMBERSHIPS_HEADER
+from tests.unit.test_contract_rules import check, csv_of, problems
+
+CASES = [
+    ("JP", "cp932", "国立国会図書館", "Japan"),
+    ("CN", "gb18030", "中国国家图书馆", "China"),
+    ("KR", "cp949", "국립중앙도서관", "Republic of Korea"),
+    ("VN", "cp1258", "Thư viện Quốc gia Việt Nam", "Viet Nam"),
+    ("TW", "big5", "國家圖書館", "Taiwan"),
+    ("SG", "utf-16", "National Library Board · 新加坡国家图书馆", "Singapore"),
+]
+
+
+TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook above, dot below
+
+
+def encode_as_windows(text: str, encoding: str) -> bytes:
+    """What Vietnamese Windows writes in cp1258: the letter with its vowel marks precomposed (ê, ơ,
+    ư, ă), then the tone mark as a combining character."""
+    out = b""
+    for char in text:
+        try:
+            out += char.encode(encoding)
+            continue
+        except UnicodeEncodeError:
+            decomposed = unicodedata.normalize("NFD", char)
+        letter = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in TONE_MARKS))
+        out += (letter + "".join(c for c in decomposed if c in TONE_MARKS)).encode(encoding)
+    return out
+
+
+@pytest.mark.parametrize(("country", "encoding", "name", "country_name"), CASES)
+def test_a_file_in_its_countrys_legacy_encoding_loads_with_a_note(drop, country, encoding, name, country_name):
+    text = csv_of(MEMBERSHIPS_HEADER, f"m1,{name},{country_name},IFLA,member,2000,,s")
+    data = text.encode(encoding) if encoding != "cp1258" else encode_as_windows(text, encoding)
+    if encoding != "utf-16":
+        with pytest.raises(UnicodeDecodeError):
+            data.decode("utf-8")
+    else:
+        assert data[:2] in (b"\xff\xfe", b"\xfe\xff")  # Python writes the byte-order mark
+    checked = check(drop, f"{country}/memberships.csv", data)
+    assert checked.accepted, problems(checked)
+    assert checked.rows.column("institution").to_pylist() == [name]
+    report = render(checked)
+    assert f"read as {encoding}" in report
+    assert "CSV UTF-8" in report
+
+
+def test_cp1258_tone_marks_are_composed_so_that_names_resolve(drop):
+    data = encode_as_windows(csv_of(MEMBERSHIPS_HEADER, "m1,Thư viện Quốc gia Việt Nam,VN,IFLA,,2000,,s"), "cp1258")
+    assert "ệ".encode() not in data and b"\xea\xf2" in data  # ê, then the combining dot below
+    checked = check(drop, "VN/memberships.csv", data)
+    assert checked.accepted, problems(checked)
+    assert checked.rows.column("institution").to_pylist() == ["Thư viện Quốc gia Việt Nam"]
