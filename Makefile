@@ -17,7 +17,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup run test test-unit lint format bench airflow docs rollback clean
+.PHONY: help setup run test test-unit lint format fuzz bench airflow docs rollback clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ lint: $(VENV)/.synced ## ruff (Python) and sqlfluff (dbt SQL)
 format: $(VENV)/.synced ## format Python and SQL in place
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+fuzz: $(VENV)/.synced ## property tests on many random drops (LIBCOOP_FUZZ_EXAMPLES=200 each), with how many passed
+	LIBCOOP_HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/property -q -p no:cacheprovider --hypothesis-show-statistics
 
 bench: $(VENV)/.synced ## benchmark the contract check against a plain-Python baseline, as ratios
 	$(BIN)/python -m benchmarks.run

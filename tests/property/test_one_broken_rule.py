@@ -87,7 +87,9 @@ def test_a_drop_with_one_broken_file_per_rule_publishes_the_marts_of_the_valid_f
     with_broken = Workspace(root / "with_broken")
     with_broken.drop(valid)
     for _, b in broken:
-        (with_broken.paths.incoming / b.relative_path).write_bytes(b.content)
+        path = with_broken.paths.incoming / b.relative_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b.content)
     summary = run(with_broken.paths, "run-1")
     assert summary.status == "published", summary.render()
     rejected = dict(
