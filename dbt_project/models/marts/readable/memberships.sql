@@ -38,6 +38,7 @@ institution_labels as (
 
     select
         institutions.institution_key,
+        institutions.institution_type,
         native_names.native_name,
         case
             when institutions.is_unknown_member then {{ unknown_label() }}
@@ -75,6 +76,7 @@ resolved as (
         memberships.*,
         members.institution_name as institution,
         members.native_name as institution_native,
+        members.institution_type,
         member_countries.country_name as country,
         member_countries.iso2 as country_iso2,
         member_organizations.acronym as organization,
@@ -97,6 +99,7 @@ final as (
         membership_key,
         institution,
         institution_native,
+        institution_type,
         country,
         country_iso2,
         organization,

@@ -32,6 +32,7 @@ institution_labels as (
 
     select
         institutions.institution_key,
+        institutions.institution_type,
         native_names.native_name,
         case
             when institutions.is_unknown_member then {{ unknown_label() }}
@@ -59,10 +60,12 @@ resolved as (
         visits.*,
         host_labels.institution_name as host_institution,
         host_labels.native_name as host_institution_native,
+        host_labels.institution_type as host_institution_type,
         host_countries.country_name as host_country,
         host_countries.iso2 as host_country_iso2,
         guest_labels.institution_name as guest_institution,
         guest_labels.native_name as guest_institution_native,
+        guest_labels.institution_type as guest_institution_type,
         guest_countries.country_name as guest_country,
         guest_countries.iso2 as guest_country_iso2,
         cast(year(visits.start_date) as integer) as start_year,
@@ -86,10 +89,12 @@ final as (
         activity_type,
         host_institution,
         host_institution_native,
+        host_institution_type,
         host_country,
         host_country_iso2,
         guest_institution,
         guest_institution_native,
+        guest_institution_type,
         guest_country,
         guest_country_iso2,
         start_year,
