@@ -242,12 +242,13 @@ def test_the_duckdb_1_5_cli_opens_the_published_file_read_only(warehouse: Path):
 
     DuckDB 2.x writes storage version 69, which no 1.x client opens ("Trying to read a database
     file with version number 69, but we can only read versions between 64 and 68"). Whoever moves
-    the project's `duckdb` to 2.x must keep every newly created warehouse file in the 1.5 format:
-    where a build file is created from nothing (the first load, when no published warehouse exists
-    to copy), attach it with `ATTACH '<build file>' AS cooperation (STORAGE_VERSION 'v1.5.0')`
-    (or connect with the setting storage_compatibility_version = 'v1.5.0'), and the dbt profile
-    must open the same file without upgrading it. This test then keeps passing; if it fails with
-    the error above, the published file is unreadable for DBeaver, Metabase and Superset users.
+    the project's `duckdb` to 2.x must keep every newly created warehouse file in the 1.5 format.
+    A build file is created from nothing in libcoop.pipeline.load_step (its `duckdb.connect(build)`
+    when libcoop.publish.prepare_build found no published warehouse to copy, as in this module's
+    fixture): create it there with `ATTACH '<build file>' AS cooperation (STORAGE_VERSION 'v1.5.0')`
+    (or the setting storage_compatibility_version = 'v1.5.0'), and check that the dbt profile and
+    libcoop.publish (its checkpoint) keep that version. This test then keeps passing; if it fails
+    with the error above, the published file is unreadable for DBeaver, Metabase and Superset users.
     """
     version = subprocess.run([DUCKDB_CLI, "--version"], capture_output=True, text=True, timeout=60, check=True)
     assert version.stdout.startswith("v1.5."), version.stdout
