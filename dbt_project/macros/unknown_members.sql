@@ -8,3 +8,6 @@
 {% macro unknown_organization_acronym() -%}'UNKNOWN'{%- endmacro %}
 
 {% macro unknown_date_key() -%}-1{%- endmacro %}
+
+{# How the readable marts (marts.visits, marts.donations...) name an unknown member, so nobody takes it for a country. #}
+{% macro unknown_label() -%}'(unknown)'{%- endmacro %}

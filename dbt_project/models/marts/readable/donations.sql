@@ -1,0 +1,122 @@
+-- Donations as people read them: one row per fct_donation row, donor and recipient by name
+-- (English and native script), countries by name, the amount in its currency and in US dollars,
+-- and a flag where no exchange rate is known. A view over the marts; its references carry no
+-- database name, so it still works when a BI tool opens the published file under another name.
+with
+
+donations as (
+
+    select * from {{ ref('fct_donation').include(database=false) }}
+
+),
+
+institutions as (
+
+    select * from {{ ref('dim_institution').include(database=false) }}
+
+),
+
+native_names as (
+
+    select * from {{ ref('institution_native_names').include(database=false) }}
+
+),
+
+countries as (
+
+    select * from {{ ref('dim_country').include(database=false) }}
+
+),
+
+institution_labels as (
+
+    select
+        institutions.institution_key,
+        institutions.institution_type,
+        native_names.native_name,
+        case
+            when institutions.is_unknown_member then {{ unknown_label() }}
+            else institutions.institution_name
+        end as institution_name
+    from institutions
+    left join native_names
+        on institutions.institution_code = native_names.institution_code
+
+),
+
+country_labels as (
+
+    select
+        country_key,
+        iso2,
+        case when is_unknown_member then {{ unknown_label() }} else country_name end as country_name
+    from countries
+
+),
+
+resolved as (
+
+    select
+        donations.*,
+        donors.institution_name as donor,
+        donors.native_name as donor_native,
+        donors.institution_type as donor_institution_type,
+        donor_countries.country_name as donor_country,
+        donor_countries.iso2 as donor_country_iso2,
+        recipients.institution_name as recipient,
+        recipients.native_name as recipient_native,
+        recipients.institution_type as recipient_institution_type,
+        recipient_countries.country_name as recipient_country,
+        recipient_countries.iso2 as recipient_country_iso2,
+        cast(year(donations.start_date) as integer) as start_year,
+        {{ period_end('donations.end_date', 'donations.end_date_precision') }} as end_last_day
+    from donations
+    inner join institution_labels as donors
+        on donations.donor_institution_key = donors.institution_key
+    inner join institution_labels as recipients
+        on donations.recipient_institution_key = recipients.institution_key
+    inner join country_labels as donor_countries
+        on donations.donor_country_key = donor_countries.country_key
+    inner join country_labels as recipient_countries
+        on donations.recipient_country_key = recipient_countries.country_key
+
+),
+
+final as (
+
+    select
+        donation_key,
+        donation_type,
+        donor,
+        donor_native,
+        donor_institution_type as donor_type,
+        donor_country,
+        donor_country_iso2,
+        recipient,
+        recipient_native,
+        recipient_institution_type as recipient_type,
+        recipient_country,
+        recipient_country_iso2,
+        start_year,
+        start_date,
+        start_date_precision,
+        end_last_day as end_date,
+        project,
+        description,
+        quantity,
+        amount,
+        currency,
+        amount_usd,
+        usd_per_unit,
+        fx_rate_year,
+        is_missing_fx_rate,
+        donor_name as donor_as_written,
+        recipient_institution_name as recipient_as_written,
+        source,
+        file_path,
+        record_id
+    from resolved
+
+)
+
+select * from final
