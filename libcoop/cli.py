@@ -52,6 +52,8 @@ def _summary(args: argparse.Namespace) -> int:
     from libcoop.pipeline import published_summary
 
     paths = resolve_paths(args.raw_dir, args.warehouse)
+    if paths.lake is not None:
+        return _lake_summary(paths.lake)
     if not paths.warehouse.exists():
         print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
         return 1
@@ -59,16 +61,52 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lake_summary(lake) -> int:  # type: ignore[no-untyped-def]
+    from libcoop.lake import LakeError, published_summary, render_snapshots
+
+    try:
+        summary, snapshots = published_summary(lake)
+    except LakeError as error:
+        print(f"libcoop summary: {error}", file=sys.stderr)
+        return 1
+    print(summary.render())
+    print(render_snapshots(snapshots))
+    return 0
+
+
 def _rollback(args: argparse.Namespace) -> int:
     from libcoop.publish import NothingToRollBack, rollback
 
     paths = resolve_paths(args.raw_dir, args.warehouse)
+    if paths.lake is not None:
+        return _lake_rollback(paths)
     try:
         rollback(paths)
     except NothingToRollBack as error:
         print(f"libcoop rollback: {error}", file=sys.stderr)
         return 1
     print(f"rolled back: {paths.warehouse} is the previous build again")
+    return 0
+
+
+def _lake_rollback(paths) -> int:  # type: ignore[no-untyped-def]
+    """Time travel in the lake; the local copy the next run starts from goes back with it."""
+    from libcoop import lake
+    from libcoop.publish import NothingToRollBack, rollback
+
+    try:
+        restored = lake.rollback(paths.lake)
+    except lake.NothingToRollBack as error:
+        print(f"libcoop rollback: {error}", file=sys.stderr)
+        return 1
+    try:
+        rollback(paths)
+    except NothingToRollBack:
+        print(f"note: no previous local build in {paths.warehouse.parent}; the next run starts from the newer one")
+    print(
+        f"rolled back: snapshot {restored.snapshot_id} of {paths.lake.url} holds the tables of snapshot "
+        f"{restored.restored_snapshot} (run {restored.run_id}) again"
+    )
     return 0
 
 
@@ -100,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--raw-dir", help="the raw folder holding incoming/ (default: $LIBCOOP_RAW_DIR or raw/)")
         sub.add_argument(
             "--warehouse",
-            help="the published DuckDB file (default: $LIBCOOP_WAREHOUSE or warehouse/cooperation.duckdb)",
+            help="the published DuckDB file, or a DuckLake (ducklake:postgres:<libpq string>, its data in "
+            "$LIBCOOP_LAKE_DATA_PATH) (default: $LIBCOOP_WAREHOUSE or warehouse/cooperation.duckdb)",
         )
         return sub
 

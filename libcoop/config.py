@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from libcoop.lake import Lake
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -20,6 +24,9 @@ class Paths:
     raw_dir: Path
     warehouse: Path
     expectations_dir: Path
+    # The DuckLake to publish to (LIBCOOP_WAREHOUSE=ducklake:postgres:...); ``warehouse`` is then the
+    # local copy of the last published build, which the next run starts from (libcoop/lake.py).
+    lake: Lake | None = None
 
     @property
     def incoming(self) -> Path:
@@ -45,4 +52,12 @@ def resolve_paths(raw_dir: str | Path | None = None, warehouse: str | Path | Non
     raw = raw_dir or os.environ.get("LIBCOOP_RAW_DIR") or PROJECT_ROOT / "raw"
     wh = warehouse or os.environ.get("LIBCOOP_WAREHOUSE") or PROJECT_ROOT / "warehouse" / "cooperation.duckdb"
     gx = os.environ.get("LIBCOOP_EXPECTATIONS_DIR") or EXPECTATIONS_DIR
-    return Paths(raw_dir=Path(raw).absolute(), warehouse=Path(wh).absolute(), expectations_dir=Path(gx).absolute())
+    lake = None
+    if str(wh).startswith("ducklake:"):
+        from libcoop.lake import parse
+
+        lake = parse(str(wh))
+        wh = lake.work_dir / "cooperation.duckdb"
+    return Paths(
+        raw_dir=Path(raw).absolute(), warehouse=Path(wh).absolute(), expectations_dir=Path(gx).absolute(), lake=lake
+    )

@@ -208,6 +208,12 @@ def publish_step(
         fold_pending(con, pending_dir(paths.warehouse))
         summary.mart_rows = mart_row_counts(con)
         record_run(con, summary, started_at)
+    if paths.lake is not None:
+        from libcoop.lake import publish_build
+
+        # What readers see: one DuckLake snapshot. The local copy below is what the next run starts from.
+        publish_build(paths.lake, build, run_id)
+        summary.warehouse = paths.lake.url  # type: ignore[assignment]
     publish(paths, build)
     clear_pending(pending_dir(paths.warehouse), paths.warehouse)
     discard_build(build)
