@@ -203,7 +203,7 @@ def test_case10_mojibake_is_flagged_with_the_probable_original(drop):
     assert garbled.startswith("ThÆ° viá»")
     checked = check(drop, "VN/memberships.csv", f"{MEMBERSHIPS_HEADER}\nm1,{garbled},VN,IFLA,member,2000,,s\n")
     assert checked.accepted, problems(checked)
-    (warning,) = checked.warnings
+    (warning,) = [w for w in checked.warnings if "looks garbled" in w]
     assert "row 2, column institution" in warning
     assert 'probably "Thư viện Quốc gia Việt Nam"' in warning
     assert "CSV UTF-8" in warning
@@ -217,4 +217,5 @@ def test_case10_clean_native_scripts_are_not_flagged(drop):
         )
     )
     checked = check(drop, "VN/memberships.csv", f"{MEMBERSHIPS_HEADER}\n{rows}\n")
-    assert checked.accepted and checked.warnings == []
+    assert checked.accepted
+    assert not [w for w in checked.warnings if "looks garbled" in w]
