@@ -219,3 +219,9 @@ def test_case10_clean_native_scripts_are_not_flagged(drop):
     checked = check(drop, "VN/memberships.csv", f"{MEMBERSHIPS_HEADER}\n{rows}\n")
     assert checked.accepted
     assert not [w for w in checked.warnings if "looks garbled" in w]
+
+
+def test_blank_lines_do_not_shift_the_rows_reported_after_them(drop):
+    content = f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\n\n\nm2,NLV,VN,IFLA,member,not a date,,s\n"
+    checked = check(drop, "VN/memberships.csv", content)
+    assert problems(checked) == [("bad_date", 5, "joined", "not a date")]
