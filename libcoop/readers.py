@@ -147,7 +147,23 @@ def _parse_csv(drop: DropFile, text: str, source: Path, readable: list[Path]) ->
         Problem(drop.relative_path, "malformed_csv", row=int(line), value=f"{message}: {(csv_line or '').strip()[:80]}")
         for line, message, csv_line in rejects
     ]
-    return RawRead(headers, _with_row_numbers(table), problems)
+    return RawRead(headers, _with_row_numbers(table, _record_lines(text, table.num_rows)), problems)
+
+
+def _record_lines(text: str, records: int) -> list[int] | None:
+    """The line each record starts on, when blank lines (which the reader skips) would otherwise
+    shift every later row number; None when numbering records from 2 is right."""
+    if "\n\n" not in text and "\n\r\n" not in text:
+        return None
+    reader = csv.reader(io.StringIO(text))
+    next(reader, None)  # the header
+    lines = []
+    start = reader.line_num + 1
+    for record in reader:
+        if any(cell.strip() for cell in record) or len(record) > 1:
+            lines.append(start)
+        start = reader.line_num + 1
+    return lines if len(lines) == records else None
 
 
 def _with_row_numbers(table: pa.Table, rows: list[int] | None = None) -> pa.Table:

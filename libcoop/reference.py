@@ -40,12 +40,71 @@ def _converter():  # type: ignore[no-untyped-def]
     return coco.CountryConverter()
 
 
+# The languages of the coordinators and of the partners they name most: country names in these
+# (Babel's CLDR data) are accepted besides the English ones (Việt Nam, 中国, 日本, 대한민국...).
+LOCAL_NAME_LOCALES = (
+    "vi",
+    "zh",
+    "zh_Hant",
+    "ja",
+    "ko",
+    "th",
+    "ms",
+    "id",
+    "km",
+    "lo",
+    "my",
+    "fil",
+    "fr",
+    "de",
+    "es",
+    "ru",
+)
+# English names that stand for more than one country: never guessed.
+AMBIGUOUS_NAMES = {"korea": ("KR", "KP"), "congo": ("CG", "CD")}
+
+
+@cache
+def local_country_names() -> dict[str, str]:
+    """Normalized local name -> ISO alpha-2, for every ISO 3166-1 country."""
+    from babel import Locale
+
+    codes = {c.alpha_2 for c in pycountry.countries}
+    names: dict[str, str] = {}
+    for locale in LOCAL_NAME_LOCALES:
+        for code, name in Locale.parse(locale).territories.items():
+            if code in codes:
+                names.setdefault(" ".join(name.split()).casefold(), code)
+    return names
+
+
+@cache
+def country_names() -> dict[str, str]:
+    """Every name a country is shown by (English, official, local) -> ISO alpha-2, for suggestions."""
+    from babel import Locale
+
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attribute in ("name", "common_name", "official_name"):
+            if value := getattr(country, attribute, None):
+                names.setdefault(value, country.alpha_2)
+    for locale in LOCAL_NAME_LOCALES:
+        for code, name in Locale.parse(locale).territories.items():
+            if pycountry.countries.get(alpha_2=code) is not None:
+                names.setdefault(name, code)
+    return names
+
+
 def resolve_countries(values: Iterable[str]) -> dict[str, str | None]:
-    """Map each distinct text (code or English name in any common spelling) to ISO alpha-2."""
+    """Map each distinct text (code, English name in any common spelling, or the name in a
+    coordinator's language) to ISO alpha-2."""
     resolved: dict[str, str | None] = {}
     names: list[str] = []
     for value in set(values):
         text = value.strip()
+        if " ".join(text.split()).casefold() in AMBIGUOUS_NAMES:
+            resolved[value] = None
+            continue
         if len(text) in (2, 3) and text.isascii() and text.isalpha():
             country = pycountry.countries.get(alpha_2=text.upper()) if len(text) == 2 else None
             country = country or (pycountry.countries.get(alpha_3=text.upper()) if len(text) == 3 else None)
@@ -60,14 +119,12 @@ def resolve_countries(values: Iterable[str]) -> dict[str, str | None]:
         converted = _converter().convert(names, to="ISO2", not_found=_NOT_FOUND)
         if isinstance(converted, str):
             converted = [converted]
+        local = local_country_names()
         for name, iso2 in zip(names, converted, strict=True):
             # A name that matches several countries comes back as a list: not resolved.
-            resolved[name] = iso2 if isinstance(iso2, str) and iso2 != _NOT_FOUND else None
+            found = iso2 if isinstance(iso2, str) and iso2 != _NOT_FOUND else None
+            resolved[name] = found or local.get(" ".join(name.split()).casefold())
     return resolved
-
-
-def is_currency(code: str) -> bool:
-    return pycountry.currencies.get(alpha_3=code.upper()) is not None
 
 
 def currency_codes() -> list[str]:

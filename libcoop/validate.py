@@ -27,6 +27,7 @@ from libcoop.contract import (
 from libcoop.drop_folder import DropFile
 from libcoop.readers import ROW_COLUMN, RawRead, read_drop_file
 from libcoop.reference import currency_codes, resolve_countries
+from libcoop.suggestions import NAME_COLUMNS, unresolved_name_warning, with_suggestion
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +99,11 @@ def _map_headers(drop: DropFile, raw: RawRead, checked: CheckedFile) -> dict[str
         else:
             shown = header.strip() or f"(column {index + 1} has no name)"
             checked.warnings.append(f"{drop.relative_path}: unknown column '{shown}' ignored")
+    unknown = [h for h in raw.headers if h.strip().lower() not in known]
     for column in known.values():
         if column.required and column.name not in mapping:
-            checked.problems.append(Problem(drop.relative_path, "missing_column", row=1, column=column.name))
+            problem = Problem(drop.relative_path, "missing_column", row=1, column=column.name)
+            checked.problems.append(with_suggestion(problem, drop.kind, unknown))
     for warning in checked.warnings:
         log.warning(warning)
     return mapping
@@ -326,8 +329,10 @@ def _check_rows(drop: DropFile, table: pa.Table, mapping: dict[str, str], checke
         for row_number, rule, column_name, value, detail in con.execute(
             f"select * from problems order by row_number, column_name, rule limit {MAX_PROBLEM_EXAMPLES}"
         ).fetchall():
-            checked.problems.append(Problem(drop.relative_path, rule, row_number, column_name, value, detail or None))
+            problem = Problem(drop.relative_path, rule, row_number, column_name, value, detail or None)
+            checked.problems.append(with_suggestion(problem, drop.kind))
         _warn_garbled_text(drop, mapping, con, checked)
+        _warn_unresolved_names(drop, mapping, con, checked)
         if not checked.problems:
             checked.rows = con.sql(_normalize_sql(drop.kind, mapping)).to_arrow_table()
     finally:
@@ -358,6 +363,29 @@ def _warn_garbled_text(
                     f'(probably "{fixed[:80]}"): the file was likely opened with the wrong encoding and saved '
                     "again; please send it again saved from the original as CSV UTF-8"
                 )
+
+
+MAX_NAME_WARNINGS = 50  # unknown names listed per file
+
+
+def _warn_unresolved_names(
+    drop: DropFile, mapping: dict[str, str], con: duckdb.DuckDBPyConnection, checked: CheckedFile
+) -> None:
+    """Names no curated spelling matches load as institutions of their own: say so, with the closest."""
+    from libcoop.build import dbt_project_dir
+
+    seeds = dbt_project_dir() / "seeds"
+    listed = 0
+    for column in NAME_COLUMNS:
+        if column not in mapping:
+            continue
+        for value, row in con.execute(
+            f'select "{column}", min({ROW_COLUMN}) from src where "{column}" is not null group by 1 order by 2'
+        ).fetchall():
+            warning = unresolved_name_warning(column, value, row, seeds)
+            if warning and listed < MAX_NAME_WARNINGS:
+                checked.warnings.append(f"{drop.relative_path}: {warning}")
+                listed += 1
 
 
 def _normalize_sql(kind: str, mapping: dict[str, str]) -> str:

@@ -1,4 +1,4 @@
-"""A clone of the repository has no ``../shared/``: no tracked file may point there."""
+"""A clone of the repository has nothing beside it: no tracked file may point outside the repo."""
 
 import re
 import subprocess

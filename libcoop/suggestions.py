@@ -1,0 +1,161 @@
+"""What to write instead: suggestions a coordinator can act on, from the accepted values, the
+country names and the curated institution and organization names (fuzzy matching by rapidfuzz).
+
+Everything here only adds words to a report: it never changes whether a file is accepted."""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import re
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from rapidfuzz import fuzz, process, utils
+
+from libcoop.contract import Problem, columns_of
+
+# Below these scores (0-100) a guess is more confusing than helpful.
+SUGGEST_SCORE = 75
+NAME_SCORE = 70
+NAMES_SHOWN = 3
+
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+_YEAR_MONTH_DAY = re.compile(r"^(\d{4})[/.](\d{1,2})(?:[/.](\d{1,2}))?$")
+_MONTH_YEAR = re.compile(r"^([A-Za-z]+)\.?[\s\-/]+(\d{4})$")
+
+
+def _iso(year: int, month: int, day: int | None = None) -> str | None:
+    if not 1 <= month <= 12 or (day is not None and not 1 <= day <= calendar.monthrange(year, month)[1]):
+        return None
+    return f"{year:04d}-{month:02d}" + (f"-{day:02d}" if day is not None else "")
+
+
+def _spoken(iso: str) -> str:
+    year, month, *day = (int(p) for p in iso.split("-"))
+    return (f"{day[0]} " if day else "") + f"{calendar.month_name[month]} {year}"
+
+
+def date_suggestion(value: str) -> str | None:
+    """'12/05/2015' -> both readings; '2015/5/12' -> 2015-05-12; 'May 2015' -> 2015-05."""
+    text = value.strip()
+    if match := _DAY_MONTH_YEAR.match(text):
+        first, second, year = (int(g) for g in match.groups())
+        readings = {r for r in (_iso(year, second, first), _iso(year, first, second)) if r}
+        if len(readings) == 2:
+            day_first, month_first = _iso(year, second, first), _iso(year, first, second)
+            return (
+                f"{text} can be read two ways: write {day_first} for {_spoken(day_first)} "  # type: ignore[arg-type]
+                f"or {month_first} for {_spoken(month_first)}"  # type: ignore[arg-type]
+            )
+        if readings:
+            (only,) = readings
+            return f"write {only} ({_spoken(only)})"
+    if match := _YEAR_MONTH_DAY.match(text):
+        year, month, day = match.groups()
+        iso = _iso(int(year), int(month), int(day) if day else None)
+        return f"write {iso}" if iso else None
+    if match := _MONTH_YEAR.match(text):
+        name, year = match.groups()
+        months = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+        months.update({m.lower(): i for i, m in enumerate(calendar.month_abbr) if m})
+        if name.lower() in months:
+            return f"write {int(year):04d}-{months[name.lower()]:02d}"
+    return None
+
+
+def closest(value: str, choices: Iterable[str], score: int = SUGGEST_SCORE, limit: int = 1) -> list[str]:
+    found = process.extract(
+        value, list(choices), scorer=fuzz.WRatio, processor=utils.default_process, limit=limit, score_cutoff=score
+    )
+    return [choice for choice, _, _ in found]
+
+
+def value_suggestion(problem: Problem, kind: str) -> str | None:
+    """A 'did you mean' for a value outside a list of accepted values or an unknown country."""
+    if problem.value is None:
+        return None
+    if problem.rule == "unknown_country":
+        from libcoop.reference import country_names
+
+        names = country_names()
+        guess = closest(problem.value, names)
+        return f"did you mean {guess[0]} ({names[guess[0]]})?" if guess else None
+    if problem.rule == "not_in_list":
+        column = next((c for c in columns_of(kind) if c.name == problem.column), None)
+        guess = closest(problem.value, column.allowed, score=60) if column else []
+        return f"did you mean {guess[0]}?" if guess else None
+    if problem.rule in ("bad_date", "date_out_of_range"):
+        return date_suggestion(problem.value)
+    return None
+
+
+def header_suggestion(missing: str, unknown_headers: Iterable[str]) -> str | None:
+    """A missing column that is in the header under another spelling ('activity type', 'actvity_type')."""
+    guess = closest(missing, [h for h in unknown_headers if h.strip()], score=80)
+    return f"your header has '{guess[0].strip()}': rename it to {missing}" if guess else None
+
+
+def with_suggestion(problem: Problem, kind: str, unknown_headers: Iterable[str] = ()) -> Problem:
+    hint = (
+        header_suggestion(problem.column or "", unknown_headers)
+        if problem.rule == "missing_column"
+        else value_suggestion(problem, kind)
+    )
+    if not hint:
+        return problem
+    detail = f"{problem.detail}; {hint}" if problem.detail else hint
+    return Problem(problem.file, problem.rule, problem.row, problem.column, problem.value, detail)
+
+
+# --- names the warehouse will not resolve --------------------------------------------------------
+
+# The columns holding institution or organization names, and the seed lists that resolve them.
+NAME_COLUMNS = {
+    "institution": "institutions",
+    "host_institution": "institutions",
+    "guest_institution": "institutions",
+    "donor": "institutions",
+    "recipient_institution": "institutions",
+    "organization": "organizations",
+}
+
+
+def normalize_name(text: str) -> str:
+    """As the dbt macro normalize_name: lower case, trimmed, inner whitespace collapsed."""
+    return " ".join(text.split()).lower()
+
+
+@cache
+def curated_names(seeds: Path) -> dict[str, dict[str, str]]:
+    """'institutions' / 'organizations' -> normalized name -> the spelling in the seeds."""
+
+    def read(name: str, *columns: str) -> dict[str, str]:
+        path = seeds / name
+        if not path.is_file():
+            return {}
+        with path.open(encoding="utf-8", newline="") as handle:
+            return {normalize_name(row[c]): row[c] for row in csv.DictReader(handle) for c in columns if row.get(c)}
+
+    return {
+        "institutions": read("institutions.csv", "institution_name", "acronym")
+        | read("institution_aliases.csv", "alias"),
+        "organizations": read("organizations.csv", "acronym", "organization_name")
+        | read("organization_aliases.csv", "alias"),
+    }
+
+
+def unresolved_name_warning(column: str, value: str, row: int, seeds: Path) -> str | None:
+    """A warning for a name that no curated spelling matches, with the closest curated names."""
+    known = curated_names(seeds).get(NAME_COLUMNS[column], {})
+    if not known or normalize_name(value) in known:
+        return None
+    close = closest(value, known.values(), score=NAME_SCORE, limit=NAMES_SHOWN)
+    hint = f"; closest known: {', '.join(close)}" if close else ""
+    what = "organization" if NAME_COLUMNS[column] == "organizations" else "institution"
+    return (
+        f"row {row}, column {column}: '{value}' is not a known {what} name, so the warehouse will count it as "
+        f"a separate {what}{hint}. If it is one of these, write it that way; if it is new, ask the curators "
+        "to add it"
+    )

@@ -1,0 +1,89 @@
+"""A coordinator fixes a file in one round: every problem of the file in one report, each with
+what to write instead; names that will not resolve are warned about, never rejected."""
+
+from __future__ import annotations
+
+import pytest
+
+from libcoop.reports import render
+from libcoop.suggestions import date_suggestion
+from tests.conftest import MEMBERSHIPS_HEADER
+from tests.unit.test_contract_rules import check, csv_of, problems
+
+THREE_MISTAKES_HEADER = (
+    "record_id,activity type,host_institution,host_country,guest_institution,guest_country,start_date,end_date"
+)
+
+
+def test_three_mistakes_are_reported_in_one_round_with_two_suggestions(drop):
+    content = csv_of(THREE_MISTAKES_HEADER, "v1,delegation,NLV,Viet Nam,NDL,Japna,12/05/2015,")
+    checked = check(drop, "VN/visits.csv", content)
+    assert problems(checked) == [
+        ("missing_column", 1, "activity_type", None),
+        ("unknown_country", 2, "guest_country", "Japna"),
+        ("bad_date", 2, "start_date", "12/05/2015"),
+    ]
+    report = render(checked)
+    assert "did you mean Japan (JP)?" in report
+    assert "write 2015-05-12 for 12 May 2015 or 2015-12-05 for 5 December 2015" in report
+    assert "your header has 'activity type': rename it to activity_type" in report
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        (
+            "12/05/2015",
+            "12/05/2015 can be read two ways: write 2015-05-12 for 12 May 2015 or 2015-12-05 for 5 December 2015",
+        ),
+        ("25/12/2015", "write 2015-12-25 (25 December 2015)"),
+        ("2015/5/12", "write 2015-05-12"),
+        ("May 2015", "write 2015-05"),
+        ("Sept 2015", None),
+        ("31/02/2015", None),
+    ],
+)
+def test_date_suggestions(value, hint):
+    assert date_suggestion(value) == hint
+
+
+@pytest.mark.parametrize(
+    ("written", "iso2"), [("Việt Nam", "VN"), ("中国", "CN"), ("日本", "JP"), ("대한민국", "KR"), ("Singapura", "SG")]
+)
+def test_country_names_in_the_coordinators_languages_are_accepted(drop, written, iso2):
+    checked = check(drop, "VN/memberships.csv", csv_of(MEMBERSHIPS_HEADER, f"m1,NLV,{written},IFLA,member,2000,,s"))
+    assert checked.accepted, problems(checked)
+    assert checked.rows.column("country").to_pylist() == [iso2]
+
+
+def test_a_bare_korea_is_not_guessed(drop):
+    checked = check(drop, "VN/memberships.csv", csv_of(MEMBERSHIPS_HEADER, "m1,NLK,Korea,IFLA,member,2000,,s"))
+    assert problems(checked) == [("unknown_country", 2, "country", "Korea")]
+
+
+def test_an_accepted_value_misspelt_gets_the_closest_one(drop):
+    header = "activity_type,host_institution,host_country,start_date"
+    checked = check(drop, "VN/visits.csv", csv_of(header, "bussiness exchange,NLV,VN,2015"))
+    assert problems(checked) == [("not_in_list", 2, "activity_type", "bussiness exchange")]
+    assert "did you mean business_exchange?" in render(checked)
+
+
+def test_a_misspelt_institution_is_a_warning_with_the_closest_curated_names(drop):
+    checked = check(
+        drop, "VN/memberships.csv", csv_of(MEMBERSHIPS_HEADER, "m1,Natonal Libary of Vietnam,VN,IFLA,member,2000,,s")
+    )
+    assert checked.accepted
+    (warning,) = checked.warnings
+    assert "row 2, column institution: 'Natonal Libary of Vietnam' is not a known institution name" in warning
+    assert "closest known: National Library of Vietnam" in warning
+
+
+def test_curated_spellings_in_any_case_and_spacing_are_not_warned_about(drop):
+    rows = "\n".join(
+        f"m{i},{name},VN,{org},member,2000,,s"
+        for i, (name, org) in enumerate(
+            [("national library of  viet nam", "ifla"), ("NLV", "CDNLAO"), ("Thư viện Quốc gia Việt Nam", "CONSAL")]
+        )
+    )
+    checked = check(drop, "VN/memberships.csv", csv_of(MEMBERSHIPS_HEADER, rows))
+    assert checked.accepted and checked.warnings == []
