@@ -138,7 +138,7 @@ def connect(lake: Lake, *, read_only: bool = False, alias: str = "lake") -> duck
     return con
 
 
-def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
+def published_tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
     schemas = ", ".join(_literal(s) for s in PUBLISHED_SCHEMAS)
     rows = con.execute(
         f"select schema_name || '.' || table_name from duckdb_tables() where database_name = ? "
@@ -180,7 +180,7 @@ def _replace_tables(
     (lake table -> the SELECT that fills it), with their comments; drop the others."""
     for schema in PUBLISHED_SCHEMAS:
         con.execute(f'create schema if not exists lake."{schema}"')
-    for name in _tables(con, "lake"):
+    for name in published_tables(con, "lake"):
         if name not in sources:
             con.execute(f"drop table lake.{_quoted(name)}")
     table_comments, column_comments = comments
@@ -204,11 +204,11 @@ def publish_build(lake: Lake, build: Path, run_id: str) -> int:
     """Copy the build's marts and audit tables into the lake as one snapshot; return its id."""
     with connect(lake) as con:
         con.execute(f"attach {_literal(str(build))} as build (read_only)")
-        tables = _tables(con, "build")
+        tables = published_tables(con, "build")
         if not any(name.startswith("marts.") for name in tables):
             raise LakeError(f"{build} has no marts: not publishing")
         con.execute("begin")
-        if "audit.runs" in _tables(con, "lake"):
+        if "audit.runs" in published_tables(con, "lake"):
             # A build that does not descend from what the lake holds (a new work folder, say) would
             # replace the lake's run history with its own: refuse, and say where the history is.
             (missing,) = con.execute(

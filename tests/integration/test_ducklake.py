@@ -1,0 +1,301 @@
+"""The DuckLake target on the machine's PostgreSQL: the sample drop published as snapshots.
+
+One fresh catalog database per module (libcoop_lake_<random>, dropped after) and two real runs
+shared by the tests: the first in this process (``libcoop.pipeline.run``), the second a
+``libcoop run`` subprocess with 5 more visits while a reader process polls the lake. Then a run
+killed in the middle of its dbt build, a publish killed before its commit, and a rollback.
+Skipped, saying so, only when PostgreSQL is unreachable."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from libcoop import lake
+from libcoop.config import Paths
+from libcoop.pipeline import run
+from tests.conftest import GOOD_VISIT, VISITS_HEADER
+from tests.integration.airflow_env import REPO
+
+pytestmark = pytest.mark.integration
+
+LIBCOOP = str(Path(sys.executable).with_name("libcoop"))
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+def _admin(sql: str) -> None:
+    import psycopg2
+
+    con = psycopg2.connect(dbname="postgres", connect_timeout=5, **PG)
+    con.autocommit = True
+    try:
+        with con.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    """A fresh PostgreSQL database for the DuckLake catalog, dropped after the module."""
+    import psycopg2
+
+    name = f"libcoop_lake_{secrets.token_hex(4)}"
+    try:
+        _admin(f"create database {name}")
+    except psycopg2.OperationalError as error:
+        pytest.skip(f"PostgreSQL unreachable at {PG['host']}:{PG['port']} (user {PG['user']}): {error}")
+    yield f"ducklake:postgres:dbname={name} host={PG['host']} port={PG['port']} user={PG['user']}"
+    _admin(f"drop database if exists {name} with (force)")
+
+
+def checksums(con: duckdb.DuckDBPyConnection, database: str, names: list[str]) -> dict[str, tuple[int, str]]:
+    """Rows and an md5 of every row's text, per ``schema.table`` of ``database``."""
+    sums = {}
+    for name in names:
+        schema, table = name.split(".")
+        columns = [
+            c
+            for (c,) in con.execute(
+                "select column_name from duckdb_columns() where database_name = ? and schema_name = ? "
+                "and table_name = ? order by column_index",
+                [database, schema, table],
+            ).fetchall()
+        ]
+        assert columns, name
+        row_text = "cast((" + ", ".join(f'"{c}"' for c in columns) + ") as varchar)"
+        sums[name] = con.execute(
+            f"select count(*), md5(coalesce(string_agg(row_text, '\n' order by row_text), '')) "
+            f'from (select {row_text} as row_text from {database}."{schema}"."{table}")'
+        ).fetchone()
+    return sums
+
+
+def lake_state(target: lake.Lake) -> tuple[int, dict[str, tuple[int, str]]]:
+    """The current snapshot and the checksums of every published table."""
+    with lake.connect(target, read_only=True) as con:
+        (snapshot,) = con.execute("select id from lake.current_snapshot()").fetchone()
+        tables = lake.published_tables(con, "lake")
+        return snapshot, checksums(con, "lake", tables)
+
+
+def add_visits(raw: Path, count: int) -> None:
+    rows = [GOOD_VISIT.replace("v1,", f"x{i},") for i in range(count)]
+    path = raw / "incoming" / "JP" / "visits_extra.csv"
+    path.write_text("\n".join([VISITS_HEADER, *rows]) + "\n", encoding="utf-8")
+
+
+class LakeWorkspace:
+    def __init__(self, root: Path, target: str) -> None:
+        self.raw = root / "raw"
+        shutil.copytree(REPO / "raw" / "incoming", self.raw / "incoming")
+        expectations = root / "expectations"
+        shutil.copytree(REPO / "expectations", expectations, ignore=shutil.ignore_patterns("uncommitted"))
+        self.env = dict(
+            os.environ,
+            LIBCOOP_RAW_DIR=str(self.raw),
+            LIBCOOP_WAREHOUSE=target,
+            LIBCOOP_LAKE_DATA_PATH=str(root / "lake-data"),
+            LIBCOOP_WORK_DIR=str(root / "work"),
+            LIBCOOP_EXPECTATIONS_DIR=str(expectations),
+        )
+        self.lake = lake.parse(target, self.env["LIBCOOP_LAKE_DATA_PATH"], self.env["LIBCOOP_WORK_DIR"])
+        self.paths = Paths(self.raw, self.lake.work_dir / "cooperation.duckdb", expectations, lake=self.lake)
+
+    def libcoop(self, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+        return subprocess.run([LIBCOOP, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def first(catalog, tmp_path_factory):
+    """The sample drop, run once in this process and published to the fresh lake."""
+    ws = LakeWorkspace(tmp_path_factory.mktemp("lake"), catalog)
+    summary = run(ws.paths, "lake-run-1")
+    assert summary.status == "published", summary.render()
+    return ws, summary, lake_state(ws.lake)
+
+
+READER = """
+import json, sys, time
+from libcoop import lake
+target = lake.parse(sys.argv[1], sys.argv[2], sys.argv[3])
+stop_file = sys.argv[4]
+con = lake.connect(target, read_only=True)
+while True:
+    stopping = __import__("os").path.exists(stop_file)
+    started = time.monotonic()
+    try:
+        con.execute("begin")
+        visits = con.execute("select count(*) from lake.marts.fct_visit").fetchone()[0]
+        runs = con.execute("select count(*) from lake.audit.runs").fetchone()[0]
+        union = con.execute(
+            "select count(*) from lake.marts.fct_cooperation_activity where activity_family = 'visit'"
+        ).fetchone()[0]
+        view = con.execute("select count(*) from lake.marts.visits").fetchone()[0]
+        con.execute("commit")
+        print(json.dumps({"visits": visits, "runs": runs, "union": union, "view": view,
+                          "seconds": time.monotonic() - started}))
+    except Exception as error:
+        print(json.dumps({"error": repr(error)}))
+        con.execute("rollback")
+    sys.stdout.flush()
+    if stopping:
+        break
+    time.sleep(0.1)
+"""
+
+
+@pytest.fixture(scope="module")
+def second(first, tmp_path_factory):
+    """A second run (5 more visits) as `libcoop run`, with another process reading the lake throughout."""
+    ws, _, _ = first
+    add_visits(ws.raw, 5)
+    stop_file = tmp_path_factory.mktemp("reader") / "stop"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, ws.lake.url, ws.lake.data_path, str(ws.lake.work_dir), str(stop_file)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        result = ws.libcoop("run")
+    finally:
+        time.sleep(1)
+        stop_file.touch()
+        output, _ = reader.communicate(timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    observations = [json.loads(line) for line in output.splitlines()]
+    return ws, result, observations, lake_state(ws.lake)
+
+
+def test_the_lake_holds_the_marts_of_the_duckdb_file(first):
+    ws, summary, (snapshot, published) = first
+    with duckdb.connect(str(ws.paths.warehouse), read_only=True) as con:
+        marts = [
+            f"marts.{t}"
+            for (t,) in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'cooperation' and schema_name = 'marts' "
+                "union all select view_name from duckdb_views() where database_name = 'cooperation' "
+                "and schema_name = 'marts' and not internal order by 1"
+            ).fetchall()
+        ]
+        expected = checksums(con, "cooperation", marts)
+    assert len(marts) == 16  # 12 tables and 4 views (published as tables)
+    assert {name: published[name] for name in marts} == expected  # table by table
+    assert {name.split(".")[1]: rows for name, (rows, _) in expected.items()} == summary.mart_rows
+    assert expected["marts.fct_visit"][0] == 36  # the sample's visits (docs/sample_drop.md)
+    assert sorted(n for n in published if n.startswith("audit.")) == [
+        "audit.dq_results",
+        "audit.file_loads",
+        "audit.file_rejections",
+        "audit.runs",
+    ]
+    with lake.connect(ws.lake, read_only=True) as con:
+        snaps = lake.snapshots(con)
+        assert [(s.snapshot_id, s.kind, s.run_id) for s in snaps] == [(snapshot, "publish", "lake-run-1")]
+        # The data are Parquet files under LIBCOOP_LAKE_DATA_PATH, none inlined into the catalog.
+        files = [
+            f
+            for (f,) in con.execute(
+                "select data_file from ducklake_list_files('lake', 'fct_visit', schema => 'marts')"
+            ).fetchall()
+        ]
+        assert files and all(f.startswith(ws.lake.data_path) and Path(f).is_file() for f in files)
+        # BI tools see the descriptions: comments travel with the tables.
+        (comment,) = con.execute(
+            "select comment from duckdb_tables() where database_name = 'lake' and table_name = 'fct_visit'"
+        ).fetchone()
+        assert comment and "visit" in comment.lower()
+        # The extensions came from the installed packages' files, none installed into ~/.duckdb.
+        loaded = con.execute(
+            "select extension_name from duckdb_extensions() where loaded and not installed order by 1"
+        ).fetchall()
+        assert loaded == [("ducklake",), ("postgres_scanner",)]
+
+
+def test_a_reader_in_another_process_sees_only_whole_snapshots(first, second):
+    _, _, (_, before) = first
+    ws, result, observations, (_, after) = second
+    assert "ducklake:postgres:" in result.stdout
+    assert [o for o in observations if "error" in o] == []
+    first_visits = before["marts.fct_visit"][0]
+    assert after["marts.fct_visit"][0] == first_visits + 5
+    assert all(o["visits"] == o["union"] == o["view"] for o in observations), "tables of two snapshots mixed"
+    states = {(o["visits"], o["runs"]) for o in observations}
+    assert states == {(first_visits, 1), (first_visits + 5, 2)}, "only whole publishes, the old then the new"
+    assert max(o["seconds"] for o in observations) < 10, "a reader waited on the writer"
+    assert [s.run_id for s in lake.published_snapshots(ws.lake)][-1] != "lake-run-1"
+
+
+def test_a_killed_run_or_publish_leaves_the_last_snapshot_current(second, tmp_path):
+    ws, _, _, published = second
+    add_visits(ws.raw, 8)
+    # 1. killed in the middle of its dbt build
+    running = subprocess.Popen(
+        [LIBCOOP, "run"], env=ws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not any(ws.paths.build_dir.glob("*/dbt-target/run")):
+        time.sleep(0.2)
+    assert running.poll() is None, "the run finished before it could be killed"
+    os.killpg(running.pid, signal.SIGKILL)
+    running.wait(timeout=60)
+    assert lake_state(ws.lake) == published
+
+    # 2. killed inside the publishing transaction: every table written to Parquet, no commit
+    ready = tmp_path / "written"
+    killer = f"""
+import sys, time
+from pathlib import Path
+from libcoop import lake
+def hang(con, message, info):
+    Path({str(ready)!r}).touch()
+    time.sleep(600)
+lake._commit = hang
+target = lake.parse({ws.lake.url!r}, {ws.lake.data_path!r}, {str(ws.lake.work_dir)!r})
+lake.publish_build(target, Path({str(ws.paths.warehouse)!r}), "killed-before-commit")
+"""
+    files_before = set(Path(ws.lake.data_path).rglob("*.parquet"))
+    publishing = subprocess.Popen([sys.executable, "-c", killer], start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not ready.exists() and publishing.poll() is None:
+        time.sleep(0.1)
+    assert ready.exists(), "the publish never reached its commit"
+    assert set(Path(ws.lake.data_path).rglob("*.parquet")) > files_before  # it had written its files
+    os.killpg(publishing.pid, signal.SIGKILL)
+    publishing.wait(timeout=60)
+
+    # The catalog is consistent: the same current snapshot, every table readable, the same rows.
+    assert lake_state(ws.lake) == published
+    assert "killed-before-commit" not in [s.run_id for s in lake.published_snapshots(ws.lake)]
+
+
+def test_rollback_is_time_travel_to_the_previous_snapshot(first, second):
+    _, _, (first_snapshot, first_tables) = first
+    ws, _, _, (second_snapshot, second_tables) = second
+    assert second_tables != first_tables
+    result = ws.libcoop("rollback", timeout=300)
+    assert result.returncode == 0, result.stderr
+    snapshot, tables = lake_state(ws.lake)
+    assert snapshot > second_snapshot  # a new snapshot, the history kept
+    assert tables == first_tables
+    snaps = lake.published_snapshots(ws.lake)
+    assert (snaps[-1].kind, snaps[-1].run_id, snaps[-1].restored_snapshot) == ("rollback", "lake-run-1", first_snapshot)
+    # The local copy the next run starts from went back too.
+    with duckdb.connect(str(ws.paths.warehouse), read_only=True) as con:
+        assert con.execute("select run_id from audit.runs").fetchall() == [("lake-run-1",)]
+
+    summary = ws.libcoop("summary", timeout=120)
+    assert summary.returncode == 0, summary.stderr
+    assert "libcoop run lake-run-1: published" in summary.stdout
+    assert f"rolled back to snapshot {first_snapshot}  <- current" in summary.stdout
+    assert f"{second_snapshot}  " in summary.stdout and "run lake-run-1" in summary.stdout
