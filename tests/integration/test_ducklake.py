@@ -294,8 +294,28 @@ def test_rollback_is_time_travel_to_the_previous_snapshot(first, second):
     with duckdb.connect(str(ws.paths.warehouse), read_only=True) as con:
         assert con.execute("select run_id from audit.runs").fetchall() == [("lake-run-1",)]
 
+    # Rolling back a rollback rolls forward, as with the DuckDB file.
+    forward = lake.rollback(ws.lake)
+    assert (forward.run_id, forward.restored_snapshot) == (snaps[-2].run_id, second_snapshot)
+    assert lake_state(ws.lake)[1] == second_tables
+    assert lake.rollback(ws.lake).restored_snapshot == snapshot  # and back to the first run's tables
+    assert lake_state(ws.lake)[1] == first_tables
+
     summary = ws.libcoop("summary", timeout=120)
     assert summary.returncode == 0, summary.stderr
     assert "libcoop run lake-run-1: published" in summary.stdout
-    assert f"rolled back to snapshot {first_snapshot}  <- current" in summary.stdout
+    assert f"rolled back to snapshot {snapshot}  <- current" in summary.stdout
     assert f"{second_snapshot}  " in summary.stdout and "run lake-run-1" in summary.stdout
+
+
+def test_a_build_without_the_lakes_run_history_is_not_published(second, tmp_path):
+    """A run from a new, empty work folder would replace the lake's history: refused."""
+    ws, _, _, _ = second
+    before = lake_state(ws.lake)
+    stranger = tmp_path / "cooperation.duckdb"
+    with duckdb.connect(str(stranger)) as con:
+        con.execute("create schema marts; create table marts.fct_visit as select 1 as visit_key")
+        con.execute("create schema audit; create table audit.runs as select 'elsewhere' as run_id")
+    with pytest.raises(lake.LakeError, match=r"does not carry the lake's \d+ published run"):
+        lake.publish_build(ws.lake, stranger, "elsewhere")
+    assert lake_state(ws.lake) == before
