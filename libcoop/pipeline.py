@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,8 +39,15 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
+_AIRFLOW_RUN_ID = re.compile(r"^(?P<kind>[a-z_]+?)__(?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)")
+
+
 def safe_run_id(text: str) -> str:
-    """Airflow run ids contain ':' and '+'; keep them readable but safe as a folder name."""
+    """A readable run id that is safe as a folder name: Airflow's
+    ``manual__2026-12-01T07:29:01.414354+00:00`` becomes ``manual-20261201T072901``."""
+    match = _AIRFLOW_RUN_ID.match(text)
+    if match:
+        return f"{match['kind'].replace('_', '-')}-{match['date'].replace('-', '')}T{match['time'].replace(':', '')}"
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
