@@ -9,11 +9,14 @@ BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# The project's tools first on PATH: `airflow standalone` starts its parts as `airflow` from PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 # A project-local Airflow: its own home and SQLite metadata database, the project's DAGs only.
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
-export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
+AIRFLOW_PORT ?= 8080
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
@@ -64,8 +67,8 @@ format: $(VENV)/.synced ## format Python and SQL in place
 bench: $(VENV)/.synced ## benchmark the contract check against a plain-Python baseline, as ratios
 	$(BIN)/python -m benchmarks.run
 
-airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow with the project's DAGs (UI on http://localhost:8080)
-	$(BIN)/airflow standalone
+airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow, DAGs paused (UI on http://localhost:8080, or make airflow AIRFLOW_PORT=N); Ctrl-C stops it
+	exec $(BIN)/python -m libcoop.local_airflow --port $(AIRFLOW_PORT)
 
 docs: $(VENV)/.synced ## regenerate dbt docs (warehouse/dbt_docs/); Data Docs are rebuilt by every run
 	$(BIN)/libcoop docs
