@@ -20,7 +20,7 @@ AIRFLOW_PORT ?= 8080
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup run test test-unit lint format bench airflow docs rollback clean
+.PHONY: help setup run test test-unit lint format bench airflow docs rollback templates clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow, DAGs paused (UI on
 
 docs: $(VENV)/.synced ## regenerate dbt docs (warehouse/dbt_docs/); Data Docs are rebuilt by every run
 	$(BIN)/libcoop docs
+
+templates: $(VENV)/.synced ## regenerate the coordinators' blank files in raw/templates/ from the contract
+	$(BIN)/python -m libcoop.templates
 
 rollback: $(VENV)/.synced ## put the previously published warehouse back
 	$(BIN)/libcoop rollback
