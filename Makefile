@@ -42,8 +42,11 @@ $(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 	$(BIN)/airflow pools set duckdb_writer 1 "tasks that write the DuckDB build: one at a time" > /dev/null
 
+# The full Airflow log goes to last-run.log; the terminal shows each phase as it starts and ends.
 run: $(AIRFLOW_HOME)/airflow.db ## run the nightly DAG once through Airflow on raw/incoming, then print the summary
-	$(BIN)/airflow dags test cooperation_nightly > $(AIRFLOW_HOME)/last-run.log 2>&1 \
+	@echo "libcoop: running the nightly DAG through Airflow (full log in $(AIRFLOW_HOME)/last-run.log)"
+	@set -o pipefail; PYTHONUNBUFFERED=1 $(BIN)/airflow dags test cooperation_nightly 2>&1 | tee $(AIRFLOW_HOME)/last-run.log \
+		| $(BIN)/python -m libcoop.progress \
 		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the run failed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
 	@grep -qE "DagRun Finished: .* state=success" $(AIRFLOW_HOME)/last-run.log \
 		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run did not succeed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)

@@ -13,10 +13,12 @@ from libcoop.config import resolve_paths
 
 def _run(args: argparse.Namespace) -> int:
     from libcoop.pipeline import run
+    from libcoop.progress import Progress
 
     paths = resolve_paths(args.raw_dir, args.warehouse)
+    progress = Progress(lambda line: print(f"libcoop: {line}", file=sys.stderr, flush=True))
     try:
-        summary = run(paths)
+        summary = run(paths, progress=progress)
     except Exception as error:  # noqa: BLE001 - the contract: any failure is a non-zero exit with its reason
         print(f"libcoop run: nothing was published: {error}", file=sys.stderr)
         return 1
@@ -186,7 +188,31 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # Python warnings (graphviz, openlineage...) go through logging
+    if not args.verbose:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_Quiet())
     return args.handler(args)
+
+
+class _Quiet(logging.Filter):
+    """Quiet by default: libcoop's own warnings, each once, and only errors of the libraries
+    underneath. The progress lines are printed by the command itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[str, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("libcoop.progress"):
+            return False
+        if not (record.name.startswith("libcoop") or record.levelno >= logging.ERROR):
+            return False
+        key = (record.name, record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
 
 
 if __name__ == "__main__":
