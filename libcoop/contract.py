@@ -1,4 +1,4 @@
-"""The drop-folder contract (shared/CONTRACT.md section 1) as data: columns, types and rules."""
+"""The drop-folder contract (docs/contract.md section 1) as data: columns, types and rules."""
 
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ class ColumnType(Enum):
     CURRENCY = "currency"  # ISO 4217 code
 
 
+# Bounds that keep every accepted value storable and every total exact: a year the calendar
+# types of every tool downstream hold (pandas, Python, DuckDB), counts whose sums over millions
+# of rows fit a BIGINT, amounts a double holds to the cent. Beyond them a value is a typo.
+EARLIEST_YEAR = 1000
+LATEST_YEAR = 2100
+MAX_COUNT = 1_000_000_000
+MAX_AMOUNT = 1_000_000_000_000_000  # 10^15
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -24,6 +33,10 @@ class Column:
     required: bool = False
     allowed: tuple[str, ...] = ()
     minimum: int = 0  # for COUNT
+
+    @property
+    def maximum(self) -> int | None:
+        return {ColumnType.COUNT: MAX_COUNT, ColumnType.AMOUNT: MAX_AMOUNT}.get(self.type)
 
     @property
     def sql_type(self) -> str:
@@ -109,6 +122,21 @@ PERIODS: dict[str, tuple[str, str]] = {
     "donations": ("start_date", "end_date"),
 }
 
+DATE_PRECISIONS = ("year", "month", "day")
+
+
+def period_last_day_sql(first: str, precision: str) -> str:
+    """SQL for the last day of the period a (first day, precision) pair stands for.
+
+    The one definition of the contract's period rule ("an end is compared by the LAST day of its
+    period"): the contract check, the Great Expectations raw suites and the dbt macro
+    ``period_end`` (checked against this by tests/unit/test_one_rule_one_definition.py) use it."""
+    return (
+        f"case {precision} when 'year' then cast({first} + interval 1 year - interval 1 day as date) "
+        f"when 'month' then cast({first} + interval 1 month - interval 1 day as date) else {first} end"
+    )
+
+
 # Visits: a side's country is required when its institution is given.
 VISIT_SIDES = (("host_institution", "host_country"), ("guest_institution", "guest_country"))
 
@@ -178,12 +206,20 @@ RULES: dict[str, tuple[str, str]] = {
         "this is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD",
         "Write the date like 2015, 2015-11 or 2015-11-10.",
     ),
+    "date_out_of_range": (
+        f"the year is outside {EARLIEST_YEAR}-{LATEST_YEAR}",
+        "Check the year for a typing mistake (e.g. 0000 or 20155); write the real date.",
+    ),
     "end_before_start": (
         "the end date is before the start date",
         "Check both dates; leave the end empty when it is not known.",
     ),
     "negative_number": ("numbers here may not be negative", "Write the number without a minus sign."),
     "below_minimum": ("this number is too small", "Write at least the minimum shown, or leave it empty."),
+    "number_too_large": (
+        "this number is far too large to be right",
+        "Check the number for extra digits or a pasted value; write the real figure.",
+    ),
     "not_whole_number": (
         "this must be a whole number",
         "Write digits only, without separators or text (e.g. 2062, not 2,062 or 'about 2000').",

@@ -12,11 +12,13 @@ import pycountry
 
 log = logging.getLogger(__name__)
 
-KINDS = ("memberships", "visits", "donations")
+# ASCII only: Unicode case folding would match "donatıons" (dotless ı), "ſ" or the Kelvin sign.
 FILE_NAME = re.compile(
     r"^(?P<kind>memberships|visits|donations)(?:_(?P<label>[A-Za-z0-9_-]+))?\.(?P<ext>csv|xlsx)$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
+# The project's own guide for coordinators, at the top of the drop folder: not a stray.
+GUIDE_NAMES = frozenset({"README.txt"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ def discover(incoming: Path) -> Discovery:
 
     for folder in sorted(incoming.iterdir()):
         rel_folder = folder.name
+        if folder.name in GUIDE_NAMES and folder.is_file():
+            continue
         if folder.is_symlink() and not _inside(folder, root):
             skip(rel_folder, "a link that points outside the drop folder")
             continue

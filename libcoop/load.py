@@ -141,6 +141,7 @@ def load_drop(
             if (drop.relative_path, digest) in earlier:
                 # Bytes loaded before (e.g. a bad version undone): its rows are in the history already.
                 _make_current(con, drop.relative_path, digest)
+                current[drop.relative_path] = digest
                 result.outcomes.append(
                     FileOutcome(
                         drop.relative_path,
@@ -169,6 +170,8 @@ def load_drop(
             checked_files.append(checked)
             if checked.accepted:
                 _append_version(con, drop, digest, checked, load_id, now)
+                # In force from now on: a copy of it later in this same drop is a duplicate too.
+                current[drop.relative_path] = digest
                 outcome = FileOutcome(
                     drop.relative_path, drop.country_code, drop.kind, digest, "loaded", checked.rows.num_rows
                 )

@@ -45,7 +45,14 @@ from urllib.parse import unquote, urlparse
 
 import duckdb
 
-from libcoop.contract import ACTIVITY_TYPES, DONATION_TYPES, DONOR_TYPES
+from libcoop.contract import (
+    ACTIVITY_TYPES,
+    DATE_PRECISIONS,
+    DONATION_TYPES,
+    DONOR_TYPES,
+    PERIODS,
+    period_last_day_sql,
+)
 from libcoop.publish import replace_folder
 
 # Never phone home: Great Expectations reads this when it sets up analytics (the context file says
@@ -91,7 +98,6 @@ _ID_NAMESPACE = uuid.UUID("0b6f3f55-3c52-4d0e-9a55-6c1f1a4f5e21")
 
 _ISO2_PATTERN = r"^[A-Z]{2}$"
 _ISO4217_PATTERN = r"^[A-Z]{3}$"
-_DATE_PRECISIONS = ["year", "month", "day"]
 
 
 # --- results --------------------------------------------------------------------------------
@@ -303,22 +309,27 @@ def _period(start: str, end: str) -> list[Expectation]:
     import great_expectations.expectations as gxe
 
     return [
+        # The contract compares the LAST day of the end period with the start (libcoop.contract).
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=end,
+            column_A=_last_day_column(end),
             column_B=start,
             or_equal=True,
             ignore_row_if="either_value_is_missing",
-            **_critical(f"{end} is not before {start} (when both are given)"),
+            **_critical(f"the period of {end} does not end before {start} (when both are given)"),
         ),
         *(
             gxe.ExpectColumnValuesToBeInSet(
                 column=f"{column}_precision",
-                value_set=_DATE_PRECISIONS,
+                value_set=list(DATE_PRECISIONS),
                 **_critical(f"the precision of {column} is year, month or day"),
             )
             for column in (start, end)
         ),
     ]
+
+
+def _last_day_column(column: str) -> str:
+    return f"{column}_last_day"
 
 
 def _one_row_per_source_row(what: str) -> Expectation:
@@ -460,7 +471,7 @@ _DIMENSION_KEYS = {
     "dim_date": "date_key",
 }
 
-# Every key of a fact (CONTRACT.md section 2) and the dimension it points to.
+# Every key of a fact (docs/contract.md section 2) and the dimension it points to.
 _FACT_REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "fct_membership": (
         ("institution_key", "dim_institution"),
@@ -642,11 +653,11 @@ def _columns_of(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[
 
 def _raw_query(kind: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
     def query(_con: duckdb.DuckDBPyConnection) -> str:
+        _, end = PERIODS[kind]
+        helpers = [f"{period_last_day_sql(_quote(end), _quote(end + '_precision'))} as {_last_day_column(end)}"]
         if kind == "visits":  # participants / 0 is NULL: the delegations >= 1 check reports that row
-            return (
-                "select *, participants / nullif(delegations, 0) as participants_per_delegation from raw.current_visits"
-            )
-        return f"select * from raw.current_{kind}"
+            helpers.append("participants / nullif(delegations, 0) as participants_per_delegation")
+        return f"select *, {', '.join(helpers)} from raw.current_{kind}"
 
     return query
 

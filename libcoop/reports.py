@@ -4,10 +4,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 from pathlib import Path
 
 from libcoop.contract import RULES
 from libcoop.validate import MAX_PROBLEM_EXAMPLES, CheckedFile
+
+log = logging.getLogger(__name__)
+
+REPORT_SUFFIX = ".report.txt"
+MAX_NAME_BYTES = 255  # what every common file system allows for one name
 
 
 def render(checked: CheckedFile, *, when: dt.datetime | None = None) -> str:
@@ -54,22 +61,42 @@ def render(checked: CheckedFile, *, when: dt.datetime | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def report_name(file_name: str) -> str:
+    """``<file name>.report.txt``, shortened with a hash of the full name when it would not fit."""
+    name = file_name + REPORT_SUFFIX
+    if len(name.encode("utf-8")) <= MAX_NAME_BYTES:
+        return name
+    tag = "-" + hashlib.sha256(file_name.encode("utf-8")).hexdigest()[:12]
+    room = MAX_NAME_BYTES - len(tag.encode()) - len(REPORT_SUFFIX.encode())
+    head = file_name.encode("utf-8")[:room].decode("utf-8", errors="ignore")
+    return head + tag + REPORT_SUFFIX
+
+
 def report_path(reports_dir: Path, relative_path: str) -> Path:
     """raw/reports/<CC>/<file name>.report.txt, beside where the file was dropped."""
     folder, _, name = relative_path.rpartition("/")
-    return reports_dir / folder / f"{name}.report.txt"
+    return reports_dir / folder / report_name(name)
 
 
-def write_report(reports_dir: Path, checked: CheckedFile) -> Path:
+def write_report(reports_dir: Path, checked: CheckedFile) -> Path | None:
+    """Write the report; a report that cannot be written is logged, never a reason to stop the run."""
     path = report_path(reports_dir, checked.drop.relative_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(checked), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(checked), encoding="utf-8")
+    except OSError as error:
+        log.error("could not write the report on %s at %s: %s", checked.drop.relative_path, path, error)
+        return None
     return path
 
 
 def remove_report(reports_dir: Path, relative_path: str) -> bool:
     path = report_path(reports_dir, relative_path)
-    if path.exists():
+    try:
         path.unlink()
-        return True
-    return False
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        log.error("could not remove the old report on %s at %s: %s", relative_path, path, error)
+        return False
+    return True

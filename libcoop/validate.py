@@ -13,7 +13,17 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from libcoop.contract import PERIODS, VISIT_SIDES, Column, ColumnType, Problem, columns_of
+from libcoop.contract import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    PERIODS,
+    VISIT_SIDES,
+    Column,
+    ColumnType,
+    Problem,
+    columns_of,
+    period_last_day_sql,
+)
 from libcoop.drop_folder import DropFile
 from libcoop.readers import ROW_COLUMN, RawRead, read_drop_file
 from libcoop.reference import currency_codes, resolve_countries
@@ -49,15 +59,24 @@ def check_file(drop: DropFile, root: Path) -> CheckedFile:
     if raw.table is None:
         _count(checked)
         return checked
-    mapping = _map_headers(drop, raw, checked)
     if checked.problems:
         _count(checked)
-        return checked  # rows do not line up or columns are missing: row checks would mislead
+        return checked  # broken lines: the row numbers of the others would mislead
+    mapping = _map_headers(drop, raw, checked)
     if raw.table.num_rows == 0:
         checked.problems.append(Problem(drop.relative_path, "no_rows", row=2))
         _count(checked)
         return checked
+    # A missing column does not hide the other problems: every column present is checked too,
+    # so that the coordinator fixes the file in one round.
+    header_problems = list(checked.problems)
+    checked.problems = []
     _check_rows(drop, raw.table, mapping, checked)
+    if header_problems:
+        checked.problems = header_problems + checked.problems
+        checked.rows = None
+        for problem in header_problems:
+            checked.problem_counts[problem.rule] = checked.problem_counts.get(problem.rule, 0) + 1
     return checked
 
 
@@ -111,11 +130,7 @@ def _date_sql(v: str) -> tuple[str, str, str]:
         f"when regexp_full_match({v}, '\\d{{4}}-\\d{{2}}') then 'month' "
         f"when regexp_full_match({v}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') then 'day' end"
     )
-    last = (
-        f"case {precision} when 'year' then make_date(year({first}), 12, 31) "
-        f"when 'month' then last_day({first}) else {first} end"
-    )
-    return first, precision, last
+    return first, precision, period_last_day_sql(first, precision)
 
 
 def _in_list(values: tuple[str, ...] | list[str]) -> str:
@@ -154,11 +169,27 @@ def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, st
             case ColumnType.DATE:
                 first, _, _ = _date_parts(name, mapping)
                 queries.append(("bad_date", name, f"{v} is not null and {first} is null", ""))
+                queries.append(
+                    (
+                        "date_out_of_range",
+                        name,
+                        f"year({first}) not between {EARLIEST_YEAR} and {LATEST_YEAR}",
+                        f"years {EARLIEST_YEAR} to {LATEST_YEAR}",
+                    )
+                )
             case ColumnType.COUNT:
                 whole = f"regexp_full_match({v}, '\\d+')"
                 negative = f"regexp_full_match({v}, '-\\s*\\d+([.,]\\d+)?')"
                 queries.append(("negative_number", name, f"{v} is not null and {negative}", ""))
                 queries.append(("not_whole_number", name, f"{v} is not null and not {whole} and not {negative}", ""))
+                queries.append(
+                    (
+                        "number_too_large",
+                        name,
+                        f"{whole} and (length(ltrim({v}, '0')) > 18 or try_cast({v} as hugeint) > {column.maximum})",
+                        f"at most {column.maximum:,}",
+                    )
+                )
                 if column.minimum > 0:
                     queries.append(
                         (
@@ -173,6 +204,15 @@ def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, st
                 negative = f"regexp_full_match({v}, '-\\s*\\d+(\\.\\d+)?')"
                 queries.append(("negative_number", name, f"{v} is not null and {negative}", ""))
                 queries.append(("not_a_number", name, f"{v} is not null and not {number} and not {negative}", ""))
+                queries.append(
+                    (
+                        "number_too_large",
+                        name,
+                        f"{number} and (length(ltrim(split_part({v}, '.', 1), '0')) > 16 "
+                        f"or try_cast({v} as double) > {column.maximum})",
+                        f"at most {column.maximum:,}",
+                    )
+                )
             case ColumnType.CURRENCY:
                 queries.append(
                     (

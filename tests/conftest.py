@@ -6,8 +6,37 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, Phase, settings
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+# Property-based tests: `make test` runs a few fixed examples (derandomized, so CI is repeatable,
+# and not shrunk, so a failure costs one example); `make fuzz` runs many random ones and shrinks
+# a failure to its smallest drop.
+_SLOW_EXAMPLES = [
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.function_scoped_fixture,
+    HealthCheck.filter_too_much,
+]
+settings.register_profile(
+    "ci",
+    max_examples=int(os.environ.get("LIBCOOP_PROPERTY_EXAMPLES", "3")),
+    derandomize=True,
+    database=None,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=_SLOW_EXAMPLES,
+    print_blob=True,
+)
+settings.register_profile(
+    "fuzz",
+    max_examples=int(os.environ.get("LIBCOOP_FUZZ_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=_SLOW_EXAMPLES,
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("LIBCOOP_HYPOTHESIS_PROFILE", "ci"))
 
 VISITS_HEADER = (
     "record_id,activity_type,host_institution,host_country,guest_institution,guest_country,"

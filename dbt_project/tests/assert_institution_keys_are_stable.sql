@@ -1,4 +1,4 @@
--- Keys are stable across rebuilds (CONTRACT.md, section 2): an institution's key is the md5 of
+-- Keys are stable across rebuilds (docs/contract.md, section 2): an institution's key is the md5 of
 -- its natural key only, whatever its versions say. A curated institution's natural key is its
 -- code, an unresolved name's 'unresolved|<normalized name>|<country iso2>'; every version of an
 -- institution carries the same key.

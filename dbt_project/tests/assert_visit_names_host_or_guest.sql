@@ -1,4 +1,4 @@
--- A visit names at least one of its host and guest institutions (CONTRACT.md, section 1): both
+-- A visit names at least one of its host and guest institutions (docs/contract.md, section 1): both
 -- sides can never point to the unknown member.
 with
 

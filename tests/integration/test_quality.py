@@ -1,7 +1,7 @@
 """libcoop.quality with real Great Expectations on a small DuckDB warehouse built in tmp_path.
 
 The warehouse has the raw layer of docs/architecture.md (history tables, current views) and the
-marts of CONTRACT.md section 2, with a few realistic rows. Each test runs every suite against a
+marts of docs/contract.md section 2, with a few realistic rows. Each test runs every suite against a
 copy of the committed expectations/ folder.
 
 The three "row type" tests (orphan key, negative amount, implausible date) follow one corrupted

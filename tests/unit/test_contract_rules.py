@@ -1,4 +1,4 @@
-"""One test per rule of the drop-folder contract (CONTRACT.md section 1), each on a small file."""
+"""One test per rule of the drop-folder contract (docs/contract.md section 1), each on a small file."""
 
 from __future__ import annotations
 

@@ -121,13 +121,14 @@ def test_stray_files_are_skipped_and_audited(env):
     drop("VN/~$memberships.xlsx", b"lock")
     drop("VN/.DS_Store", b"\x00")
     drop("VN/notes.docx", b"x")
-    drop("README.txt", "hello")
+    drop("README.txt", "the project's guide for coordinators: not a stray")
+    drop("notes.txt", "hello")
     result = load_drop(con, paths, "run1")
     assert sorted(s.relative_path for s in result.skipped) == [
-        "README.txt",
         "VN/.DS_Store",
         "VN/notes.docx",
         "VN/~$memberships.xlsx",
+        "notes.txt",
     ]
     skipped = con.execute("select count(*) from audit.file_loads where outcome = 'skipped'").fetchone()
     assert skipped == (4,)
@@ -142,3 +143,16 @@ def test_symlink_pointing_outside_the_drop_folder_is_refused(env, tmp_path):
     result = load_drop(con, paths, "run1")
     assert [s.relative_path for s in result.skipped] == ["VN/visits.csv"]
     assert [o.file_path for o in result.outcomes] == ["VN/memberships.csv"]
+
+
+def test_the_same_file_dropped_twice_the_same_night_loads_once(env):
+    drop, paths, con = env
+    content = f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\n"
+    drop("VN/memberships.csv", content)
+    drop("VN/memberships_again.csv", content)
+    result = load_drop(con, paths, "run1")
+    outcomes = {o.file_path: o.outcome for o in result.outcomes}
+    assert outcomes == {"VN/memberships.csv": "loaded", "VN/memberships_again.csv": "rejected"}
+    assert con.execute("select count(*) from raw.current_memberships").fetchone() == (1,)
+    report = (paths.reports / "VN" / "memberships_again.csv.report.txt").read_text()
+    assert "exact copy of another file" in report and "VN/memberships.csv" in report

@@ -1,0 +1,162 @@
+"""Break exactly one rule of the contract's section 1 in a valid generated file.
+
+Each mutation takes a valid file (tests/generated_drops.py) and returns its bytes with one rule
+broken, and the problems the report must name: (rule, row, column, value), ``...`` where any value
+will do (a line number after quoted newlines, the bytes quoted in the report). Rows are numbered
+as Excel shows them (header = 1)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from tests.generated_drops import DropFile, Layout, Row, to_csv
+
+Expected = list[tuple[object, object, object, object]]
+
+
+@dataclass(frozen=True)
+class Broken:
+    relative_path: str
+    content: bytes
+    expected: Expected
+
+
+def as_csv(f: DropFile, **changes) -> DropFile:
+    """The same file written as CSV (bytes-level mutations need text)."""
+    stem = f.relative_path.rsplit(".", 1)[0]
+    return replace(f, relative_path=f"{stem}.csv", layout=replace(f.layout, extension="csv", **changes))
+
+
+def with_column(f: DropFile, column: str) -> DropFile:
+    if column in f.layout.columns:
+        return f
+    layout = replace(f.layout, columns=(*f.layout.columns, column), header_texts=(*f.layout.header_texts, column))
+    return replace(f, layout=layout)
+
+
+def set_cells(f: DropFile, index: int, **cells: str) -> DropFile:
+    for column in cells:
+        f = with_column(f, column)
+    rows = list(f.rows)
+    rows[index] = Row({**rows[index].cells, **cells}, rows[index].facts, rows[index].names)
+    return replace(f, rows=rows)
+
+
+def cell_rule(kind: str, rule: str, column: str, value: str, **others: str) -> Callable[[DropFile], Broken]:
+    """Write ``value`` in ``column`` of the last row (with ``others`` on that row)."""
+
+    def mutate(f: DropFile) -> Broken:
+        assert f.kind == kind
+        f = as_csv(set_cells(f, len(f.rows) - 1, **{column: value}, **others))
+        return Broken(f.relative_path, to_csv(f), [(rule, len(f.rows) + 1, column, value or None)])
+
+    return mutate
+
+
+def missing_column(column: str) -> Callable[[DropFile], Broken]:
+    def mutate(f: DropFile) -> Broken:
+        keep = [i for i, c in enumerate(f.layout.columns) if c != column]
+        layout = replace(
+            f.layout,
+            columns=tuple(f.layout.columns[i] for i in keep),
+            header_texts=tuple(f.layout.header_texts[i] for i in keep),
+        )
+        f = as_csv(replace(f, layout=layout))
+        return Broken(f.relative_path, to_csv(f), [("missing_column", 1, column, None)])
+
+    return mutate
+
+
+def duplicate_column(f: DropFile) -> Broken:
+    column = next(c for c in f.layout.columns if c in {r for row in f.rows for r in row.cells})
+    layout = replace(f.layout, columns=(*f.layout.columns, column), header_texts=(*f.layout.header_texts, column))
+    f = as_csv(replace(f, layout=layout))
+    return Broken(f.relative_path, to_csv(f), [("duplicate_column", 1, column, None)])
+
+
+def duplicate_record_id(f: DropFile) -> Broken:
+    f = set_cells(set_cells(f, 0, record_id="R-1"), len(f.rows) - 1, record_id="R-1")
+    f = as_csv(f)
+    rows = [2, len(f.rows) + 1] if len(f.rows) > 1 else []
+    return Broken(f.relative_path, to_csv(f), [("duplicate_record_id", r, "record_id", "R-1") for r in rows])
+
+
+def not_utf8(f: DropFile) -> Broken:
+    # 0x81 0x8d: not UTF-8, and undefined in cp1252 and cp1258 (the legacy encodings of VN)
+    f = as_csv(f, bom=False)
+    data = to_csv(f)
+    cut = data.index(b"\n") + 1
+    return Broken(f.relative_path, data[:cut] + b"\x81\x8d" + data[cut:], [("not_utf8", 2, None, ...)])
+
+
+def malformed_line(f: DropFile) -> Broken:
+    f = as_csv(f, bom=False, line_end="\n", quote_all=True)
+    data = to_csv(f)
+    return Broken(f.relative_path, data + b'"one","too","many"\n', [("malformed_csv", ..., None, ...)])
+
+
+def no_rows(f: DropFile) -> Broken:
+    f = as_csv(f)
+    return Broken(f.relative_path, to_csv(replace(f, rows=[])), [("no_rows", 2, None, None)])
+
+
+def empty_file(f: DropFile) -> Broken:
+    f = as_csv(f)
+    return Broken(f.relative_path, b"", [("empty_file", None, None, None)])
+
+
+def wrong_separator(f: DropFile) -> Broken:
+    f = as_csv(f, bom=False)
+    buffer = io.StringIO()
+    buffer.write(";".join(f.layout.columns) + "\n")
+    return Broken(f.relative_path, buffer.getvalue().encode(), [("wrong_separator", 1, None, ...)])
+
+
+def unreadable_spreadsheet(f: DropFile) -> Broken:
+    stem = f.relative_path.rsplit(".", 1)[0]
+    return Broken(f"{stem}.xlsx", b"PK\x03\x04 this is not a workbook", [("unreadable_spreadsheet", None, None, ...)])
+
+
+# rule -> (kind it applies to, mutation); every rule of RULES a single file can break.
+MUTATIONS: dict[str, tuple[str, Callable[[DropFile], Broken]]] = {
+    "missing_column": ("visits", missing_column("activity_type")),
+    "required_value": ("memberships", cell_rule("memberships", "required_value", "organization", "")),
+    "bad_date": ("visits", cell_rule("visits", "bad_date", "start_date", "12/05/2015", end_date="")),
+    "date_out_of_range": ("memberships", cell_rule("memberships", "date_out_of_range", "joined", "0000", left="")),
+    "end_before_start": (
+        "donations",
+        cell_rule("donations", "end_before_start", "end_date", "2016-04", start_date="2016-05-10"),
+    ),
+    "negative_number": ("visits", cell_rule("visits", "negative_number", "participants", "-5")),
+    "not_whole_number": ("visits", cell_rule("visits", "not_whole_number", "participants", "2,062")),
+    "below_minimum": ("visits", cell_rule("visits", "below_minimum", "delegations", "0")),
+    "not_a_number": ("donations", cell_rule("donations", "not_a_number", "amount", "USD 100", currency="USD")),
+    "number_too_large": ("donations", cell_rule("donations", "number_too_large", "quantity", "12345678901234567890")),
+    "amount_without_currency": (
+        "donations",
+        cell_rule("donations", "amount_without_currency", "currency", "", amount="100"),
+    ),
+    "unknown_currency": ("donations", cell_rule("donations", "unknown_currency", "currency", "QQQ", amount="5")),
+    "unknown_country": ("memberships", cell_rule("memberships", "unknown_country", "country", "Atlantis")),
+    "duplicate_record_id": ("memberships", duplicate_record_id),
+    "not_in_list": ("visits", cell_rule("visits", "not_in_list", "activity_type", "party")),
+    "side_missing": (
+        "visits",
+        cell_rule("visits", "side_missing", "host_institution", "", guest_institution=""),
+    ),
+    "country_for_side_missing": (
+        "visits",
+        cell_rule("visits", "country_for_side_missing", "host_country", "", host_institution="NLV"),
+    ),
+    "duplicate_column": ("memberships", duplicate_column),
+    "not_utf8": ("donations", not_utf8),
+    "malformed_csv": ("memberships", malformed_line),
+    "no_rows": ("visits", no_rows),
+    "empty_file": ("donations", empty_file),
+    "wrong_separator": ("memberships", wrong_separator),
+    "unreadable_spreadsheet": ("visits", unreadable_spreadsheet),
+}
+
+__all__ = ["MUTATIONS", "Broken", "Layout"]
