@@ -28,14 +28,14 @@ def _run(args: argparse.Namespace) -> int:
 
 def _suggested_name(name: str) -> str | None:
     """A contract name for a misnamed file: ``Visits 2015 (final).csv`` -> ``visits_2015-final.csv``."""
-    from libcoop.drop_folder import KINDS
+    from libcoop.contract import KIND_COLUMNS
 
     stem, dot, ext = name.rpartition(".")
     if not dot or ext.lower() not in ("csv", "xlsx"):
         return None
     words = re.findall(r"[a-z0-9]+", stem.lower())
     first = words[0].rstrip("s") if words else ""
-    kind = next((k for k in KINDS if len(first) >= 5 and k.startswith(first)), None)
+    kind = next((k for k in KIND_COLUMNS if len(first) >= 5 and k.startswith(first)), None)
     if kind is None:
         return None
     label = "-".join(words[1:])

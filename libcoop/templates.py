@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 from libcoop.config import PROJECT_ROOT
-from libcoop.contract import Column, ColumnType, columns_of
-from libcoop.drop_folder import KINDS
+from libcoop.contract import KIND_COLUMNS, Column, ColumnType, columns_of
 
+KINDS = tuple(KIND_COLUMNS)  # memberships, visits, donations
 TEMPLATES_DIR = PROJECT_ROOT / "raw" / "templates"
 
 # One example row per kind, taken from the seed documents. Every value must pass the contract

@@ -11,9 +11,8 @@ import pytest
 from libcoop.cli import main
 from libcoop.config import PROJECT_ROOT
 from libcoop.contract import ACTIVITY_TYPES, DONATION_TYPES, DONOR_TYPES, columns_of
-from libcoop.drop_folder import KINDS
 from libcoop.reference import currency_codes
-from libcoop.templates import TEMPLATES_DIR, write_templates
+from libcoop.templates import KINDS, TEMPLATES_DIR, write_templates
 
 NAMES = [f"{kind}.{ext}" for kind in KINDS for ext in ("csv", "xlsx")]
 
