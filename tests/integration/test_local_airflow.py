@@ -12,9 +12,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import GOOD_VISIT, VISITS_HEADER
 from tests.integration.airflow_env import REPO
 from tests.integration.distributed_stack import free_port
+
+pytestmark = pytest.mark.integration
 
 START_TIMEOUT = 300  # db migrate and four components on two shared cores
 STOP_TIMEOUT = 90
