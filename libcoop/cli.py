@@ -102,7 +102,7 @@ def _docs(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from libcoop.docs import generate_docs
+    from libcoop.docs import DocsFailed, generate_docs
 
     paths = resolve_paths(warehouse=args.warehouse)
     if not paths.warehouse.exists():
@@ -111,7 +111,11 @@ def _docs(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / paths.warehouse.name
         shutil.copyfile(paths.warehouse, copy)
-        target = generate_docs(copy, paths.warehouse.parent / "dbt_docs")
+        try:
+            target = generate_docs(copy, paths.warehouse.parent / "dbt_docs")
+        except DocsFailed as error:
+            print(f"libcoop docs: {error}", file=sys.stderr)
+            return 1
     print(f"dbt docs: {target}")
     return 0
 
