@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import sys
 from pathlib import Path
 
@@ -26,28 +25,14 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _suggested_name(name: str) -> str | None:
-    """A contract name for a misnamed file: ``Visits 2015 (final).csv`` -> ``visits_2015-final.csv``."""
-    from libcoop.contract import KIND_COLUMNS
-
-    stem, dot, ext = name.rpartition(".")
-    if not dot or ext.lower() not in ("csv", "xlsx"):
-        return None
-    words = re.findall(r"[a-z0-9]+", stem.lower())
-    first = words[0].rstrip("s") if words else ""
-    kind = next((k for k in KIND_COLUMNS if len(first) >= 5 and k.startswith(first)), None)
-    if kind is None:
-        return None
-    label = "-".join(words[1:])
-    return f"{kind}{'_' + label if label else ''}.{ext.lower()}"
-
-
 def _check(args: argparse.Namespace) -> int:
-    from libcoop.drop_folder import DropFile, parse_file_name
+    from libcoop.contract import Problem
+    from libcoop.drop_folder import DropFile, parse_file_name, suggested_name
     from libcoop.reports import render
-    from libcoop.validate import check_file
+    from libcoop.validate import CheckedFile, check_file
 
     rejected = 0
+    accepted_hashes: dict[str, str] = {}  # as the nightly run does: a second copy of the same bytes is rejected
     for name in args.files:
         path = Path(name).absolute()
         parsed = parse_file_name(path.name)
@@ -56,7 +41,7 @@ def _check(args: argparse.Namespace) -> int:
             rejected += 1
             continue
         if not path.is_file() or parsed is None:
-            suggestion = _suggested_name(path.name) if path.is_file() else None
+            suggestion = suggested_name(path.name) if path.is_file() else None
             advice = (
                 f"rename it to {suggestion}"
                 if suggestion
@@ -67,8 +52,18 @@ def _check(args: argparse.Namespace) -> int:
             continue
         kind, label, ext = parsed
         drop = DropFile(path, f"{path.parent.name}/{path.name}", path.parent.name.upper(), kind, label, ext)
-        checked = check_file(drop, path.parent)
-        print(render(checked))
+        digest = drop.content_hash()
+        if digest in accepted_hashes:
+            twin = accepted_hashes[digest]
+            checked = CheckedFile(
+                drop, problems=[Problem(drop.relative_path, "duplicate_file", detail=f"copy of {twin}")]
+            )
+            checked.problem_counts = {"duplicate_file": 1}
+        else:
+            checked = check_file(drop, path.parent)
+        if checked.accepted:
+            accepted_hashes.setdefault(digest, name)
+        print(render(checked, dry_run=True))
         rejected += not checked.accepted
     return 1 if rejected else 0
 

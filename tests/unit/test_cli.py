@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from libcoop.cli import _suggested_name, build_parser, main
+from libcoop.cli import build_parser, main
+from libcoop.drop_folder import suggested_name
 from libcoop.pipeline import safe_run_id
 from tests.conftest import GOOD_VISIT, VISITS_HEADER
 
@@ -81,7 +82,7 @@ def test_check_a_good_file(capsys, drop):
     ],
 )
 def test_suggested_names(name, suggestion):
-    assert _suggested_name(name) == suggestion
+    assert suggested_name(name) == suggestion
 
 
 @pytest.mark.parametrize(
