@@ -9,15 +9,18 @@ BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# The project's tools first on PATH: `airflow standalone` starts its parts as `airflow` from PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 # A project-local Airflow: its own home and SQLite metadata database, the project's DAGs only.
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
-export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := True
+AIRFLOW_PORT ?= 8080
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup run test test-unit lint format fuzz bench airflow docs rollback clean
+.PHONY: help setup run test test-unit lint format fuzz bench airflow docs rollback templates clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,8 +42,11 @@ $(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 	$(BIN)/airflow pools set duckdb_writer 1 "tasks that write the DuckDB build: one at a time" > /dev/null
 
+# The full Airflow log goes to last-run.log; the terminal shows each phase as it starts and ends.
 run: $(AIRFLOW_HOME)/airflow.db ## run the nightly DAG once through Airflow on raw/incoming, then print the summary
-	$(BIN)/airflow dags test cooperation_nightly > $(AIRFLOW_HOME)/last-run.log 2>&1 \
+	@echo "libcoop: running the nightly DAG through Airflow (full log in $(AIRFLOW_HOME)/last-run.log)"
+	@set -o pipefail; PYTHONUNBUFFERED=1 $(BIN)/airflow dags test cooperation_nightly 2>&1 | tee $(AIRFLOW_HOME)/last-run.log \
+		| $(BIN)/python -m libcoop.progress \
 		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the run failed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
 	@grep -qE "DagRun Finished: .* state=success" $(AIRFLOW_HOME)/last-run.log \
 		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run did not succeed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
@@ -67,11 +73,14 @@ fuzz: $(VENV)/.synced ## property tests on many random drops (LIBCOOP_FUZZ_EXAMP
 bench: $(VENV)/.synced ## benchmark the contract check against a plain-Python baseline, as ratios
 	$(BIN)/python -m benchmarks.run
 
-airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow with the project's DAGs (UI on http://localhost:8080)
-	$(BIN)/airflow standalone
+airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow, DAGs paused (UI on http://localhost:8080, or make airflow AIRFLOW_PORT=N); Ctrl-C stops it
+	exec $(BIN)/python -m libcoop.local_airflow --port $(AIRFLOW_PORT)
 
 docs: $(VENV)/.synced ## regenerate dbt docs (warehouse/dbt_docs/); Data Docs are rebuilt by every run
 	$(BIN)/libcoop docs
+
+templates: $(VENV)/.synced ## regenerate the coordinators' blank files in raw/templates/ from the contract
+	$(BIN)/python -m libcoop.templates
 
 rollback: $(VENV)/.synced ## put the previously published warehouse back
 	$(BIN)/libcoop rollback

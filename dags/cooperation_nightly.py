@@ -56,18 +56,17 @@ def cooperation_nightly() -> None:
     def discover_files() -> list[str]:
         """The drop files that are new or changed since the published build."""
         from libcoop.config import resolve_paths
-        from libcoop.pipeline import pending_changes
+        from libcoop.pipeline import discover_step
 
-        return list(pending_changes(resolve_paths()).to_check)
+        return list(discover_step(resolve_paths()))
 
     @task(max_active_tis_per_dagrun=4)
     def check_file(relative_path: str) -> dict[str, object]:
         """Check one file against the contract and stage its verdict for the load."""
         from libcoop.config import resolve_paths
-        from libcoop.pipeline import safe_run_id
-        from libcoop.staged import stage_check
+        from libcoop.pipeline import check_step, safe_run_id
 
-        return stage_check(resolve_paths(), safe_run_id(get_current_context()["run_id"]), relative_path)
+        return check_step(resolve_paths(), safe_run_id(get_current_context()["run_id"]), relative_path)
 
     @task(pool=WRITER_POOL, trigger_rule="none_failed")
     def load(checked: list[dict[str, object]]) -> dict[str, object]:

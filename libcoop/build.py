@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from libcoop.config import DBT_PROJECT_DIR
 
@@ -45,15 +47,18 @@ def dbt_args(command: str, database: Path, *extra: str) -> list[str]:
     ]
 
 
-def build_marts(database: Path, *, select: str | None = None) -> BuildResult:
-    """``dbt build`` (seeds, snapshots, models, tests) into ``database``; raise BuildFailed on any error."""
+def build_marts(
+    database: Path, *, select: str | None = None, on_event: Callable[[Any], None] | None = None
+) -> BuildResult:
+    """``dbt build`` (seeds, snapshots, models, tests) into ``database``; raise BuildFailed on any error.
+    ``on_event`` receives every dbt event (libcoop.progress counts the finished nodes)."""
     from dbt.cli.main import dbtRunner
 
     args = dbt_args("build", database, "--quiet")
     if select:
         args += ["--select", select]
     try:
-        outcome = dbtRunner().invoke(args)
+        outcome = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
     finally:
         _release_duckdb()
     results = list(getattr(outcome.result, "results", None) or [])

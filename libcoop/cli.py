@@ -1,4 +1,4 @@
-"""The ``libcoop`` command: run the nightly job, check files, show or roll back the warehouse."""
+"""The libcoop command: run the nightly job, check files, show or roll back the warehouse."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from libcoop.config import resolve_paths
 
 def _run(args: argparse.Namespace) -> int:
     from libcoop.pipeline import run
+    from libcoop.progress import Progress
 
     paths = resolve_paths(args.raw_dir, args.warehouse)
+    progress = Progress(lambda line: print(f"libcoop: {line}", file=sys.stderr, flush=True))
     try:
-        summary = run(paths)
+        summary = run(paths, progress=progress)
     except Exception as error:  # noqa: BLE001 - the contract: any failure is a non-zero exit with its reason
         print(f"libcoop run: nothing was published: {error}", file=sys.stderr)
         return 1
@@ -24,26 +26,44 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from libcoop.drop_folder import DropFile, parse_file_name
+    from libcoop.contract import Problem
+    from libcoop.drop_folder import DropFile, parse_file_name, suggested_name
     from libcoop.reports import render
-    from libcoop.validate import check_file
+    from libcoop.validate import CheckedFile, check_file
 
     rejected = 0
+    accepted_hashes: dict[str, str] = {}  # as the nightly run does: a second copy of the same bytes is rejected
     for name in args.files:
         path = Path(name).absolute()
         parsed = parse_file_name(path.name)
+        if not path.exists():
+            print(f"{name}: file not found", file=sys.stderr)
+            rejected += 1
+            continue
         if not path.is_file() or parsed is None:
-            print(
-                f"{name}: not a drop file (names are memberships, visits or donations, optionally _<label>, "
-                "ending in .csv or .xlsx)",
-                file=sys.stderr,
+            suggestion = suggested_name(path.name) if path.is_file() else None
+            advice = (
+                f"rename it to {suggestion}"
+                if suggestion
+                else "names are memberships, visits or donations, optionally _<label>, ending in .csv or .xlsx"
             )
+            print(f"{name}: not a drop file: {advice}", file=sys.stderr)
             rejected += 1
             continue
         kind, label, ext = parsed
         drop = DropFile(path, f"{path.parent.name}/{path.name}", path.parent.name.upper(), kind, label, ext)
-        checked = check_file(drop, path.parent)
-        print(render(checked))
+        digest = drop.content_hash()
+        if digest in accepted_hashes:
+            twin = accepted_hashes[digest]
+            checked = CheckedFile(
+                drop, problems=[Problem(drop.relative_path, "duplicate_file", detail=f"copy of {twin}")]
+            )
+            checked.problem_counts = {"duplicate_file": 1}
+        else:
+            checked = check_file(drop, path.parent)
+        if checked.accepted:
+            accepted_hashes.setdefault(digest, name)
+        print(render(checked, dry_run=True))
         rejected += not checked.accepted
     return 1 if rejected else 0
 
@@ -51,7 +71,7 @@ def _check(args: argparse.Namespace) -> int:
 def _summary(args: argparse.Namespace) -> int:
     from libcoop.pipeline import published_summary
 
-    paths = resolve_paths(args.raw_dir, args.warehouse)
+    paths = resolve_paths(warehouse=args.warehouse)
     if paths.lake is not None:
         return _lake_summary(paths.lake)
     if not paths.warehouse.exists():
@@ -77,7 +97,7 @@ def _lake_summary(lake) -> int:  # type: ignore[no-untyped-def]
 def _rollback(args: argparse.Namespace) -> int:
     from libcoop.publish import NothingToRollBack, rollback
 
-    paths = resolve_paths(args.raw_dir, args.warehouse)
+    paths = resolve_paths(warehouse=args.warehouse)
     if paths.lake is not None:
         return _lake_rollback(paths)
     try:
@@ -115,46 +135,89 @@ def _docs(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from libcoop.docs import generate_docs
+    from libcoop.docs import DocsFailed, generate_docs
 
-    paths = resolve_paths(args.raw_dir, args.warehouse)
+    paths = resolve_paths(warehouse=args.warehouse)
     if not paths.warehouse.exists():
         print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / paths.warehouse.name
         shutil.copyfile(paths.warehouse, copy)
-        target = generate_docs(copy, paths.warehouse.parent / "dbt_docs")
-    print(f"dbt docs: {target / 'index.html'}")
+        try:
+            target = generate_docs(copy, paths.warehouse.parent / "dbt_docs")
+        except DocsFailed as error:
+            print(f"libcoop docs: {error}", file=sys.stderr)
+            return 1
+    print(f"dbt docs: {target}")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="libcoop", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every step")
-    commands = parser.add_subparsers(dest="command", required=True)
+WAREHOUSE_HELP = (
+    "the published DuckDB file, or a DuckLake as ducklake:postgres:<libpq string> with its data in "
+    "$LIBCOOP_LAKE_DATA_PATH (default: $LIBCOOP_WAREHOUSE, else warehouse/cooperation.duckdb)"
+)
+RAW_DIR_HELP = "the raw folder that holds incoming/ and reports/ (default: $LIBCOOP_RAW_DIR, else raw/)"
 
-    def with_locations(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub.add_argument("--raw-dir", help="the raw folder holding incoming/ (default: $LIBCOOP_RAW_DIR or raw/)")
-        sub.add_argument(
-            "--warehouse",
-            help="the published DuckDB file, or a DuckLake (ducklake:postgres:<libpq string>, its data in "
-            "$LIBCOOP_LAKE_DATA_PATH) (default: $LIBCOOP_WAREHOUSE or warehouse/cooperation.duckdb)",
-        )
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="libcoop",
+        description=__doc__,
+        epilog="Run 'libcoop COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every step, and third-party warnings")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str, handler, *, raw_dir: bool = False):  # type: ignore[no-untyped-def]
+        sub = commands.add_parser(name, help=summary, description=description)
+        if raw_dir:
+            sub.add_argument("--raw-dir", metavar="DIR", help=RAW_DIR_HELP)
+        if name != "check":
+            sub.add_argument("--warehouse", metavar="FILE", help=WAREHOUSE_HELP)
+        sub.set_defaults(handler=handler)
         return sub
 
-    with_locations(commands.add_parser("run", help="load, build, validate and publish, in one process")).set_defaults(
-        handler=_run
+    command(
+        "run",
+        "load, build, validate and publish, in one process",
+        "The nightly job in one process: check and load the drop folder, build the marts with dbt, "
+        "validate them with Great Expectations and publish the build. Each phase is printed with its "
+        "duration. Exit status 0 when a build was published (even with rejected files), 1 when nothing "
+        "was published.",
+        _run,
+        raw_dir=True,
     )
-    check = commands.add_parser("check", help="check files against the contract without loading them")
-    check.add_argument("files", nargs="+", metavar="FILE")
-    check.set_defaults(handler=_check)
-    with_locations(commands.add_parser("summary", help="show the last published run")).set_defaults(handler=_summary)
-    with_locations(commands.add_parser("docs", help="regenerate the dbt docs of the published warehouse")).set_defaults(
-        handler=_docs
+    check = command(
+        "check",
+        "check drop files against the contract without loading them",
+        "A coordinator's dry run: print the report each file would get, touching neither the "
+        "warehouse nor raw/reports/. Exit status 1 when any file would be rejected.",
+        _check,
     )
-    with_locations(commands.add_parser("rollback", help="put the previous published build back")).set_defaults(
-        handler=_rollback
+    check.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="a drop file named like <CC>/visits_2015.csv (its folder is the reporting country)",
+    )
+    command(
+        "summary",
+        "show the last published run",
+        "Print the last published run from the warehouse, read-only: files, rows per mart, data quality.",
+        _summary,
+    )
+    command(
+        "docs",
+        "regenerate the dbt docs of the published warehouse",
+        "Regenerate the dbt docs (dbt_docs/index.html beside the warehouse) from a copy of the published warehouse.",
+        _docs,
+    )
+    command(
+        "rollback",
+        "put the previous published build back",
+        "Swap the previously published build back in as the warehouse.",
+        _rollback,
     )
     return parser
 
@@ -165,7 +228,31 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # Python warnings (graphviz, openlineage...) go through logging
+    if not args.verbose:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_Quiet())
     return args.handler(args)
+
+
+class _Quiet(logging.Filter):
+    """Quiet by default: libcoop's own warnings, each once, and only errors of the libraries
+    underneath. The progress lines are printed by the command itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[tuple[str, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("libcoop.progress"):
+            return False
+        if not (record.name.startswith("libcoop") or record.levelno >= logging.ERROR):
+            return False
+        key = (record.name, record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pycountry
 
+from libcoop.contract import KIND_COLUMNS
+
 log = logging.getLogger(__name__)
 
 # ASCII only: Unicode case folding would match "donatıons" (dotless ı), "ſ" or the Kelvin sign.
@@ -66,6 +68,20 @@ def parse_file_name(name: str) -> tuple[str, str | None, str] | None:
     return match["kind"].lower(), match["label"], match["ext"].lower()
 
 
+def suggested_name(name: str) -> str | None:
+    """A contract name for a misnamed file: ``Visits 2015 (final).csv`` -> ``visits_2015-final.csv``."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or ext.lower() not in ("csv", "xlsx"):
+        return None
+    words = re.findall(r"[a-z0-9]+", stem.lower())
+    first = words[0].rstrip("s") if words else ""
+    kind = next((k for k in KIND_COLUMNS if len(first) >= 5 and k.startswith(first)), None)
+    if kind is None:
+        return None
+    label = "-".join(words[1:])
+    return f"{kind}{'_' + label if label else ''}.{ext.lower()}"
+
+
 def is_country_code(code: str) -> bool:
     return len(code) == 2 and code.isascii() and pycountry.countries.get(alpha_2=code.upper()) is not None
 
@@ -118,9 +134,12 @@ def discover(incoming: Path) -> Discovery:
                 continue
             parsed = parse_file_name(entry.name)
             if parsed is None:
+                suggestion = suggested_name(entry.name)
                 skip(
                     rel,
-                    "not a data file: names are memberships, visits or donations, "
+                    f"not read: rename it to {suggestion}"
+                    if suggestion
+                    else "not a data file: names are memberships, visits or donations, "
                     "optionally _<label>, ending in .csv or .xlsx",
                 )
                 continue

@@ -280,7 +280,7 @@ def rollback(lake: Lake) -> Snapshot:
 
 def published_summary(lake: Lake):  # type: ignore[no-untyped-def]
     """What readers of the lake see now, and the snapshots published so far."""
-    from libcoop.pipeline import RunSummary, mart_row_counts
+    from libcoop.pipeline import RunSummary, files_of_run, mart_row_counts
 
     with connect(lake, read_only=True) as con:
         published = snapshots(con)
@@ -291,7 +291,17 @@ def published_summary(lake: Lake):  # type: ignore[no-untyped-def]
             "select run_id, status, files, quality, message from audit.runs order by finished_at desc limit 1"
         ).fetchone()
         counts = mart_row_counts(con)
-    summary = RunSummary(row[0], row[1], lake.url, json.loads(row[2]), counts, quality=row[3], message=row[4])  # type: ignore[arg-type]
+        names = files_of_run(con, row[0])
+    summary = RunSummary(
+        row[0],
+        row[1],
+        lake.url,  # type: ignore[arg-type]
+        json.loads(row[2]),
+        counts,
+        quality=row[3],
+        message=row[4],
+        file_names=names,
+    )
     return summary, published
 
 

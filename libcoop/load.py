@@ -18,7 +18,7 @@ import duckdb
 from libcoop.config import Paths
 from libcoop.contract import KIND_COLUMNS, ColumnType, Problem, columns_of
 from libcoop.drop_folder import Discovery, DropFile, SkippedEntry, discover
-from libcoop.reports import remove_report, write_report
+from libcoop.reports import remove_report, write_report, write_skipped_reports
 from libcoop.validate import CheckedFile, check_file
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,7 @@ def load_drop(
     for o in result.outcomes:
         if o.outcome in ("unchanged", "restored"):
             remove_report(paths.reports, o.file_path)
+    write_skipped_reports(paths.reports, result.skipped)
     log.info(result.summary())
     return result
 

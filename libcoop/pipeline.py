@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +22,12 @@ from libcoop.docs import DocsFailed, generate_docs
 from libcoop.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
 from libcoop.drop_folder import discover
 from libcoop.load import LoadResult, load_drop
+from libcoop.progress import Progress, current, files_to_check, phase, using
 from libcoop.publish import discard_build, prepare_build, publish
 from libcoop.reference import write_reference_tables
+from libcoop.reports import report_path
 from libcoop.review import review_unresolved
-from libcoop.staged import staged_checks
+from libcoop.staged import stage_check, staged_checks
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +41,15 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
+_AIRFLOW_RUN_ID = re.compile(r"^(?P<kind>[a-z_]+?)__(?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)")
+
+
 def safe_run_id(text: str) -> str:
-    """Airflow run ids contain ':' and '+'; keep them readable but safe as a folder name."""
+    """A readable run id that is safe as a folder name: Airflow's
+    ``manual__2026-12-01T07:29:01.414354+00:00`` becomes ``manual-20261201T072901``."""
+    match = _AIRFLOW_RUN_ID.match(text)
+    if match:
+        return f"{match['kind'].replace('_', '-')}-{match['date'].replace('-', '')}T{match['time'].replace(':', '')}"
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
@@ -52,21 +62,43 @@ class RunSummary:
     mart_rows: dict[str, int] = field(default_factory=dict)
     quality: str = "not run"
     message: str | None = None
+    file_names: dict[str, list[str]] = field(default_factory=dict)  # outcome -> files, e.g. "rejected": [...]
+    reports: Path | None = None  # raw/reports/, where rejected files' reports are
 
     def render(self) -> str:
         files = ", ".join(f"{n} {k}" for k, n in self.files.items()) or "none"
         marts = "\n".join(f"    {name:<40} {rows:>8}" for name, rows in self.mart_rows.items()) or "    (none)"
-        lines = [
-            f"libcoop run {self.run_id}: {self.status}",
-            f"  files: {files}",
-            "  rows per mart:",
-            marts,
-            f"  {self.quality}",
-            f"  warehouse: {self.warehouse}",
-        ]
+        lines = [f"libcoop run {self.run_id}: {self.status}", f"  files: {files}"]
+        for outcome, names in self.file_names.items():
+            lines.append(f"    {outcome}:")
+            for name in names:
+                report = report_path(self.reports, name) if self.reports and outcome == "rejected" else None
+                report = report if report and report.exists() else None
+                lines.append(f"      {name}" + (f" (report: {report})" if report else ""))
+        lines += ["  rows per mart:", marts, f"  {self.quality}", f"  warehouse: {self.warehouse}"]
+        for label, page in (("data docs", DATA_DOCS_PAGE), ("dbt docs", DBT_DOCS_PAGE)):
+            if (self.warehouse.parent / page).exists():
+                lines.append(f"  {label}: {self.warehouse.parent / page}")
         if self.message:
             lines.append(f"  note: {self.message}")
         return "\n".join(lines)
+
+
+# Beside the warehouse file (libcoop.quality.data_docs_target, libcoop.docs).
+DATA_DOCS_PAGE = "data_docs/index.html"
+DBT_DOCS_PAGE = "dbt_docs/index.html"
+OUTCOMES = ("loaded", "restored", "unchanged", "rejected", "removed", "skipped")
+
+
+def files_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[str]]:
+    """The files of one run by outcome (loaded, unchanged, rejected...), from audit.file_loads."""
+    rows = con.execute(
+        "select outcome, file_path from audit.file_loads where load_id = ? order by file_path", [run_id]
+    ).fetchall()
+    by_outcome: dict[str, list[str]] = {}
+    for outcome, path in sorted(rows, key=lambda r: (OUTCOMES.index(r[0]) if r[0] in OUTCOMES else 99, r[1])):
+        by_outcome.setdefault(outcome, []).append(path)
+    return by_outcome
 
 
 # --- the steps ------------------------------------------------------------------------------
@@ -109,6 +141,22 @@ def pending_changes(paths: Paths) -> PendingChanges:
     )
 
 
+def discover_step(paths: Paths) -> tuple[str, ...]:
+    """The drop files to check in this run: new or changed since the published build."""
+    with current().phase("discover") as step:
+        to_check = pending_changes(paths).to_check
+        step.note = files_to_check(len(to_check))
+    return to_check
+
+
+def check_step(paths: Paths, run_id: str, relative_path: str, n: int | None = None, total: int | None = None):  # type: ignore[no-untyped-def]
+    """Check one file and stage its verdict for the load (``libcoop.staged``); report it."""
+    verdict = stage_check(paths, run_id, relative_path)
+    current().checked(verdict, n, total)
+    return verdict
+
+
+@phase("load", note=lambda done: done[1].summary())
 def load_step(paths: Paths, run_id: str) -> tuple[Path, LoadResult]:
     """Copy the published warehouse into a private build and load the drop folder into it,
     using the per-file verdicts staged for this run when there are any."""
@@ -120,14 +168,16 @@ def load_step(paths: Paths, run_id: str) -> tuple[Path, LoadResult]:
     return build, result
 
 
+@phase("build", note=lambda nodes: f"{nodes} dbt nodes passed")
 def build_step(build: Path) -> int:
     """dbt build, then the work list of unresolved names with their closest known candidates."""
-    nodes = build_marts(build).nodes
+    nodes = build_marts(build, on_event=current().dbt_event).nodes
     with duckdb.connect(str(build)) as con:
         review_unresolved(con)
     return nodes
 
 
+@phase("validate", note=lambda report: report.summary())
 def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-untyped-def]
     """Run every Great Expectations suite on the build and keep the results in it."""
     from libcoop.quality import data_docs_target, publish_data_docs, record_results, validate_warehouse
@@ -173,6 +223,7 @@ def file_counts(outcomes: dict[str, int] | LoadResult) -> dict[str, int]:
     return outcomes
 
 
+@phase("publish", note=lambda summary: f"{summary.warehouse} is the new build")
 def publish_step(
     paths: Paths,
     build: Path,
@@ -183,7 +234,7 @@ def publish_step(
     started_at: dt.datetime,
 ) -> RunSummary:
     """Record the run in the build and publish it, or refuse when quality failed."""
-    summary = RunSummary(run_id, "published", paths.warehouse, files, quality=quality_summary)
+    summary = RunSummary(run_id, "published", paths.warehouse, files, quality=quality_summary, reports=paths.reports)
     if not quality_passed:
         summary.status = "blocked"
         summary.message = "a critical data-quality check failed; the last good warehouse stays published"
@@ -207,6 +258,7 @@ def publish_step(
     with duckdb.connect(str(build)) as con:
         fold_pending(con, pending_dir(paths.warehouse))
         summary.mart_rows = mart_row_counts(con)
+        summary.file_names = files_of_run(con, run_id)
         record_run(con, summary, started_at)
     if paths.lake is not None:
         from libcoop.lake import publish_build
@@ -220,18 +272,24 @@ def publish_step(
     return summary
 
 
-def run(paths: Paths, run_id: str | None = None) -> RunSummary:
-    """The whole nightly job in one process. Raises when nothing was published."""
+def run(paths: Paths, run_id: str | None = None, progress: Progress | None = None) -> RunSummary:
+    """The whole nightly job in one process, the same steps as the Airflow tasks. Raises when
+    nothing was published. ``progress`` hears of each phase (default: the libcoop.progress logger)."""
     run_id = run_id or new_run_id()
     started_at = dt.datetime.now(dt.UTC)
-    build, result = load_step(paths, run_id)
-    try:
-        build_step(build)
-        report = validate_step(paths, build, run_id)
-    except BaseException:
-        discard_build(build)
-        raise
-    return publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
+    with using(progress or current()) as progress:
+        to_check = discover_step(paths)
+        with progress.phase("check"):
+            for n, relative_path in enumerate(to_check, start=1):
+                check_step(paths, run_id, relative_path, n, len(to_check))
+        build, result = load_step(paths, run_id)
+        try:
+            build_step(build)
+            report = validate_step(paths, build, run_id)
+        except BaseException:
+            discard_build(build)
+            raise
+        return publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
 
 
 def published_summary(paths: Paths) -> RunSummary:
@@ -241,4 +299,15 @@ def published_summary(paths: Paths) -> RunSummary:
             "select run_id, status, files, quality, message from audit.runs order by finished_at desc limit 1"
         ).fetchone()
         counts = mart_row_counts(con)
-    return RunSummary(row[0], row[1], paths.warehouse, json.loads(row[2]), counts, quality=row[3], message=row[4])
+        names = files_of_run(con, row[0])
+    return RunSummary(
+        row[0],
+        row[1],
+        paths.warehouse,
+        json.loads(row[2]),
+        counts,
+        quality=row[3],
+        message=row[4],
+        file_names=names,
+        reports=paths.reports,
+    )

@@ -6,9 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 from libcoop.contract import RULES
+from libcoop.drop_folder import SkippedEntry
 from libcoop.validate import MAX_PROBLEM_EXAMPLES, CheckedFile
 
 log = logging.getLogger(__name__)
@@ -17,22 +19,40 @@ REPORT_SUFFIX = ".report.txt"
 MAX_NAME_BYTES = 255  # what every common file system allows for one name
 
 
-def render(checked: CheckedFile, *, when: dt.datetime | None = None) -> str:
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
+def render(checked: CheckedFile, *, when: dt.datetime | None = None, dry_run: bool = False) -> str:
+    """The report on one file: what the nightly run did with it, or (``dry_run``, for ``libcoop check``)
+    what it would do."""
     when = when or dt.datetime.now(dt.UTC)
     name = checked.drop.relative_path
     if checked.accepted:
         rows = checked.rows.num_rows if checked.rows is not None else 0
-        lines = [f"{name}: OK, {rows} rows follow the contract."]
+        verdict = "would be loaded" if dry_run else "loaded"
+        lines = [f"{name}: OK, {_rows(rows)} follow the contract; the file {verdict}."]
         lines += [f"  note: {w}" for w in checked.warnings]
         return "\n".join(lines) + "\n"
     total = checked.problem_total
+    verdict = (
+        [
+            "This file would NOT be loaded: none of its rows would reach the warehouse.",
+            "Nothing was loaded or changed: this was a check only.",
+            "Fix the problems below, check the file again, then drop it.",
+        ]
+        if dry_run
+        else [
+            "This file was NOT loaded: none of its rows reached the warehouse.",
+            "The version of this file loaded before (if any) is still in use.",
+            "Fix the problems below, save the file and drop it in the same place again.",
+        ]
+    )
     lines = [
         f"Report on {name}",
         f"Checked {when:%Y-%m-%d %H:%M} UTC.",
         "",
-        "This file was NOT loaded: none of its rows reached the warehouse.",
-        "The version of this file loaded before (if any) is still in use.",
-        "Fix the problems below, save the file and drop it in the same place again.",
+        *verdict,
         "",
         f"{total} problem{'s' if total != 1 else ''} found:",
     ]
@@ -100,3 +120,31 @@ def remove_report(reports_dir: Path, relative_path: str) -> bool:
         log.error("could not remove the old report on %s at %s: %s", relative_path, path, error)
         return False
     return True
+
+
+SKIPPED_HEAD = "Not read: "
+
+
+def write_skipped_reports(reports_dir: Path, skipped: Iterable[SkippedEntry]) -> None:
+    """A note beside every file of a country folder that the run did not read (misnamed, a link
+    out of the folder...), so that the coordinator finds it where rejections are reported; notes
+    on files no longer skipped are removed."""
+    current = set()
+    for entry in skipped:
+        folder, _, name = entry.relative_path.rpartition("/")
+        if not folder or not name:
+            continue  # not inside a country folder: nobody's report folder
+        path = report_path(reports_dir, entry.relative_path)
+        current.add(path)
+        text = f"{SKIPPED_HEAD}{entry.relative_path}\n\nThis file was not read: {entry.reason}.\n"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        except OSError as error:
+            log.error("could not write the note on %s at %s: %s", entry.relative_path, path, error)
+    for old in reports_dir.glob(f"*/*{REPORT_SUFFIX}") if reports_dir.is_dir() else ():
+        try:
+            if old not in current and old.read_text(encoding="utf-8").startswith(SKIPPED_HEAD):
+                old.unlink()
+        except OSError as error:
+            log.error("could not remove the old note %s: %s", old, error)

@@ -185,3 +185,25 @@ def test_run_leaves_no_build_behind(sample_run):
     build_dir = raw.parent / "warehouse" / ".build"
     assert not build_dir.exists() or os.listdir(build_dir) == []
     assert (raw.parent / "warehouse" / "cooperation.duckdb").exists()
+
+
+def test_make_run_shows_the_run_phase_by_phase(sample_run):
+    """What `make run` prints from this same output: each phase with its duration, files n/N."""
+    import io
+    import re
+
+    from libcoop.progress import follow
+
+    _, raw, log = sample_run
+    out = io.StringIO()
+    follow(io.StringIO(log), out)
+    lines = [line.removeprefix("libcoop: ") for line in out.getvalue().splitlines()]
+    ends = [line.split(":")[0] for line in lines if re.match(r"\w+: done in ", line)]
+    assert ends == ["discover", "load", "build", "validate", "publish"]
+    files = sorted(p.relative_to(raw / "incoming").as_posix() for p in (raw / "incoming").glob("*/*.*"))
+    checks = [line for line in lines if line.startswith("check ")]
+    assert len(checks) == len(files) == 10
+    assert sorted(line.split(": ")[1] for line in checks) == files
+    assert checks[-1].startswith("check 10/10: ") and all(": accepted, " in line for line in checks)
+    assert re.search(r"build: \d+/(\d+) dbt nodes done .*\n.*build: done in .*: \1 dbt nodes passed", "\n".join(lines))
+    assert re.search(r"libcoop run manual-\d{8}T\d{6}: published", log)  # a readable run id

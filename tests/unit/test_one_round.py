@@ -87,3 +87,35 @@ def test_curated_spellings_in_any_case_and_spacing_are_not_warned_about(drop):
     )
     checked = check(drop, "VN/memberships.csv", csv_of(MEMBERSHIPS_HEADER, rows))
     assert checked.accepted and checked.warnings == []
+
+
+def test_a_misnamed_file_gets_a_note_where_reports_are_and_loses_it_once_renamed(drop, tmp_path):
+    import duckdb
+
+    from libcoop.config import Paths
+    from libcoop.load import load_drop
+
+    paths = Paths(raw_dir=drop.raw_dir, warehouse=tmp_path / "wh" / "w.duckdb", expectations_dir=tmp_path / "gx")
+    content = csv_of(MEMBERSHIPS_HEADER, "m1,NLV,VN,IFLA,member,2000,,s")
+    misnamed = drop("VN/Memberships 2015 (final).csv", content)
+    con = duckdb.connect()
+    load_drop(con, paths, "run1")
+    note = paths.reports / "VN" / "Memberships 2015 (final).csv.report.txt"
+    assert "rename it to memberships_2015-final.csv" in note.read_text()
+    misnamed.rename(misnamed.with_name("memberships_2015-final.csv"))
+    result = load_drop(con, paths, "run2")
+    assert [o.outcome for o in result.outcomes] == ["loaded"]
+    assert not note.exists()
+
+
+def test_check_speaks_as_a_dry_run_and_rejects_a_second_copy(drop, capsys):
+    from libcoop.cli import main
+
+    content = csv_of(MEMBERSHIPS_HEADER, "m1,NLV,VN,IFLA,member,2000,,s")
+    first = drop("VN/memberships.csv", content)
+    second = drop("VN/memberships_copy.csv", content)
+    assert main(["check", str(first), str(second)]) == 1
+    out = capsys.readouterr().out
+    assert "VN/memberships.csv: OK, 1 row follow the contract; the file would be loaded." in out
+    assert "This file would NOT be loaded" in out
+    assert "exact copy of another file" in out and f"copy of {first}" in out
