@@ -295,12 +295,13 @@ def published_summary(lake: Lake):  # type: ignore[no-untyped-def]
     summary = RunSummary(
         row[0],
         row[1],
-        lake.url,  # type: ignore[arg-type]
+        lake.work_dir / "cooperation.duckdb",
         json.loads(row[2]),
         counts,
         quality=row[3],
         message=row[4],
         file_names=names,
+        lake=f"{lake.url}, snapshot {published[-1].snapshot_id}",
     )
     return summary, published
 

@@ -64,6 +64,7 @@ class RunSummary:
     message: str | None = None
     file_names: dict[str, list[str]] = field(default_factory=dict)  # outcome -> files, e.g. "rejected": [...]
     reports: Path | None = None  # raw/reports/, where rejected files' reports are
+    lake: str | None = None  # the DuckLake it was published to, and the snapshot (libcoop.lake)
 
     def render(self) -> str:
         files = ", ".join(f"{n} {k}" for k, n in self.files.items()) or "none"
@@ -76,6 +77,8 @@ class RunSummary:
                 report = report if report and report.exists() else None
                 lines.append(f"      {name}" + (f" (report: {report})" if report else ""))
         lines += ["  rows per mart:", marts, f"  {self.quality}", f"  warehouse: {self.warehouse}"]
+        if self.lake:
+            lines.append(f"  published to: {self.lake}")
         for label, page in (("data docs", DATA_DOCS_PAGE), ("dbt docs", DBT_DOCS_PAGE)):
             if (self.warehouse.parent / page).exists():
                 lines.append(f"  {label}: {self.warehouse.parent / page}")
@@ -264,8 +267,8 @@ def publish_step(
         from libcoop.lake import publish_build
 
         # What readers see: one DuckLake snapshot. The local copy below is what the next run starts from.
-        publish_build(paths.lake, build, run_id)
-        summary.warehouse = paths.lake.url  # type: ignore[assignment]
+        snapshot = publish_build(paths.lake, build, run_id)
+        summary.lake = f"{paths.lake.url}, snapshot {snapshot}"
     publish(paths, build)
     clear_pending(pending_dir(paths.warehouse), paths.warehouse)
     discard_build(build)
