@@ -3,6 +3,9 @@ and api-server, scheduler, dag-processor and a Celery worker as separate process
 
 Uses the machine's PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379, db 5);
 skipped only when one of them does not answer. See distributed_stack.py for the Airflow 3 wiring.
+The run publishes to the DuckLake target (a fresh catalog database on the same PostgreSQL), so
+the Airflow tasks on the Celery worker are also what tests that target end to end; the
+default target is run through Airflow by test_nightly_dag.py.
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from libcoop import lake
 from tests.integration.airflow_env import REPO, airflow, airflow_env, prepare_metadata
 from tests.integration.distributed_stack import (
     PG_HOST,
     PG_PORT,
+    PG_USER,
     REDIS_HOST,
     REDIS_PORT,
     Stack,
@@ -82,13 +87,23 @@ def distributed_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("distributed")
     raw = tmp / "raw"
     shutil.copytree(REPO / "raw" / "incoming", raw / "incoming")
-    warehouse = tmp / "warehouse" / "cooperation.duckdb"
+    warehouse = tmp / "warehouse" / "cooperation.duckdb"  # the DuckLake target's local copy of the build
     queue = f"libcoop_{secrets.token_hex(4)}"
     api_port = free_port()
     run_id = f"distributed__{secrets.token_hex(4)}"
 
-    with fresh_database() as database:
+    with fresh_database() as database, fresh_database("libcoop_lake_") as catalog:
         env = airflow_env(tmp, raw, warehouse, **distributed_settings(database, api_port, queue))
+        target = lake.parse(
+            f"ducklake:postgres:dbname={catalog} host={PG_HOST} port={PG_PORT} user={PG_USER}",
+            str(tmp / "lake-data"),
+            warehouse.parent,
+        )
+        env.update(
+            LIBCOOP_WAREHOUSE=target.url,
+            LIBCOOP_LAKE_DATA_PATH=target.data_path,
+            LIBCOOP_WORK_DIR=str(target.work_dir),
+        )
         stack = Stack(env=env, log_dir=tmp / "component-logs")
         task_logs = tmp / "airflow" / "logs" / f"dag_id={DAG_ID}" / f"run_id={run_id}"
         try:
@@ -147,7 +162,14 @@ def distributed_run(tmp_path_factory):
             lap("stack stopped")
 
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            yield {"con": con, "database": database, "run_id": run_id, "queue": queue, "worker_log": worker_log}
+            yield {
+                "con": con,
+                "database": database,
+                "run_id": run_id,
+                "queue": queue,
+                "worker_log": worker_log,
+                "lake": target,
+            }
     print(f"[distributed] timings: {timings}", flush=True)
 
 
@@ -156,6 +178,14 @@ def test_published_warehouse_has_the_sample_figures(distributed_run):
     assert con.execute("select count(*) from marts.fct_visit").fetchone() == (36,)
     assert con.execute("select status from audit.runs").fetchall() == [("published",)]
     assert nlc_ndl_business_meetings_since_1981(con) == (33, 166)
+
+
+def test_the_run_was_published_to_the_ducklake_as_one_snapshot(distributed_run):
+    target, run_id = distributed_run["lake"], distributed_run["run_id"]
+    assert [(s.kind, s.run_id) for s in lake.published_snapshots(target)] == [("publish", run_id)]
+    with lake.connect(target, read_only=True) as con:
+        assert con.execute("select count(*) from lake.marts.fct_visit").fetchone() == (36,)
+        assert con.execute("select run_id, status from lake.audit.runs").fetchall() == [(run_id, "published")]
 
 
 def test_every_task_ran_on_the_celery_worker(distributed_run):
