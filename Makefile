@@ -7,6 +7,8 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium
+# The dashboard's font (CJK and Vietnamese names), cut to the pages' characters: Debian's fonts-noto-cjk.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # A project-local Airflow: its own home and SQLite metadata database, the project's DAGs only.
@@ -17,7 +19,7 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup run test test-unit lint format bench airflow docs rollback clean
+.PHONY: help setup run test test-unit lint format bench airflow docs dashboard rollback clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,19 +36,23 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null
 
+$(CJK_FONT):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-noto-cjk > /dev/null
+
 $(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
 	@mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 	$(BIN)/airflow pools set duckdb_writer 1 "tasks that write the DuckDB build: one at a time" > /dev/null
 
-run: $(AIRFLOW_HOME)/airflow.db ## run the nightly DAG once through Airflow on raw/incoming, then print the summary
+run: $(AIRFLOW_HOME)/airflow.db $(CJK_FONT) ## run the nightly DAG once through Airflow on raw/incoming, then print the summary
 	$(BIN)/airflow dags test cooperation_nightly > $(AIRFLOW_HOME)/last-run.log 2>&1 \
 		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the run failed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
 	@grep -qE "DagRun Finished: .* state=success" $(AIRFLOW_HOME)/last-run.log \
 		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run did not succeed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
 	@$(BIN)/libcoop summary
 
-test: $(VENV)/.synced $(CHROMIUM) ## run every test (unit, integration with Airflow/dbt/GE, distributed on PostgreSQL+Redis)
+test: $(VENV)/.synced $(CHROMIUM) $(CJK_FONT) ## run every test (unit, integration with Airflow/dbt/GE, distributed on PostgreSQL+Redis)
 	$(BIN)/pytest
 
 test-unit: $(VENV)/.synced ## run the fast unit tests only
@@ -69,6 +75,9 @@ airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow with the project's 
 
 docs: $(VENV)/.synced ## regenerate dbt docs (warehouse/dbt_docs/); Data Docs are rebuilt by every run
 	$(BIN)/libcoop docs
+
+dashboard: $(VENV)/.synced $(CJK_FONT) ## rebuild the cooperation dashboard (warehouse/dashboard/) from the published warehouse
+	$(BIN)/libcoop dashboard
 
 rollback: $(VENV)/.synced ## put the previously published warehouse back
 	$(BIN)/libcoop rollback

@@ -91,6 +91,19 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboard(args: argparse.Namespace) -> int:
+    """Rebuild the dashboard of the published warehouse (opened read-only)."""
+    from libcoop.dashboard import dashboard_target
+    from libcoop.dashboard.build import build_dashboard
+
+    paths = resolve_paths(args.raw_dir, args.warehouse)
+    if not paths.warehouse.exists():
+        print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
+        return 1
+    print(f"dashboard: {build_dashboard(paths.warehouse, dashboard_target(paths.warehouse))}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="libcoop", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log every step")
@@ -114,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_locations(commands.add_parser("docs", help="regenerate the dbt docs of the published warehouse")).set_defaults(
         handler=_docs
     )
+    with_locations(
+        commands.add_parser("dashboard", help="rebuild the cooperation dashboard of the published warehouse")
+    ).set_defaults(handler=_dashboard)
     with_locations(commands.add_parser("rollback", help="put the previous published build back")).set_defaults(
         handler=_rollback
     )

@@ -17,6 +17,7 @@ import duckdb
 
 from libcoop.build import build_marts
 from libcoop.config import Paths
+from libcoop.dashboard import dashboard_target
 from libcoop.docs import DocsFailed, generate_docs
 from libcoop.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
 from libcoop.drop_folder import discover
@@ -63,6 +64,7 @@ class RunSummary:
             marts,
             f"  {self.quality}",
             f"  warehouse: {self.warehouse}",
+            f"  dashboard: {dashboard_target(self.warehouse) / 'index.html'}",
         ]
         if self.message:
             lines.append(f"  note: {self.message}")
@@ -208,6 +210,9 @@ def publish_step(
         fold_pending(con, pending_dir(paths.warehouse))
         summary.mart_rows = mart_row_counts(con)
         record_run(con, summary, started_at)
+    from libcoop.dashboard.build import stage_dashboard
+
+    stage_dashboard(build)  # beside the build file; publish swaps it in with it
     publish(paths, build)
     clear_pending(pending_dir(paths.warehouse), paths.warehouse)
     discard_build(build)

@@ -107,7 +107,12 @@ def render_pages(con: duckdb.DuckDBPyConnection, *, with_font: bool = True) -> d
     env = _environment()
     countries = [c for c in reporting_countries(con) if COUNTRY_CODE.fullmatch(c)]
     home = compute(con)
-    common = {"font_family": FONT_FAMILY, "with_font": with_font, "countries": countries, "names": home.all_country_names}
+    common = {
+        "font_family": FONT_FAMILY,
+        "with_font": with_font,
+        "countries": countries,
+        "names": home.all_country_names,
+    }
     pages = {
         "index.html": env.get_template("index.html.j2").render(
             figures=home, views=_views(home, home=True), root="", built_on=charts.built_on(home), **common

@@ -77,7 +77,9 @@ def activities_per_year(figures: Figures, *, with_filter: bool) -> dict[str, Any
                 alt.Tooltip("sum(activities):Q", title="Activities"),
             ],
         )
-        .properties(width=WIDTH, height=260, title=_title("Cooperation over time: activities per year", figures, *notes))
+        .properties(
+            width=WIDTH, height=260, title=_title("Cooperation over time: activities per year", figures, *notes)
+        )
     )
     if with_filter:
         codes = sorted(c for c in data["country"].unique() if c != "all")
@@ -151,7 +153,9 @@ def donations_in_usd(figures: Figures) -> dict[str, Any] | None:
     if converted.empty and unconverted.empty:
         return None
     years = _years(donations[donations["amount"].notna()]["year"])
-    named = donations.assign(donor_country_label=donations["donor_country_name"] + " (" + donations["donor_country"] + ")")
+    named = donations.assign(
+        donor_country_label=donations["donor_country_name"] + " (" + donations["donor_country"] + ")"
+    )
     without_amount = int(donations["amount"].isna().sum())
     notes = [
         f"{len(unconverted)} donations have an amount with no known USD rate: counted below, never as zero"
