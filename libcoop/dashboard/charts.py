@@ -44,8 +44,19 @@ def _years(values: pd.Series) -> list[int]:
     return list(range(min(years), max(years) + 1)) if years else []
 
 
+def _width(years: list[int]) -> int:
+    """Bars of a sensible width: a chart of one or two years is not stretched across the page."""
+    return max(180, min(WIDTH, 26 * len(years)))
+
+
 def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
-    themed = chart.configure(font=f"{FONT_FAMILY}, sans-serif").configure_view(stroke="#c9d1da")
+    themed = (
+        chart.configure(font=f"{FONT_FAMILY}, sans-serif")
+        .configure_view(stroke="#c9d1da")
+        .configure_title(fontSize=15, subtitleFontSize=12, subtitleColor="#5b6b7b", subtitlePadding=4)
+        .configure_axis(labelFontSize=11, titleFontSize=12)
+        .configure_legend(labelFontSize=11, titleFontSize=12)
+    )
     return themed.to_dict()
 
 
@@ -64,12 +75,11 @@ def activities_per_year(figures: Figures, *, with_filter: bool) -> dict[str, Any
         .mark_bar()
         .encode(
             x=alt.X("year:O", title="Year (start of the activity)", scale=alt.Scale(domain=_years(data["year"]))),
-            y=alt.Y("sum(activities):Q", title="Activities (count)"),
+            y=alt.Y("sum(activities):Q", title="Activities (count)", axis=alt.Axis(tickMinStep=1, format="d")),
             color=alt.Color(
                 "activity_family:N",
                 title="Family",
                 scale=alt.Scale(domain=FAMILIES, range=FAMILY_COLOURS),
-                legend=alt.Legend(orient="top-left"),
             ),
             tooltip=[
                 alt.Tooltip("year:O", title="Year"),
@@ -78,7 +88,9 @@ def activities_per_year(figures: Figures, *, with_filter: bool) -> dict[str, Any
             ],
         )
         .properties(
-            width=WIDTH, height=260, title=_title("Cooperation over time: activities per year", figures, *notes)
+            width=_width(_years(data["year"])),
+            height=260,
+            title=_title("Cooperation over time: activities per year", figures, *notes),
         )
     )
     if with_filter:
@@ -118,7 +130,7 @@ def national_library_pairs(figures: Figures) -> dict[str, Any] | None:
             alt.Tooltip("participants_label:N", title="Participants (people)"),
         ],
     )
-    size = {"width": 300, "height": 260}
+    size = {"width": alt.Step(64), "height": alt.Step(36)}
     by_delegations = alt.layer(
         base.mark_rect().encode(
             color=alt.Color("delegations:Q", title="Delegations (count)", scale=alt.Scale(scheme="blues"))
@@ -178,7 +190,7 @@ def donations_in_usd(figures: Figures) -> dict[str, Any] | None:
                 alt.Tooltip("amount_usd:Q", title="Amount (USD)", format=",.0f"),
             ],
         )
-        .properties(width=WIDTH, height=240)
+        .properties(width=_width(years), height=240)
     )
     parts: list[Any] = [money]
     if not unconverted.empty:
@@ -197,7 +209,9 @@ def donations_in_usd(figures: Figures) -> dict[str, Any] | None:
                 ],
             )
             .properties(
-                width=WIDTH, height=90, title="Donations whose amount has no known USD rate (count, not converted)"
+                width=_width(years),
+                height=90,
+                title="Donations whose amount has no known USD rate (count, not converted)",
             )
         )
     chart = alt.vconcat(*parts).resolve_scale(color="independent")
@@ -215,7 +229,7 @@ def books_given(figures: Figures) -> dict[str, Any] | None:
         .mark_bar()
         .encode(
             x=alt.X("year:O", title="Year (start of the donation)", scale=alt.Scale(domain=_years(data["year"]))),
-            y=alt.Y("sum(quantity):Q", title="Books (count)", axis=alt.Axis(format="~s")),
+            y=alt.Y("sum(quantity):Q", title="Books (count)", axis=alt.Axis(format=",d")),
             color=alt.Color("donor_country_label:N", title="Donor country"),
             tooltip=[
                 alt.Tooltip("year:O", title="Year"),
@@ -225,7 +239,7 @@ def books_given(figures: Figures) -> dict[str, Any] | None:
             ],
         )
         .properties(
-            width=WIDTH,
+            width=_width(_years(data["year"])),
             height=200,
             title=_title(
                 "Gifts: books given per year",
