@@ -231,7 +231,7 @@ HEADLINES: tuple[Headline, ...] = (
         "donations_usd",
         "Donations with an amount in US dollars (converted at the yearly rate)",
         "USD",
-        "select coalesce(sum(f.amount_usd), 0)" + _DONATIONS_OF,
+        "select sum(f.amount_usd)" + _DONATIONS_OF,
     ),
     Headline(
         "donations_without_rate",
@@ -243,7 +243,7 @@ HEADLINES: tuple[Headline, ...] = (
         "books",
         "Books given",
         "books",
-        "select coalesce(sum(f.quantity), 0)" + _DONATIONS_OF + " and f.donation_type = 'books'",
+        "select sum(f.quantity)" + _DONATIONS_OF + " and f.donation_type = 'books'",
     ),
     Headline(
         "memberships",

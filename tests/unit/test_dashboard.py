@@ -11,9 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from libcoop.cli import main
 from libcoop.config import Paths
 from libcoop.dashboard import charts, dashboard_target, staged_dashboard
-from libcoop.dashboard.build import FONT_NAME, build_dashboard
+from libcoop.dashboard.build import FONT_NAME
 from libcoop.dashboard.figures import compute, headline_values, reporting_countries
 from libcoop.dashboard.fonts import font_source
 from libcoop.publish import publish as publish_build
@@ -69,6 +70,7 @@ insert into marts.fct_cooperation_activity values
 
 
 def tiny_warehouse(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(path)) as con:
         con.execute(TINY_MARTS)
     return path
@@ -117,7 +119,8 @@ def test_headline_figures_never_count_an_amount_without_a_rate_as_zero(con):
     assert values["books"] == 300 and values["memberships"] == 1
     assert values["nlc_ndl_meetings"] is None  # no such row here: "none recorded", not 0
     china = {v.headline.key: v.value for v in headline_values(con, "CN")}
-    assert china["delegations"] == 3 and china["donations_usd"] == 0 and "nlc_ndl_meetings" in china
+    assert china["delegations"] == 3 and china["donations_usd"] is None  # none recorded, not 0 USD
+    assert "nlc_ndl_meetings" in china
     assert "nlc_ndl_meetings" not in {v.headline.key for v in headline_values(con, "VN")}
 
 
@@ -139,12 +142,15 @@ def test_charts_have_titles_units_legends_and_the_country_filter(con):
     assert charts.memberships_timeline(figures)["layer"][0]["encoding"]["x2"]["field"] == "until"
 
 
-def test_build_writes_pages_with_their_scripts_and_font_beside_them(tmp_path):
-    database = tiny_warehouse(tmp_path / "tiny.duckdb")
+def test_libcoop_dashboard_writes_pages_with_their_scripts_and_font_beside_them(tmp_path, capsys):
+    assert main(["dashboard", "--warehouse", str(tmp_path / "none.duckdb")]) == 1  # nothing published yet
+    database = tiny_warehouse(tmp_path / "warehouse" / "cooperation.duckdb")
     with duckdb.connect(str(database), read_only=True) as con:
         assert reporting_countries(con) == ["JP", "VN"]
-    index = build_dashboard(database, tmp_path / "site" / "dashboard")
-    site = index.parent
+    assert main(["dashboard", "--warehouse", str(database)]) == 0
+    site = dashboard_target(database)
+    assert capsys.readouterr().out == f"dashboard: {site / 'index.html'}\n"
+    index = site / "index.html"
     assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")) == [
         "countries/JP.html",
         "countries/VN.html",
