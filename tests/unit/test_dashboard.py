@@ -52,7 +52,7 @@ create table marts.fct_donation (donor_institution_key varchar, recipient_instit
 insert into marts.fct_donation values
     ('i-taf', 'i-nlv', 'k-us', 'k-vn', 'funding', 'reading rooms', null, 1000, 'USD', 1000, 20100101, 'TAF', 'NLV', 'VN'),
     ('i-taf', 'i-nlv', 'k-us', 'k-vn', 'funding', 'old rate', null, 5000000, 'VND', null, 20110101, 'TAF', 'NLV', 'VN'),
-    ('i-taf', 'i-nlv', 'k-us', 'k-vn', 'books', 'books', 300, null, null, null, 20110101, 'TAF', 'NLV', 'VN'),
+    ('i-taf', 'i-nlv', 'k-us', 'k-vn', 'books', 'books', 300, null, null, null, 20110101, 'TAF', '<b>NLV</b>', 'VN'),
     ('i-taf', 'i-nlv', 'k-us', 'k-vn', 'equipment', 'computers', 2, null, null, null, -1, 'TAF', 'NLV', 'VN');
 create table marts.fct_membership (institution_key varchar, organization_key varchar, membership_type varchar,
     joined_date_key integer, left_date_key integer, is_active boolean, institution_name varchar,
@@ -106,7 +106,7 @@ def test_visits_between_national_libraries_count_both_directions_once(con):
 
 def test_national_libraries_keep_the_names_they_are_reported_under(con):
     names = {r.country: list(r.reported_names) for r in compute(con).libraries.itertuples()}
-    assert names["VN"] == ["NLV", "Thư viện Quốc gia Việt Nam"]
+    assert names["VN"] == ["<b>NLV</b>", "NLV", "Thư viện Quốc gia Việt Nam"]
     assert names["JP"] == ["NDL", "国立国会図書館"] and names["CN"] == ["中国国家图书馆"]
 
 
@@ -163,6 +163,7 @@ def test_libcoop_dashboard_writes_pages_with_their_scripts_and_font_beside_them(
     assert (site / "assets" / "vega-embed.js").stat().st_size > 500_000
     assert "国立国会図書館" in home and "Thư viện Quốc gia Việt Nam" in country
     assert 'href="../../data_docs/countries/VN.html"' in country
+    assert "&lt;b&gt;NLV&lt;/b&gt;" in home and "<b>NLV</b>" not in home  # a name from a file is text, never HTML
     if font_source() is None:
         pytest.fail("the CJK font is not installed: `make test` installs Debian's fonts-noto-cjk")
     from fontTools.ttLib import TTFont
