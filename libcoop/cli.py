@@ -115,6 +115,19 @@ def _docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dashboard(args: argparse.Namespace) -> int:
+    """Rebuild the dashboard of the published warehouse (opened read-only)."""
+    from libcoop.dashboard import dashboard_target
+    from libcoop.dashboard.build import build_dashboard
+
+    paths = resolve_paths(warehouse=args.warehouse)
+    if not paths.warehouse.exists():
+        print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
+        return 1
+    print(f"dashboard: {build_dashboard(paths.warehouse, dashboard_target(paths.warehouse))}")
+    return 0
+
+
 WAREHOUSE_HELP = "the published DuckDB file (default: $LIBCOOP_WAREHOUSE, else warehouse/cooperation.duckdb)"
 RAW_DIR_HELP = "the raw folder that holds incoming/ and reports/ (default: $LIBCOOP_RAW_DIR, else raw/)"
 
@@ -177,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
         "put the previous published build back",
         "Swap the previously published build back in as the warehouse.",
         _rollback,
+    )
+    command(
+        "dashboard",
+        "rebuild the cooperation dashboard of the published warehouse",
+        "Rebuild the dashboard (dashboard/index.html beside the warehouse) from the published warehouse, read-only.",
+        _dashboard,
     )
     return parser
 

@@ -18,6 +18,7 @@ import duckdb
 
 from libcoop.build import build_marts
 from libcoop.config import Paths
+from libcoop.dashboard import dashboard_target
 from libcoop.docs import DocsFailed, generate_docs
 from libcoop.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
 from libcoop.drop_folder import discover
@@ -79,6 +80,8 @@ class RunSummary:
         for label, page in (("data docs", DATA_DOCS_PAGE), ("dbt docs", DBT_DOCS_PAGE)):
             if (self.warehouse.parent / page).exists():
                 lines.append(f"  {label}: {self.warehouse.parent / page}")
+        if (dashboard_target(self.warehouse) / "index.html").exists():
+            lines.append(f"  dashboard: {dashboard_target(self.warehouse) / 'index.html'}")
         if self.message:
             lines.append(f"  note: {self.message}")
         return "\n".join(lines)
@@ -260,6 +263,9 @@ def publish_step(
         summary.mart_rows = mart_row_counts(con)
         summary.file_names = files_of_run(con, run_id)
         record_run(con, summary, started_at)
+    from libcoop.dashboard.build import stage_dashboard
+
+    stage_dashboard(build)  # beside the build file; publish swaps it in with it
     publish(paths, build)
     clear_pending(pending_dir(paths.warehouse), paths.warehouse)
     discard_build(build)

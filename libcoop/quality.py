@@ -1341,7 +1341,8 @@ def _country_page(report: QualityReport, view: CountryView) -> str:
         f"<h1>Data quality of the files reported by {_e(code)}</h1>",
         f'<p class="muted">Run <code>{_e(report.run_id)}</code>, validated '
         f"{_e(_utc(report.validated_at))} UTC. "
-        '<a href="../index.html">All Data Docs</a> · <a href="index.html">Other countries</a></p>',
+        '<a href="../index.html">All Data Docs</a> · <a href="index.html">Other countries</a> · '
+        f'<a href="../../dashboard/countries/{_e(code)}.html">Cooperation dashboard of {_e(code)}</a></p>',
         f'<div class="verdict {state}">Whole run: {_e(verdict)}</div>',
         "<h2>Checks on your rows</h2>",
     ]
