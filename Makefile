@@ -86,7 +86,7 @@ docs: $(VENV)/.synced ## regenerate dbt docs (warehouse/dbt_docs/); Data Docs ar
 	$(BIN)/libcoop docs
 
 templates: $(VENV)/.synced ## regenerate the coordinators' blank files in raw/templates/ from the contract
-	$(BIN)/python -m libcoop.templates
+	$(BIN)/python -m libcoop.ingest.templates
 
 dashboard: $(VENV)/.synced $(CJK_FONT) ## rebuild the cooperation dashboard (warehouse/dashboard/) from the published warehouse
 	$(BIN)/libcoop dashboard

@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from libcoop.config import resolve_paths
+from libcoop.settings import resolve_paths
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -26,10 +26,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from libcoop.contract import Problem
-    from libcoop.drop_folder import DropFile, parse_file_name, suggested_name
-    from libcoop.reports import render
-    from libcoop.validate import CheckedFile, check_file
+    from libcoop.ingest.check import CheckedFile, check_file
+    from libcoop.ingest.contract import Problem
+    from libcoop.ingest.drop_folder import DropFile, parse_file_name, suggested_name
+    from libcoop.ingest.reports import render
 
     rejected = 0
     accepted_hashes: dict[str, str] = {}  # as the nightly run does: a second copy of the same bytes is rejected
@@ -80,7 +80,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from libcoop.publish import NothingToRollBack, rollback
+    from libcoop.warehouse.publish import NothingToRollBack, rollback
 
     paths = resolve_paths(warehouse=args.warehouse)
     try:
@@ -97,7 +97,7 @@ def _docs(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from libcoop.docs import DocsFailed, generate_docs
+    from libcoop.transform.dbt_docs import DocsFailed, generate_docs
 
     paths = resolve_paths(warehouse=args.warehouse)
     if not paths.warehouse.exists():

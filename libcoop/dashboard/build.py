@@ -131,7 +131,7 @@ def build_dashboard(database: Path, target_dir: Path) -> Path:
 
     The pages are written into a temporary folder beside ``target_dir`` and put in place with
     renames. Returns the path of ``index.html``."""
-    from libcoop.publish import replace_folder
+    from libcoop.warehouse.publish import replace_folder
 
     target_dir = target_dir.absolute()
     target_dir.parent.mkdir(parents=True, exist_ok=True)

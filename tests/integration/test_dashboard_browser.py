@@ -18,10 +18,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from libcoop.config import resolve_paths
 from libcoop.dashboard import dashboard_target
 from libcoop.dashboard.figures import headline_values
 from libcoop.pipeline import RunSummary, run
+from libcoop.settings import resolve_paths
 from tests.integration.airflow_env import REPO
 from tests.integration.sample_figures import nlc_ndl_business_meetings_since_1981
 from tests.integration.test_data_docs_browser import browser  # noqa: F401 - the shared Chromium fixture

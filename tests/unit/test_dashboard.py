@@ -12,13 +12,13 @@ import duckdb
 import pytest
 
 from libcoop.cli import main
-from libcoop.config import Paths
 from libcoop.dashboard import charts, dashboard_target, staged_dashboard
 from libcoop.dashboard.build import FONT_NAME
 from libcoop.dashboard.figures import compute, headline_values, reporting_countries
 from libcoop.dashboard.fonts import font_source
-from libcoop.publish import publish as publish_build
-from libcoop.publish import rollback
+from libcoop.settings import Paths
+from libcoop.warehouse.publish import publish as publish_build
+from libcoop.warehouse.publish import rollback
 
 TINY_MARTS = """
 create schema marts;

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from libcoop.config import Paths
 from libcoop.dashboard import staged_dashboard
 from libcoop.dashboard.publishing import swap_back, swap_in
+from libcoop.settings import Paths
 
 log = logging.getLogger(__name__)
 
