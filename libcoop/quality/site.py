@@ -207,10 +207,6 @@ def _severity_cell(severity: str) -> str:
     return f'<span class="{css}">{_e(severity)}</span>'
 
 
-def _status_cell(success: bool) -> str:
-    return '<span class="passed">passed</span>' if success else '<span class="failed">FAILED</span>'
-
-
 def _check_cell(o: ExpectationOutcome) -> str:
     return f"<code>{_e(o.expectation)}</code>" + (f" on <code>{_e(o.column)}</code>" if o.column else "")
 
