@@ -7,6 +7,8 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium
+# The dashboard's font (CJK and Vietnamese names), cut to the pages' characters: Debian's fonts-noto-cjk.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The project's tools first on PATH: `airflow standalone` starts its parts as `airflow` from PATH.
@@ -20,7 +22,7 @@ AIRFLOW_PORT ?= 8080
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup run test test-unit lint format fuzz bench airflow docs rollback templates clean
+.PHONY: help setup run test test-unit lint format fuzz bench airflow docs dashboard rollback templates clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,13 +39,17 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null
 
+$(CJK_FONT):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-noto-cjk > /dev/null
+
 $(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
 	@mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 	$(BIN)/airflow pools set duckdb_writer 1 "tasks that write the DuckDB build: one at a time" > /dev/null
 
 # The full Airflow log goes to last-run.log; the terminal shows each phase as it starts and ends.
-run: $(AIRFLOW_HOME)/airflow.db ## run the nightly DAG once through Airflow on raw/incoming, then print the summary
+run: $(AIRFLOW_HOME)/airflow.db $(CJK_FONT) ## run the nightly DAG once through Airflow on raw/incoming, then print the summary
 	@echo "libcoop: running the nightly DAG through Airflow (full log in $(AIRFLOW_HOME)/last-run.log)"
 	@set -o pipefail; PYTHONUNBUFFERED=1 $(BIN)/airflow dags test cooperation_nightly 2>&1 | tee $(AIRFLOW_HOME)/last-run.log \
 		| $(BIN)/python -m libcoop.progress \
@@ -52,7 +58,7 @@ run: $(AIRFLOW_HOME)/airflow.db ## run the nightly DAG once through Airflow on r
 		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run did not succeed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
 	@$(BIN)/libcoop summary
 
-test: $(VENV)/.synced $(CHROMIUM) ## run every test (unit, integration with Airflow/dbt/GE, distributed on PostgreSQL+Redis)
+test: $(VENV)/.synced $(CHROMIUM) $(CJK_FONT) ## run every test (unit, integration with Airflow/dbt/GE, distributed on PostgreSQL+Redis)
 	$(BIN)/pytest
 
 test-unit: $(VENV)/.synced ## run the fast unit tests only
@@ -80,7 +86,10 @@ docs: $(VENV)/.synced ## regenerate dbt docs (warehouse/dbt_docs/); Data Docs ar
 	$(BIN)/libcoop docs
 
 templates: $(VENV)/.synced ## regenerate the coordinators' blank files in raw/templates/ from the contract
-	$(BIN)/python -m libcoop.templates
+	$(BIN)/python -m libcoop.ingest.templates
+
+dashboard: $(VENV)/.synced $(CJK_FONT) ## rebuild the cooperation dashboard (warehouse/dashboard/) from the published warehouse
+	$(BIN)/libcoop dashboard
 
 rollback: $(VENV)/.synced ## put the previously published warehouse back
 	$(BIN)/libcoop rollback

@@ -19,9 +19,9 @@ import textwrap
 import time
 from pathlib import Path
 
-from libcoop.build import _release_duckdb, dbt_args, dbt_project_dir
-from libcoop.config import PROJECT_ROOT, resolve_paths
 from libcoop.pipeline import load_step
+from libcoop.settings import PROJECT_ROOT, resolve_paths
+from libcoop.transform.dbt_build import _release_duckdb, dbt_args, dbt_project_dir
 
 SINGLE_TASK_DAG = """
 from datetime import datetime

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import duckdb
 
-from libcoop import lake
-from libcoop.config import Paths
-from libcoop.publish import publish
+from libcoop.settings import Paths
+from libcoop.warehouse import lake
+from libcoop.warehouse.publish import publish
 
 DEFAULT_LAKE = "ducklake:postgres:dbname=libcoop_lake_bench host=127.0.0.1 user=postgres"
 

@@ -49,8 +49,8 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 LIBCOOP_SIDE = """
 import sys, time, resource
 from pathlib import Path
-from libcoop.drop_folder import discover
-from libcoop.validate import check_file
+from libcoop.ingest.drop_folder import discover
+from libcoop.ingest.check import check_file
 root = Path(sys.argv[1])
 started = time.perf_counter()
 (drop,) = discover(root).files

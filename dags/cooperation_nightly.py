@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
 
-from libcoop.config import DROP_FOLDER_ASSET
 from libcoop.notify import notify_failure
+from libcoop.settings import DROP_FOLDER_ASSET
 
 WRITER_POOL = "duckdb_writer"
 DROP_FOLDER = Asset(DROP_FOLDER_ASSET)
@@ -55,24 +55,24 @@ def cooperation_nightly() -> None:
     @task
     def discover_files() -> list[str]:
         """The drop files that are new or changed since the published build."""
-        from libcoop.config import resolve_paths
         from libcoop.pipeline import discover_step
+        from libcoop.settings import resolve_paths
 
         return list(discover_step(resolve_paths()))
 
     @task(max_active_tis_per_dagrun=4)
     def check_file(relative_path: str) -> dict[str, object]:
         """Check one file against the contract and stage its verdict for the load."""
-        from libcoop.config import resolve_paths
         from libcoop.pipeline import check_step, safe_run_id
+        from libcoop.settings import resolve_paths
 
         return check_step(resolve_paths(), safe_run_id(get_current_context()["run_id"]), relative_path)
 
     @task(pool=WRITER_POOL, trigger_rule="none_failed")
     def load(checked: list[dict[str, object]]) -> dict[str, object]:
         """Load the accepted file versions into a private build of the warehouse."""
-        from libcoop.config import resolve_paths
         from libcoop.pipeline import file_counts, load_step, safe_run_id
+        from libcoop.settings import resolve_paths
 
         run_id = safe_run_id(get_current_context()["run_id"])
         started_at = datetime.now().astimezone().isoformat()
@@ -93,8 +93,8 @@ def cooperation_nightly() -> None:
         """Great Expectations suites on the raw kinds and the marts."""
         from pathlib import Path
 
-        from libcoop.config import resolve_paths
         from libcoop.pipeline import validate_step
+        from libcoop.settings import resolve_paths
 
         report = validate_step(resolve_paths(), Path(str(loaded["build"])), str(loaded["run_id"]))
         return {"passed": report.passed, "summary": report.summary()}
@@ -104,8 +104,8 @@ def cooperation_nightly() -> None:
         """Swap the build in as the published warehouse, or refuse when a critical check failed."""
         from pathlib import Path
 
-        from libcoop.config import resolve_paths
         from libcoop.pipeline import publish_step
+        from libcoop.settings import resolve_paths
 
         summary = publish_step(
             resolve_paths(),

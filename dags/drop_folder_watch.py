@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, dag, task
 
-from libcoop.config import DROP_FOLDER_ASSET
+from libcoop.settings import DROP_FOLDER_ASSET
 
 DROP_FOLDER = Asset(DROP_FOLDER_ASSET)
 WATCH_INTERVAL = timedelta(minutes=int(os.environ.get("LIBCOOP_WATCH_INTERVAL_MINUTES", "15")))
@@ -36,8 +36,8 @@ def drop_folder_watch() -> None:
         """Succeed (emitting the asset event) only when the drop folder holds something new."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from libcoop.config import resolve_paths
         from libcoop.pipeline import pending_changes
+        from libcoop.settings import resolve_paths
 
         changes = pending_changes(resolve_paths())
         if not changes.any:

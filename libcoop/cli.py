@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from libcoop.config import resolve_paths
+from libcoop.settings import resolve_paths
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -26,10 +26,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from libcoop.contract import Problem
-    from libcoop.drop_folder import DropFile, parse_file_name, suggested_name
-    from libcoop.reports import render
-    from libcoop.validate import CheckedFile, check_file
+    from libcoop.ingest.check import CheckedFile, check_file
+    from libcoop.ingest.contract import Problem
+    from libcoop.ingest.drop_folder import DropFile, parse_file_name, suggested_name
+    from libcoop.ingest.reports import render
 
     rejected = 0
     accepted_hashes: dict[str, str] = {}  # as the nightly run does: a second copy of the same bytes is rejected
@@ -82,7 +82,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _lake_summary(lake) -> int:  # type: ignore[no-untyped-def]
-    from libcoop.lake import LakeError, published_summary, render_snapshots
+    from libcoop.warehouse.lake import LakeError, published_summary, render_snapshots
 
     try:
         summary, snapshots = published_summary(lake)
@@ -95,7 +95,7 @@ def _lake_summary(lake) -> int:  # type: ignore[no-untyped-def]
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from libcoop.publish import NothingToRollBack, rollback
+    from libcoop.warehouse.publish import NothingToRollBack, rollback
 
     paths = resolve_paths(warehouse=args.warehouse)
     if paths.lake is not None:
@@ -111,8 +111,8 @@ def _rollback(args: argparse.Namespace) -> int:
 
 def _lake_rollback(paths) -> int:  # type: ignore[no-untyped-def]
     """Time travel in the lake; the local copy the next run starts from goes back with it."""
-    from libcoop import lake
-    from libcoop.publish import NothingToRollBack, rollback
+    from libcoop.warehouse import lake
+    from libcoop.warehouse.publish import NothingToRollBack, rollback
 
     try:
         restored = lake.rollback(paths.lake)
@@ -135,7 +135,7 @@ def _docs(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from libcoop.docs import DocsFailed, generate_docs
+    from libcoop.transform.dbt_docs import DocsFailed, generate_docs
 
     paths = resolve_paths(warehouse=args.warehouse)
     if not paths.warehouse.exists():
@@ -150,6 +150,19 @@ def _docs(args: argparse.Namespace) -> int:
             print(f"libcoop docs: {error}", file=sys.stderr)
             return 1
     print(f"dbt docs: {target}")
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    """Rebuild the dashboard of the published warehouse (opened read-only)."""
+    from libcoop.dashboard import dashboard_target
+    from libcoop.dashboard.build import build_dashboard
+
+    paths = resolve_paths(warehouse=args.warehouse)
+    if not paths.warehouse.exists():
+        print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
+        return 1
+    print(f"dashboard: {build_dashboard(paths.warehouse, dashboard_target(paths.warehouse))}")
     return 0
 
 
@@ -218,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
         "put the previous published build back",
         "Swap the previously published build back in as the warehouse.",
         _rollback,
+    )
+    command(
+        "dashboard",
+        "rebuild the cooperation dashboard of the published warehouse",
+        "Rebuild the dashboard (dashboard/index.html beside the warehouse) from the published warehouse, read-only.",
+        _dashboard,
     )
     return parser
 

@@ -16,18 +16,19 @@ from typing import Any
 
 import duckdb
 
-from libcoop.build import build_marts
-from libcoop.config import Paths
-from libcoop.docs import DocsFailed, generate_docs
-from libcoop.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
-from libcoop.drop_folder import discover
-from libcoop.load import LoadResult, load_drop
+from libcoop.dashboard import dashboard_target
+from libcoop.ingest.drop_folder import discover
+from libcoop.ingest.load import LoadResult, load_drop
+from libcoop.ingest.reports import report_path
+from libcoop.ingest.staged import stage_check, staged_checks
 from libcoop.progress import Progress, current, files_to_check, phase, using
-from libcoop.publish import discard_build, prepare_build, publish
 from libcoop.reference import write_reference_tables
-from libcoop.reports import report_path
-from libcoop.review import review_unresolved
-from libcoop.staged import stage_check, staged_checks
+from libcoop.settings import Paths
+from libcoop.transform.dbt_build import build_marts
+from libcoop.transform.dbt_docs import DocsFailed, generate_docs
+from libcoop.transform.review import review_unresolved
+from libcoop.warehouse.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
+from libcoop.warehouse.publish import discard_build, prepare_build, publish
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class RunSummary:
     message: str | None = None
     file_names: dict[str, list[str]] = field(default_factory=dict)  # outcome -> files, e.g. "rejected": [...]
     reports: Path | None = None  # raw/reports/, where rejected files' reports are
-    lake: str | None = None  # the DuckLake it was published to, and the snapshot (libcoop.lake)
+    lake: str | None = None  # the DuckLake it was published to, and the snapshot (libcoop.warehouse.lake)
 
     def render(self) -> str:
         files = ", ".join(f"{n} {k}" for k, n in self.files.items()) or "none"
@@ -82,12 +83,14 @@ class RunSummary:
         for label, page in (("data docs", DATA_DOCS_PAGE), ("dbt docs", DBT_DOCS_PAGE)):
             if (self.warehouse.parent / page).exists():
                 lines.append(f"  {label}: {self.warehouse.parent / page}")
+        if (dashboard_target(self.warehouse) / "index.html").exists():
+            lines.append(f"  dashboard: {dashboard_target(self.warehouse) / 'index.html'}")
         if self.message:
             lines.append(f"  note: {self.message}")
         return "\n".join(lines)
 
 
-# Beside the warehouse file (libcoop.quality.data_docs_target, libcoop.docs).
+# Beside the warehouse file (libcoop.quality.data_docs_target, libcoop.transform.dbt_docs).
 DATA_DOCS_PAGE = "data_docs/index.html"
 DBT_DOCS_PAGE = "dbt_docs/index.html"
 OUTCOMES = ("loaded", "restored", "unchanged", "rejected", "removed", "skipped")
@@ -153,7 +156,7 @@ def discover_step(paths: Paths) -> tuple[str, ...]:
 
 
 def check_step(paths: Paths, run_id: str, relative_path: str, n: int | None = None, total: int | None = None):  # type: ignore[no-untyped-def]
-    """Check one file and stage its verdict for the load (``libcoop.staged``); report it."""
+    """Check one file and stage its verdict for the load (``libcoop.ingest.staged``); report it."""
     verdict = stage_check(paths, run_id, relative_path)
     current().checked(verdict, n, total)
     return verdict
@@ -263,8 +266,11 @@ def publish_step(
         summary.mart_rows = mart_row_counts(con)
         summary.file_names = files_of_run(con, run_id)
         record_run(con, summary, started_at)
+    from libcoop.dashboard.build import stage_dashboard
+
+    stage_dashboard(build)  # beside the build file; publish swaps it in with it
     if paths.lake is not None:
-        from libcoop.lake import publish_build
+        from libcoop.warehouse.lake import publish_build
 
         # What readers see: one DuckLake snapshot. The local copy below is what the next run starts from.
         snapshot = publish_build(paths.lake, build, run_id)

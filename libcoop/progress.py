@@ -90,7 +90,7 @@ class Progress:
         self.emit(f"{name}: {done}/{total}{' ' + item if item else ''}")
 
     def checked(self, verdict: dict[str, Any], done: int | None = None, total: int | None = None) -> None:
-        """One file checked (``verdict`` as ``libcoop.staged.stage_check`` returns it)."""
+        """One file checked (``verdict`` as ``libcoop.ingest.staged.stage_check`` returns it)."""
         where = f" {done}/{total}" if done and total else ""
         outcome = (
             f"accepted, {verdict['rows']} row{'s' if verdict['rows'] != 1 else ''}"

@@ -26,8 +26,8 @@ from pathlib import Path
 import openpyxl
 from hypothesis import strategies as st
 
-from libcoop.config import DBT_PROJECT_DIR
-from libcoop.contract import ACTIVITY_TYPES, DONATION_TYPES, DONOR_TYPES, columns_of
+from libcoop.ingest.contract import ACTIVITY_TYPES, DONATION_TYPES, DONOR_TYPES, columns_of
+from libcoop.settings import DBT_PROJECT_DIR
 
 SEEDS = DBT_PROJECT_DIR / "seeds"
 

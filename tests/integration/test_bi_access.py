@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy
 import yaml
 
-from libcoop.config import DBT_PROJECT_DIR, PROJECT_ROOT, resolve_paths
+from libcoop.settings import DBT_PROJECT_DIR, PROJECT_ROOT, resolve_paths
 from tests.integration.test_dimensional_model import night
 
 pytestmark = pytest.mark.integration
@@ -244,10 +244,10 @@ def test_the_duckdb_1_5_cli_opens_the_published_file_read_only(warehouse: Path):
     file with version number 69, but we can only read versions between 64 and 68"). Whoever moves
     the project's `duckdb` to 2.x must keep every newly created warehouse file in the 1.5 format.
     A build file is created from nothing in libcoop.pipeline.load_step (its `duckdb.connect(build)`
-    when libcoop.publish.prepare_build found no published warehouse to copy, as in this module's
+    when libcoop.warehouse.publish.prepare_build found no published warehouse to copy, as in this module's
     fixture): create it there with `ATTACH '<build file>' AS cooperation (STORAGE_VERSION 'v1.5.0')`
     (or the setting storage_compatibility_version = 'v1.5.0'), and check that the dbt profile and
-    libcoop.publish (its checkpoint) keep that version. This test then keeps passing; if it fails
+    libcoop.warehouse.publish (its checkpoint) keep that version. This test then keeps passing; if it fails
     with the error above, the published file is unreadable for DBeaver, Metabase and Superset users.
     """
     version = subprocess.run([DUCKDB_CLI, "--version"], capture_output=True, text=True, timeout=60, check=True)

@@ -23,11 +23,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from libcoop.config import DBT_PROJECT_DIR, PROJECT_ROOT, Paths, resolve_paths
-from libcoop.docs import generate_docs
 from libcoop.pipeline import build_step, load_step
-from libcoop.publish import discard_build, publish
-from libcoop.review import review_unresolved
+from libcoop.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Paths, resolve_paths
+from libcoop.transform.dbt_docs import generate_docs
+from libcoop.transform.review import review_unresolved
+from libcoop.warehouse.publish import discard_build, publish
 
 pytestmark = pytest.mark.integration
 

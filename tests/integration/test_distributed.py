@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from libcoop import lake
+from libcoop.warehouse import lake
 from tests.integration.airflow_env import REPO, airflow, airflow_env, prepare_metadata
 from tests.integration.distributed_stack import (
     PG_HOST,

@@ -21,9 +21,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from libcoop import lake
-from libcoop.config import Paths
 from libcoop.pipeline import run
+from libcoop.settings import Paths
+from libcoop.warehouse import lake
 from tests.conftest import GOOD_VISIT, VISITS_HEADER
 from tests.integration.airflow_env import REPO
 
@@ -127,7 +127,7 @@ def first(catalog, tmp_path_factory):
 
 READER = """
 import json, sys, time
-from libcoop import lake
+from libcoop.warehouse import lake
 target = lake.parse(sys.argv[1], sys.argv[2], sys.argv[3])
 stop_file = sys.argv[4]
 con = lake.connect(target, read_only=True)
@@ -256,7 +256,7 @@ def test_a_killed_run_or_publish_leaves_the_last_snapshot_current(second, tmp_pa
     killer = f"""
 import sys, time
 from pathlib import Path
-from libcoop import lake
+from libcoop.warehouse import lake
 def hang(con, message, info):
     Path({str(ready)!r}).touch()
     time.sleep(600)

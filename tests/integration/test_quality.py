@@ -22,10 +22,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from libcoop import dq_history, quality
-from libcoop.config import Paths
-from libcoop.load import ensure_audit_tables
+from libcoop.ingest.load import ensure_audit_tables
 from libcoop.pipeline import PublishBlocked, publish_step
+from libcoop.settings import Paths
+from libcoop.warehouse import dq_history, quality
 
 pytestmark = pytest.mark.integration
 
@@ -234,7 +234,7 @@ def build_warehouse(path: Path, *, fx_flag: bool = True) -> Path:
 
 
 def add_file_audit(path: Path, loads: list[tuple], rejections: list[tuple] = ()) -> None:
-    """audit.file_loads / audit.file_rejections as libcoop.load writes them.
+    """audit.file_loads / audit.file_rejections as libcoop.ingest.load writes them.
 
     loads: (load_id, file_path, country_code, kind, outcome, row_count, problem_count, message);
     rejections: (load_id, file_path, country_code, row_number, column_name, value, rule, explanation, advice).
@@ -285,7 +285,7 @@ def run_paths(tmp_path: Path, context_dir: Path) -> Paths:
 
 
 def new_build(paths: Paths, run_id: str) -> Path:
-    """A run's build, where libcoop.publish.prepare_build puts it (here: the clean small warehouse)."""
+    """A run's build, where libcoop.warehouse.publish.prepare_build puts it (here: the clean small warehouse)."""
     build = paths.build_dir / run_id / paths.warehouse.name
     build.parent.mkdir(parents=True)
     return build_warehouse(build)

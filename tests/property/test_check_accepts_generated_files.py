@@ -10,8 +10,8 @@ from pathlib import Path
 
 from hypothesis import given, settings
 
-from libcoop.drop_folder import discover
-from libcoop.validate import check_file
+from libcoop.ingest.check import check_file
+from libcoop.ingest.drop_folder import discover
 from tests.generated_drops import DropFile, drop_files, totals, write_drop
 
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from libcoop.contract import RULES
-from libcoop.drop_folder import discover
+from libcoop.ingest.check import check_file
+from libcoop.ingest.contract import RULES
+from libcoop.ingest.drop_folder import discover
+from libcoop.ingest.reports import render, report_path
 from libcoop.pipeline import run
-from libcoop.reports import render, report_path
-from libcoop.validate import check_file
 from tests.generated_drops import ROWS, DropFile, drop_files, drops
 from tests.mutations import MUTATIONS, Broken
 from tests.property.warehouse import Workspace, marts_checksums, publish

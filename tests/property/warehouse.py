@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from libcoop.config import Paths
-from libcoop.drop_folder import discover
+from libcoop.ingest.check import check_file
+from libcoop.ingest.drop_folder import discover
 from libcoop.pipeline import run
-from libcoop.validate import check_file
+from libcoop.settings import Paths
 from tests.generated_drops import DropFile, resolved_names, totals, write_drop
 
 REPO = Path(__file__).resolve().parents[2]

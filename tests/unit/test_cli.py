@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from libcoop.cli import build_parser, main
-from libcoop.drop_folder import suggested_name
+from libcoop.ingest.drop_folder import suggested_name
 from libcoop.pipeline import safe_run_id
 from tests.conftest import GOOD_VISIT, VISITS_HEADER
 

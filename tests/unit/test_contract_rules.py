@@ -9,9 +9,9 @@ import zipfile
 import openpyxl
 import pytest
 
-from libcoop.drop_folder import discover
-from libcoop.reports import render
-from libcoop.validate import CheckedFile, check_file
+from libcoop.ingest.check import CheckedFile, check_file
+from libcoop.ingest.drop_folder import discover
+from libcoop.ingest.reports import render
 from tests.conftest import (
     DONATIONS_HEADER,
     GOOD_DONATION,

@@ -1,4 +1,4 @@
-"""libcoop.dq_history on real DuckDB files: a blocked run's audit rows reach the next published warehouse."""
+"""libcoop.warehouse.dq_history on real DuckDB files: a blocked run's audit rows reach the next published warehouse."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from libcoop import dq_history
 from libcoop.quality import ensure_dq_results_table
+from libcoop.warehouse import dq_history
 
 T0 = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
 

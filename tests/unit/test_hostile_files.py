@@ -11,10 +11,10 @@ import duckdb
 import openpyxl
 import pytest
 
-from libcoop.config import Paths
-from libcoop.drop_folder import discover
-from libcoop.load import load_drop
-from libcoop.reports import MAX_NAME_BYTES, report_path
+from libcoop.ingest.drop_folder import discover
+from libcoop.ingest.load import load_drop
+from libcoop.ingest.reports import MAX_NAME_BYTES, report_path
+from libcoop.settings import Paths
 from tests.conftest import GOOD_MEMBERSHIP, MEMBERSHIPS_HEADER
 from tests.unit.test_contract_rules import check, problems
 

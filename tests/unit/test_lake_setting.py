@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from libcoop import lake
-from libcoop.config import resolve_paths
+from libcoop.settings import resolve_paths
+from libcoop.warehouse import lake
 
 TARGET = "ducklake:postgres:dbname=lake host=db.example.org user=libcoop"
 

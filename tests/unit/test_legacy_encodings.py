@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from libcoop.reports import render
+from libcoop.ingest.reports import render
 from tests.conftest import MEMBERSHIPS_HEADER
 from tests.unit.test_contract_rules import check, csv_of, problems
 

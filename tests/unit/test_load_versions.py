@@ -8,9 +8,9 @@ import os
 import duckdb
 import pytest
 
-from libcoop.config import resolve_paths
-from libcoop.load import load_drop
-from libcoop.reports import report_path
+from libcoop.ingest.load import load_drop
+from libcoop.ingest.reports import report_path
+from libcoop.settings import resolve_paths
 from tests.conftest import GOOD_MEMBERSHIP, GOOD_VISIT, MEMBERSHIPS_HEADER, VISITS_HEADER
 
 

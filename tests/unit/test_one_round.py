@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from libcoop.reports import render
-from libcoop.suggestions import date_suggestion
+from libcoop.ingest.reports import render
+from libcoop.ingest.suggestions import date_suggestion
 from tests.conftest import MEMBERSHIPS_HEADER
 from tests.unit.test_contract_rules import check, csv_of, problems
 
@@ -92,8 +92,8 @@ def test_curated_spellings_in_any_case_and_spacing_are_not_warned_about(drop):
 def test_a_misnamed_file_gets_a_note_where_reports_are_and_loses_it_once_renamed(drop, tmp_path):
     import duckdb
 
-    from libcoop.config import Paths
-    from libcoop.load import load_drop
+    from libcoop.ingest.load import load_drop
+    from libcoop.settings import Paths
 
     paths = Paths(raw_dir=drop.raw_dir, warehouse=tmp_path / "wh" / "w.duckdb", expectations_dir=tmp_path / "gx")
     content = csv_of(MEMBERSHIPS_HEADER, "m1,NLV,VN,IFLA,member,2000,,s")

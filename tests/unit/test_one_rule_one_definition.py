@@ -1,4 +1,4 @@
-"""Each rule of the contract is defined once, in libcoop/contract.py. Every other place that states
+"""Each rule of the contract is defined once, in libcoop/ingest/contract.py. Every other place that states
 it (docs/contract.md's tables, the dbt tests, the dbt period macro, the Great Expectations suites,
 the committed suites) is checked here against that definition, and the same rows fed to each of
 them get the same verdict."""
@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from libcoop import quality
-from libcoop.contract import (
+from libcoop.ingest.check import check_file
+from libcoop.ingest.contract import (
     ACTIVITY_TYPES,
     DATE_PRECISIONS,
     DONATION_TYPES,
@@ -24,8 +25,7 @@ from libcoop.contract import (
     KIND_COLUMNS,
     period_last_day_sql,
 )
-from libcoop.drop_folder import discover
-from libcoop.validate import check_file
+from libcoop.ingest.drop_folder import discover
 from tests.conftest import VISITS_HEADER
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,7 +195,7 @@ def test_the_contract_check_and_the_raw_suite_agree_on_end_periods(drop, tmp_pat
             for value in (i, *_first_and_precision(start), *_first_and_precision(end))
         ],
     )
-    (spec,) = [s for s in quality._suite_specs() if s.name == "raw_visits"]
+    (spec,) = [s for s in quality.reads._suite_specs() if s.name == "raw_visits"]
     (period,) = [
         e
         for e in quality.raw_visits_suite().expectations

@@ -16,7 +16,7 @@ AIRFLOW_OUTPUT = """\
 Run `pip install graphviz` to attempt to install it. [py.warnings] category=UserWarning filename=dag_command.py lineno=57
 2026-12-01T09:57:45.394684Z [warning  ] To enable emitting Openlineage events, install apache-airflow-providers-openlineage. [cosmos.operators.local] loc=local.py:146
 2026-12-01T09:58:01.523214Z [info     ] discover: started (list the new, changed and removed files of the drop folder) [libcoop.progress] loc=progress.py:73
-2026-12-01T09:58:01.528087Z [warning  ] skipped README.txt: files go in a folder named after the country code, e.g. VN/ [libcoop.drop_folder] loc=drop_folder.py:89
+2026-12-01T09:58:01.528087Z [warning  ] skipped README.txt: files go in a folder named after the country code, e.g. VN/ [libcoop.ingest.drop_folder] loc=drop_folder.py:89
 2026-12-01T09:58:01.630761Z [info     ] discover: done in 0.1 s: 2 files to check [libcoop.progress] loc=progress.py:80
 2026-12-01T09:58:02.300000Z [info     ] check: VN/visits.csv: accepted, 3 rows [libcoop.progress] loc=progress.py:95
 2026-12-01T09:58:02.400000Z [info     ] check: CN/visits.csv: rejected, 2 problems [libcoop.progress] loc=progress.py:95

@@ -83,12 +83,12 @@ def test_expectation_parameters_count_the_raw_rows_and_bound_the_dates() -> None
     ],
 )
 def test_observed_value_in_a_few_words(details: dict, expected: str | None) -> None:
-    assert quality._observed_value({"raised_exception": False}, details) == expected
+    assert quality.validation._observed_value({"raised_exception": False}, details) == expected
 
 
 def test_observed_value_shows_the_error_of_a_check_that_could_not_run() -> None:
     info = {"metric-id": {"raised_exception": True, "exception_message": 'The column "x" does not exist.'}}
-    assert quality._observed_value(info, {}) == 'error: The column "x" does not exist.'
+    assert quality.validation._observed_value(info, {}) == 'error: The column "x" does not exist.'
 
 
 # --- the suites as code (imports great_expectations: a few seconds, once) -------------------
@@ -96,7 +96,7 @@ def test_observed_value_shows_the_error_of_a_check_that_could_not_run() -> None:
 
 @pytest.fixture(scope="module")
 def suites() -> dict:
-    return {spec.name: spec.build() for spec in quality._suite_specs()}
+    return {spec.name: spec.build() for spec in quality.reads._suite_specs()}
 
 
 def test_suite_names(suites: dict) -> None:
@@ -127,7 +127,7 @@ def test_every_expectation_carries_its_severity_and_plain_words(suites: dict) ->
 
 
 def test_suites_are_deterministic(suites: dict) -> None:
-    again = {spec.name: spec.build() for spec in quality._suite_specs()}
+    again = {spec.name: spec.build() for spec in quality.reads._suite_specs()}
     for name, suite in suites.items():
         ids = [e.id for e in suite.expectations]
         assert len(set(ids)) == len(ids), name
@@ -142,7 +142,7 @@ def test_values_that_change_every_run_are_parameters(suites: dict) -> None:
 
 
 def test_every_fact_key_is_checked_against_its_dimension(suites: dict) -> None:
-    for table, references in quality._FACT_REFERENCES.items():
+    for table, references in quality.suites._FACT_REFERENCES.items():
         checked = {
             e.column
             for e in suites[f"{quality.MARTS_SUITE_PREFIX}{table}"].expectations
@@ -152,18 +152,18 @@ def test_every_fact_key_is_checked_against_its_dimension(suites: dict) -> None:
 
 
 def test_row_counts_reconcile_for_every_fact(suites: dict) -> None:
-    for table in quality._FACT_REFERENCES:
+    for table in quality.suites._FACT_REFERENCES:
         types = [e.expectation_type for e in suites[f"{quality.MARTS_SUITE_PREFIX}{table}"].expectations]
         assert "expect_table_row_count_to_equal" in types, table
 
 
 def test_the_description_shows_severity_and_check_and_the_outcome_keeps_the_plain_words() -> None:
-    labelled = quality._labelled("amount is not negative", "critical", "expect_column_values_to_be_between")
+    labelled = quality.suites._labelled("amount is not negative", "critical", "expect_column_values_to_be_between")
 
     assert labelled == "amount is not negative (critical; check: expect_column_values_to_be_between)"
-    assert quality._labelled(labelled, "critical", "expect_column_values_to_be_between") == labelled
+    assert quality.suites._labelled(labelled, "critical", "expect_column_values_to_be_between") == labelled
     assert (
-        quality._plain_description(labelled, "critical", "expect_column_values_to_be_between")
+        quality.suites._plain_description(labelled, "critical", "expect_column_values_to_be_between")
         == "amount is not negative"
     )
 
@@ -188,10 +188,12 @@ def test_amounts_are_bounded_in_usd_only(suites: dict) -> None:
 
 
 def test_a_suite_reads_only_the_columns_it_checks(suites: dict) -> None:
-    specs = {spec.name: spec for spec in quality._suite_specs()}
+    specs = {spec.name: spec for spec in quality.reads._suite_specs()}
 
-    visits = quality._columns_checked(suites["raw_visits"], specs["raw_visits"])
-    fct_visit = quality._columns_checked(suites["marts_integrity_fct_visit"], specs["marts_integrity_fct_visit"])
+    visits = quality.validation._columns_checked(suites["raw_visits"], specs["raw_visits"])
+    fct_visit = quality.validation._columns_checked(
+        suites["marts_integrity_fct_visit"], specs["marts_integrity_fct_visit"]
+    )
 
     assert {"guest_institution", "host_institution", "activity_type", *quality.RAW_ROW_COLUMNS} <= visits
     assert not {"notes", "source", "event", "city", "record_id"} & visits
@@ -206,17 +208,17 @@ def test_read_frame_gives_gx_arrow_text_python_dates_and_nullable_numbers() -> N
         "(null, null, null, null, 'y')) as v(country, day, n, flag, unused)"
     )
 
-    frame = quality._read_frame(con, "select * from t", {"country", "day", "n", "flag", "not_there"})
+    frame = quality.validation._read_frame(con, "select * from t", {"country", "day", "n", "flag", "not_there"})
 
     assert list(frame.columns) == ["country", "day", "n", "flag"]
     assert str(frame["country"].dtype) == "string"
     assert frame["day"].tolist()[0] == dt.date(2000, 1, 1) and frame["day"].tolist()[1] is None
     assert str(frame["n"].dtype) == "Int64" and str(frame["flag"].dtype) == "boolean"
-    assert list(quality._read_frame(con, "select * from t", set()).columns) == ["country"]
+    assert list(quality.validation._read_frame(con, "select * from t", set()).columns) == ["country"]
 
 
 def test_values_put_into_gx_pages_are_escaped() -> None:
-    escaped = quality._escape_results(
+    escaped = quality.site._escape_results(
         {"partial_unexpected_list": ["<b>x</b>", 3], "partial_unexpected_counts": [{"value": "a&b", "count": 1}]}
     )
 

@@ -1,11 +1,11 @@
-"""libcoop.review on a small in-memory DuckDB: the seeds dbt loads and the list of unresolved names."""
+"""libcoop.transform.review on a small in-memory DuckDB: the seeds dbt loads and the list of unresolved names."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 
-from libcoop.review import (
+from libcoop.transform.review import (
     CANDIDATES_TABLE,
     KnownSpelling,
     ReviewListMissing,

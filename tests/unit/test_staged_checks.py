@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import duckdb
 
-from libcoop.config import resolve_paths
-from libcoop.drop_folder import discover
-from libcoop.load import load_drop
+from libcoop.ingest.drop_folder import discover
+from libcoop.ingest.load import load_drop
+from libcoop.ingest.staged import stage_check, staged_checks
 from libcoop.pipeline import pending_changes
-from libcoop.staged import stage_check, staged_checks
+from libcoop.settings import resolve_paths
 from tests.conftest import GOOD_MEMBERSHIP, GOOD_VISIT, MEMBERSHIPS_HEADER, VISITS_HEADER
 
 
@@ -29,7 +29,7 @@ def test_staged_verdicts_are_loaded_without_checking_again(drop, tmp_path, monke
     def no_second_check(*_args, **_kwargs):
         raise AssertionError("the load re-checked a file whose verdict was staged")
 
-    monkeypatch.setattr("libcoop.load.check_file", no_second_check)
+    monkeypatch.setattr("libcoop.ingest.load.check_file", no_second_check)
     with duckdb.connect(str(tmp_path / "b.duckdb")) as con:
         result = load_drop(con, paths, "run1", discovery, staged)
         assert {o.file_path: o.outcome for o in result.outcomes} == {

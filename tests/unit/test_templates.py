@@ -9,10 +9,10 @@ import openpyxl
 import pytest
 
 from libcoop.cli import main
-from libcoop.config import PROJECT_ROOT
-from libcoop.contract import ACTIVITY_TYPES, DONATION_TYPES, DONOR_TYPES, columns_of
+from libcoop.ingest.contract import ACTIVITY_TYPES, DONATION_TYPES, DONOR_TYPES, columns_of
+from libcoop.ingest.templates import KINDS, TEMPLATES_DIR, write_templates
 from libcoop.reference import currency_codes
-from libcoop.templates import KINDS, TEMPLATES_DIR, write_templates
+from libcoop.settings import PROJECT_ROOT
 
 NAMES = [f"{kind}.{ext}" for kind in KINDS for ext in ("csv", "xlsx")]
 

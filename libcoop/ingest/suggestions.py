@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process, utils
 
-from libcoop.contract import Problem, columns_of
+from libcoop.ingest.contract import Problem, columns_of
 
 # Below these scores (0-100) a guess is more confusing than helpful.
 SUGGEST_SCORE = 75

@@ -4,10 +4,10 @@ Each holds the header row of its kind and one example row. The workbook also gui
 drop-down lists of the accepted values (activity_type, donor_type, donation_type, currency),
 whole numbers and amounts checked as they are typed, date and code columns kept as text (so
 Excel does not turn 2015-11 into a date of its own), required columns marked, and a note on each
-header cell. Columns and accepted values come from ``libcoop.contract`` (and the currency codes
+header cell. Columns and accepted values come from ``libcoop.ingest.contract`` (and the currency codes
 from ``libcoop.reference``), so a template never disagrees with the checks.
 
-Regenerate with ``make templates`` (``python -m libcoop.templates``).
+Regenerate with ``make templates`` (``python -m libcoop.ingest.templates``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import io
 import sys
 from pathlib import Path
 
-from libcoop.config import PROJECT_ROOT
-from libcoop.contract import KIND_COLUMNS, Column, ColumnType, columns_of
+from libcoop.ingest.contract import KIND_COLUMNS, Column, ColumnType, columns_of
+from libcoop.settings import PROJECT_ROOT
 
 KINDS = tuple(KIND_COLUMNS)  # memberships, visits, donations
 TEMPLATES_DIR = PROJECT_ROOT / "raw" / "templates"

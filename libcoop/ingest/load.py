@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from libcoop.config import Paths
-from libcoop.contract import KIND_COLUMNS, ColumnType, Problem, columns_of
-from libcoop.drop_folder import Discovery, DropFile, SkippedEntry, discover
-from libcoop.reports import remove_report, write_report, write_skipped_reports
-from libcoop.validate import CheckedFile, check_file
+from libcoop.ingest.check import CheckedFile, check_file
+from libcoop.ingest.contract import KIND_COLUMNS, ColumnType, Problem, columns_of
+from libcoop.ingest.drop_folder import Discovery, DropFile, SkippedEntry, discover
+from libcoop.ingest.reports import remove_report, write_report, write_skipped_reports
+from libcoop.settings import Paths
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pycountry
 
-from libcoop.contract import KIND_COLUMNS
+from libcoop.ingest.contract import KIND_COLUMNS
 
 log = logging.getLogger(__name__)
 

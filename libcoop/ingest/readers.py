@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from libcoop.contract import Problem
-from libcoop.drop_folder import DropFile
+from libcoop.ingest.contract import Problem
+from libcoop.ingest.drop_folder import DropFile
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_XLSX_UNPACKED_BYTES = 500 * 1024 * 1024

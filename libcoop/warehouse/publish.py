@@ -14,7 +14,9 @@ from pathlib import Path
 
 import duckdb
 
-from libcoop.config import Paths
+from libcoop.dashboard import staged_dashboard
+from libcoop.dashboard.publishing import swap_back, swap_in
+from libcoop.settings import Paths
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ def publish(paths: Paths, build: Path) -> Path:
         raise RuntimeError(f"{build} still has a write-ahead log after checkpoint; not publishing")
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
     _replace_keeping(build, paths.warehouse, paths.previous_warehouse)
+    swap_in(staged_dashboard(build), paths.warehouse)  # the build's dashboard, right after its data
     log.info("published %s", paths.warehouse)
     return paths.warehouse
 
@@ -74,6 +77,7 @@ def rollback(paths: Paths) -> Path:
     restored.unlink(missing_ok=True)
     restored.hardlink_to(paths.previous_warehouse)
     _replace_keeping(restored, paths.warehouse, paths.previous_warehouse)
+    swap_back(paths.warehouse)  # the previous dashboard comes back with its data
     log.info("rolled back %s to the previous build", paths.warehouse)
     return paths.warehouse
 

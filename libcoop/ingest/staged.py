@@ -11,10 +11,10 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from libcoop.config import Paths
-from libcoop.contract import Problem
-from libcoop.drop_folder import Discovery, DropFile, discover
-from libcoop.validate import CheckedFile, check_file
+from libcoop.ingest.check import CheckedFile, check_file
+from libcoop.ingest.contract import Problem
+from libcoop.ingest.drop_folder import Discovery, DropFile, discover
+from libcoop.settings import Paths
 
 
 def checks_dir(paths: Paths, run_id: str) -> Path:

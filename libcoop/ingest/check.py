@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from libcoop.contract import (
+from libcoop.ingest.contract import (
     EARLIEST_YEAR,
     LATEST_YEAR,
     PERIODS,
@@ -24,10 +24,10 @@ from libcoop.contract import (
     columns_of,
     period_last_day_sql,
 )
-from libcoop.drop_folder import DropFile
-from libcoop.readers import ROW_COLUMN, RawRead, read_drop_file
+from libcoop.ingest.drop_folder import DropFile
+from libcoop.ingest.readers import ROW_COLUMN, RawRead, read_drop_file
+from libcoop.ingest.suggestions import NAME_COLUMNS, unresolved_name_warning, with_suggestion
 from libcoop.reference import currency_codes, resolve_countries
-from libcoop.suggestions import NAME_COLUMNS, unresolved_name_warning, with_suggestion
 
 log = logging.getLogger(__name__)
 
@@ -372,7 +372,7 @@ def _warn_unresolved_names(
     drop: DropFile, mapping: dict[str, str], con: duckdb.DuckDBPyConnection, checked: CheckedFile
 ) -> None:
     """Names no curated spelling matches load as institutions of their own: say so, with the closest."""
-    from libcoop.build import dbt_project_dir
+    from libcoop.transform.dbt_build import dbt_project_dir
 
     seeds = dbt_project_dir() / "seeds"
     listed = 0

@@ -9,9 +9,9 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from libcoop.contract import RULES
-from libcoop.drop_folder import SkippedEntry
-from libcoop.validate import MAX_PROBLEM_EXAMPLES, CheckedFile
+from libcoop.ingest.check import MAX_PROBLEM_EXAMPLES, CheckedFile
+from libcoop.ingest.contract import RULES
+from libcoop.ingest.drop_folder import SkippedEntry
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,8 @@ from typing import Any
 
 import duckdb
 
+from libcoop.settings import PROJECT_ROOT
+
 log = logging.getLogger(__name__)
 
 PREFIX = "ducklake:postgres:"
@@ -34,7 +36,7 @@ AUTHOR = "libcoop"
 PUBLISHED_SCHEMAS = ("marts", "audit")
 # extension name -> the PyPI package that carries its file
 EXTENSIONS = {"postgres_scanner": "duckdb-extension-postgres-scanner", "ducklake": "duckdb-extension-ducklake"}
-DEFAULT_WORK_DIR = Path(__file__).resolve().parent.parent / "warehouse" / "lake-work"
+DEFAULT_WORK_DIR = PROJECT_ROOT / "warehouse" / "lake-work"
 
 
 class LakeError(RuntimeError):

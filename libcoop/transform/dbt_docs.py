@@ -13,8 +13,8 @@ import shutil
 import uuid
 from pathlib import Path
 
-from libcoop.build import _release_duckdb, dbt_args
-from libcoop.publish import replace_folder
+from libcoop.transform.dbt_build import _release_duckdb, dbt_args
+from libcoop.warehouse.publish import replace_folder
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from libcoop.lake import Lake
+    from libcoop.warehouse.lake import Lake
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -25,7 +25,7 @@ class Paths:
     warehouse: Path
     expectations_dir: Path
     # The DuckLake to publish to (LIBCOOP_WAREHOUSE=ducklake:postgres:...); ``warehouse`` is then the
-    # local copy of the last published build, which the next run starts from (libcoop/lake.py).
+    # local copy of the last published build, which the next run starts from (libcoop/warehouse/lake.py).
     lake: Lake | None = None
 
     @property
@@ -54,7 +54,7 @@ def resolve_paths(raw_dir: str | Path | None = None, warehouse: str | Path | Non
     gx = os.environ.get("LIBCOOP_EXPECTATIONS_DIR") or EXPECTATIONS_DIR
     lake = None
     if str(wh).startswith("ducklake:"):
-        from libcoop.lake import parse
+        from libcoop.warehouse.lake import parse
 
         lake = parse(str(wh))
         wh = lake.work_dir / "cooperation.duckdb"

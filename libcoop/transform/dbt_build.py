@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from libcoop.config import DBT_PROJECT_DIR
+from libcoop.settings import DBT_PROJECT_DIR
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,169 @@
+"""Write the dashboard of one warehouse file: ``index.html``, ``countries/<CC>.html`` and ``assets/``.
+
+The figures come from SQL on a read-only connection (``figures``), the charts from Vega-Altair
+(``charts``), the pages from the Jinja2 templates in ``templates/``. ``assets/`` holds the Vega,
+Vega-Lite and Vega-Embed scripts (bundled by vl-convert, nothing fetched) and the font cut to the
+characters of the pages (``fonts``): the folder works opened from disk, with no network.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from libcoop.dashboard import charts, staged_dashboard
+from libcoop.dashboard.figures import Figures, compute, reporting_countries
+from libcoop.dashboard.fonts import FONT_FAMILY, characters_of, write_subset
+
+log = logging.getLogger(__name__)
+
+ASSETS = "assets"
+SCRIPT_NAME = "vega-embed.js"
+FONT_NAME = "libcoop-sans.woff2"
+# The Vega-Lite version of the bundled scripts: the one Altair writes its specifications for.
+VEGA_LITE_VERSION = "6.4"
+COUNTRY_CODE = re.compile(r"[A-Z0-9]{2}")
+
+
+@functools.cache
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and Vega-Embed in one script exposing ``vegaEmbed`` (about 900 kB; cached per process)."""
+    import vl_convert
+
+    return vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("libcoop.dashboard", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["spec_json"] = _spec_json
+    return env
+
+
+def _spec_json(spec: dict[str, Any]) -> Markup:
+    """A chart specification as JSON safe inside a <script> element (characters kept readable)."""
+    text = json.dumps(spec, ensure_ascii=False, separators=(",", ":"))
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))  # noqa: S704
+
+
+@dataclass(frozen=True)
+class View:
+    """One chart of a page: its element id, heading, specification (None: no data) and the words instead."""
+
+    id: str
+    heading: str
+    spec: dict[str, Any] | None
+    empty: str
+
+
+def _views(figures: Figures, *, home: bool) -> list[View]:
+    where = "" if home else f" involving {figures.country_name or figures.country}"
+    return [
+        View(
+            "chart-activities",
+            "Cooperation over time",
+            charts.activities_per_year(figures, with_filter=home),
+            f"No activity{where} is recorded.",
+        ),
+        View(
+            "chart-pairs",
+            "Who works with whom",
+            charts.national_library_pairs(figures),
+            f"No visit between two national libraries{where} is recorded.",
+        ),
+        View(
+            "chart-money",
+            "Money",
+            charts.donations_in_usd(figures),
+            f"No donation with an amount{where} is recorded.",
+        ),
+        View("chart-books", "Books given", charts.books_given(figures), f"No gift of books{where} is recorded."),
+        View(
+            "chart-memberships",
+            "Memberships",
+            charts.memberships_timeline(figures),
+            f"No membership{where} is recorded.",
+        ),
+    ]
+
+
+def render_pages(con: duckdb.DuckDBPyConnection, *, with_font: bool = True) -> dict[str, str]:
+    """Every page of the dashboard, by path relative to its folder: ``index.html``, ``countries/<CC>.html``."""
+    env = _environment()
+    countries = [c for c in reporting_countries(con) if COUNTRY_CODE.fullmatch(c)]
+    home = compute(con)
+    common = {
+        "font_family": FONT_FAMILY,
+        "with_font": with_font,
+        "countries": countries,
+        "names": home.all_country_names,
+    }
+    pages = {
+        "index.html": env.get_template("index.html.j2").render(
+            figures=home, views=_views(home, home=True), root="", built_on=charts.built_on(home), **common
+        )
+    }
+    for code in countries:
+        figures = compute(con, code)
+        pages[f"countries/{code}.html"] = env.get_template("country.html.j2").render(
+            figures=figures, views=_views(figures, home=False), root="../", built_on=charts.built_on(figures), **common
+        )
+    return pages
+
+
+def build_dashboard(database: Path, target_dir: Path) -> Path:
+    """Write the dashboard of ``database`` (opened read-only) into ``target_dir``, replacing it whole.
+
+    The pages are written into a temporary folder beside ``target_dir`` and put in place with
+    renames. Returns the path of ``index.html``."""
+    from libcoop.warehouse.publish import replace_folder
+
+    target_dir = target_dir.absolute()
+    target_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        (staging / ASSETS).mkdir(parents=True)
+        with duckdb.connect(str(database), read_only=True) as con:
+            pages = render_pages(con)
+        font = write_subset(characters_of(pages.values()), staging / ASSETS / FONT_NAME)
+        if font is None:  # no font installed: the pages must not point at a file that is not there
+            with duckdb.connect(str(database), read_only=True) as con:
+                pages = render_pages(con, with_font=False)
+        (staging / ASSETS / SCRIPT_NAME).write_text(vega_bundle(), encoding="utf-8")
+        for relative, text in pages.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        replace_folder(staging, target_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log.info("dashboard written to %s (%d pages)", target_dir, len(pages))
+    return target_dir / "index.html"
+
+
+def stage_dashboard(build: Path) -> Path | None:
+    """The dashboard of a run's build, written beside it before the publication (``publish`` swaps
+    it in with the build file). A failure is logged, not raised: the data still gets published,
+    with no dashboard rather than the one of another build."""
+    try:
+        return build_dashboard(build, staged_dashboard(build))
+    except Exception:
+        log.exception("the dashboard of %s could not be built; it is published without one", build)
+        shutil.rmtree(staged_dashboard(build), ignore_errors=True)
+        return None

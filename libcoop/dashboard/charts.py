@@ -1,0 +1,298 @@
+"""The dashboard's charts, made with Vega-Altair from the frames of ``libcoop.dashboard.figures``.
+
+Each function returns a Vega-Lite specification (a dict) with its data inline, a plain-words
+title, the unit of every axis and legend, and the build date in the subtitle; the pages render
+them with the Vega scripts bundled beside them (no request to any host). A view with no data
+returns None: the page says so in words instead of drawing an empty frame.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from libcoop.dashboard.figures import Figures
+from libcoop.dashboard.fonts import FONT_FAMILY
+
+FAMILIES = ["membership", "visit", "donation"]
+FAMILY_COLOURS = ["#6a3d9a", "#1f78b4", "#e6870b"]
+WIDTH = 720
+
+
+def built_on(figures: Figures) -> str:
+    if figures.built_at is None:
+        return "build date unknown"
+    return f"built {figures.built_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _scope(figures: Figures) -> str:
+    if figures.country is None:
+        return "all countries"
+    return f"activities {figures.country_name or figures.country} ({figures.country}) takes part in"
+
+
+def _title(text: str, figures: Figures, *notes: str) -> alt.TitleParams:
+    return alt.TitleParams(text, subtitle=[f"{_scope(figures)}; {built_on(figures)}", *notes], anchor="start")
+
+
+def _years(values: pd.Series) -> list[int]:
+    """Every year from the first to the last, so that empty years show as gaps."""
+    years = [int(y) for y in values.dropna()]
+    return list(range(min(years), max(years) + 1)) if years else []
+
+
+def _width(years: list[int]) -> int:
+    """Bars of a sensible width: a chart of one or two years is not stretched across the page."""
+    return max(180, min(WIDTH, 26 * len(years)))
+
+
+def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    themed = (
+        chart.configure(font=f"{FONT_FAMILY}, sans-serif")
+        .configure_view(stroke="#c9d1da")
+        .configure_title(fontSize=15, subtitleFontSize=12, subtitleColor="#5b6b7b", subtitlePadding=4)
+        .configure_axis(labelFontSize=11, titleFontSize=12)
+        .configure_legend(labelFontSize=11, titleFontSize=12)
+    )
+    return themed.to_dict()
+
+
+def activities_per_year(figures: Figures, *, with_filter: bool) -> dict[str, Any] | None:
+    """(1) Activities per year by family, with a country filter on the home page."""
+    data = figures.activities
+    if not with_filter:
+        data = data[data["country"] == "all"]
+    if data.empty:
+        return None
+    notes = ["a visit or donation between two countries counts for each; memberships count in the year joined"]
+    if figures.undated_activities:
+        notes.append(f"{figures.undated_activities} activities with no known date are not shown")
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("year:O", title="Year (start of the activity)", scale=alt.Scale(domain=_years(data["year"]))),
+            y=alt.Y("sum(activities):Q", title="Activities (count)", axis=alt.Axis(tickMinStep=1, format="d")),
+            color=alt.Color(
+                "activity_family:N",
+                title="Family",
+                scale=alt.Scale(domain=FAMILIES, range=FAMILY_COLOURS),
+            ),
+            tooltip=[
+                alt.Tooltip("year:O", title="Year"),
+                alt.Tooltip("activity_family:N", title="Family"),
+                alt.Tooltip("sum(activities):Q", title="Activities"),
+            ],
+        )
+        .properties(
+            width=_width(_years(data["year"])),
+            height=260,
+            title=_title("Cooperation over time: activities per year", figures, *notes),
+        )
+    )
+    if with_filter:
+        codes = sorted(c for c in data["country"].unique() if c != "all")
+        names = figures.all_country_names
+        country = alt.param(
+            name="country",
+            value="all",
+            bind=alt.binding_select(
+                options=["all", *codes],
+                labels=["All countries", *(f"{names.get(c, c)} ({c})" for c in codes)],
+                name="Country: ",
+            ),
+        )
+        chart = chart.add_params(country).transform_filter(alt.datum.country == country)
+    return _spec(chart)
+
+
+def national_library_pairs(figures: Figures) -> dict[str, Any] | None:
+    """(2) Who works with whom: visits between national libraries per pair of countries."""
+    pairs = figures.pairs
+    if pairs.empty:
+        return None
+    data = pairs.assign(
+        country=pairs["country_a_name"] + " (" + pairs["country_a"] + ")",
+        partner=pairs["country_b_name"] + " (" + pairs["country_b"] + ")",
+        participants_label=[("not stated" if pd.isna(p) else f"{int(p):,}") for p in pairs["participants"]],
+    )
+    base = alt.Chart(data).encode(
+        x=alt.X("country:N", title="National library of", axis=alt.Axis(labelAngle=-30)),
+        y=alt.Y("partner:N", title="with the national library of"),
+        tooltip=[
+            alt.Tooltip("country:N", title="Country"),
+            alt.Tooltip("partner:N", title="Partner"),
+            alt.Tooltip("visits:Q", title="Visits (records)"),
+            alt.Tooltip("delegations:Q", title="Delegations"),
+            alt.Tooltip("participants_label:N", title="Participants (people)"),
+        ],
+    )
+    size = {"width": alt.Step(64), "height": alt.Step(36)}
+    by_delegations = alt.layer(
+        base.mark_rect().encode(
+            color=alt.Color("delegations:Q", title="Delegations (count)", scale=alt.Scale(scheme="blues"))
+        ),
+        base.mark_text(fontSize=12).encode(text=alt.Text("delegations:Q", format=",")),
+    ).properties(title="Weighted by delegations (count)", **size)
+    by_participants = alt.layer(
+        base.mark_rect().encode(
+            color=alt.Color("participants:Q", title="Participants (people)", scale=alt.Scale(scheme="oranges"))
+        ),
+        base.mark_text(fontSize=12).encode(text="participants_label:N"),
+    ).properties(title="Weighted by participants (people)", **size)
+    chart = (
+        alt.hconcat(by_delegations, by_participants)
+        .resolve_scale(color="independent")
+        .properties(
+            title=_title(
+                "Who works with whom: visits between national libraries",
+                figures,
+                "both directions counted once per pair of countries; empty cells: no visit recorded",
+            )
+        )
+    )
+    return _spec(chart)
+
+
+def donations_in_usd(figures: Figures) -> dict[str, Any] | None:
+    """(3) Money: donations in USD by donor country and year; amounts with no known rate apart."""
+    donations = figures.donations
+    converted = donations[donations["amount_usd"].notna()]
+    unconverted = figures.unconverted_donations
+    if converted.empty and unconverted.empty:
+        return None
+    years = _years(donations[donations["amount"].notna()]["year"])
+    named = donations.assign(
+        donor_country_label=donations["donor_country_name"] + " (" + donations["donor_country"] + ")"
+    )
+    without_amount = int(donations["amount"].isna().sum())
+    notes = [
+        f"{len(unconverted)} donations have an amount with no known USD rate: counted below, never as zero"
+        if len(unconverted)
+        else "every amount is converted at the average rate of its start year",
+        f"{without_amount} donations state no amount (in kind or not given) and are not in this chart",
+    ]
+    money = (
+        alt.Chart(named[named["amount_usd"].notna()])
+        .mark_bar()
+        .encode(
+            x=alt.X("year:O", title="Year (start of the donation)", scale=alt.Scale(domain=years)),
+            y=alt.Y("sum(amount_usd):Q", title="Amount (USD)", axis=alt.Axis(format="~s")),
+            color=alt.Color("donor_country_label:N", title="Donor country"),
+            tooltip=[
+                alt.Tooltip("year:O", title="Year"),
+                alt.Tooltip("donor_country_label:N", title="Donor country"),
+                alt.Tooltip("donor:N", title="Donor"),
+                alt.Tooltip("project:N", title="Project"),
+                alt.Tooltip("amount_usd:Q", title="Amount (USD)", format=",.0f"),
+            ],
+        )
+        .properties(width=_width(years), height=240)
+    )
+    parts: list[Any] = [money]
+    if not unconverted.empty:
+        parts.append(
+            alt.Chart(named[named["has_unconverted_amount"]])
+            .mark_bar()
+            .encode(
+                x=alt.X("year:O", title="Year (start of the donation)", scale=alt.Scale(domain=years)),
+                y=alt.Y("count():Q", title="Donations (count)", axis=alt.Axis(tickMinStep=1)),
+                color=alt.Color("currency:N", title="Amount with no USD rate, in", scale=alt.Scale(scheme="greys")),
+                tooltip=[
+                    alt.Tooltip("year:O", title="Year"),
+                    alt.Tooltip("donor:N", title="Donor"),
+                    alt.Tooltip("amount:Q", title="Amount (own currency)", format=","),
+                    alt.Tooltip("currency:N", title="Currency"),
+                ],
+            )
+            .properties(
+                width=_width(years),
+                height=90,
+                title="Donations whose amount has no known USD rate (count, not converted)",
+            )
+        )
+    chart = alt.vconcat(*parts).resolve_scale(color="independent")
+    return _spec(chart.properties(title=_title("Money: donations in US dollars by donor country", figures, *notes)))
+
+
+def books_given(figures: Figures) -> dict[str, Any] | None:
+    """(3) Gifts: books given per year by donor country."""
+    books = figures.donations[(figures.donations["donation_type"] == "books") & figures.donations["quantity"].notna()]
+    if books.empty:
+        return None
+    data = books.assign(donor_country_label=books["donor_country_name"] + " (" + books["donor_country"] + ")")
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            x=alt.X("year:O", title="Year (start of the donation)", scale=alt.Scale(domain=_years(data["year"]))),
+            y=alt.Y("sum(quantity):Q", title="Books (count)", axis=alt.Axis(format=",d")),
+            color=alt.Color("donor_country_label:N", title="Donor country"),
+            tooltip=[
+                alt.Tooltip("year:O", title="Year"),
+                alt.Tooltip("donor:N", title="Donor"),
+                alt.Tooltip("project:N", title="Project"),
+                alt.Tooltip("quantity:Q", title="Books", format=","),
+            ],
+        )
+        .properties(
+            width=_width(_years(data["year"])),
+            height=200,
+            title=_title(
+                "Gifts: books given per year",
+                figures,
+                "a yearly programme is counted in the year it started, with the yearly figure reported",
+            ),
+        )
+    )
+    return _spec(chart)
+
+
+def memberships_timeline(figures: Figures) -> dict[str, Any] | None:
+    """(4) Memberships: which library belongs to which organization, since when."""
+    members = figures.memberships
+    if members.empty:
+        return None
+    until = (figures.built_at or dt.datetime.now(dt.UTC)).date()
+    data = pd.DataFrame(
+        {
+            "membership": members["library"] + " in " + members["organization"],
+            "organization_name": members["organization_name"],
+            "membership_type": members["membership_type"].fillna("not stated"),
+            "joined": [d.date().isoformat() for d in pd.to_datetime(members["joined"])],
+            "until": [
+                (until if pd.isna(left) else pd.Timestamp(left).date()).isoformat() for left in members["left_on"]
+            ],
+            "since": ["since " + str(int(y)) if not pd.isna(y) else "since ?" for y in members["joined_year"]],
+            "state": ["in force" if active else "ended" for active in members["is_active"]],
+        }
+    )
+    base = alt.Chart(data).encode(
+        y=alt.Y("membership:N", title=None, sort=alt.EncodingSortField("joined"), axis=alt.Axis(labelLimit=420)),
+        tooltip=[
+            alt.Tooltip("membership:N", title="Membership"),
+            alt.Tooltip("organization_name:N", title="Organization"),
+            alt.Tooltip("membership_type:N", title="Type"),
+            alt.Tooltip("joined:T", title="Joined", format="%Y"),
+            alt.Tooltip("state:N", title="State"),
+        ],
+    )
+    bars = base.mark_bar(height=14).encode(
+        x=alt.X("joined:T", title="Year", axis=alt.Axis(format="%Y")),
+        x2="until:T",
+        color=alt.Color("membership_type:N", title="Membership type"),
+    )
+    labels = base.mark_text(align="left", dx=4, color="white", fontSize=11).encode(x="joined:T", text="since:N")
+    chart = alt.layer(bars, labels).properties(
+        width=WIDTH - 180,
+        height=alt.Step(24),
+        title=_title(
+            "Memberships: which library belongs to which organization, since when",
+            figures,
+            "a bar runs from the year joined to the year left, or to the build date while in force",
+        ),
+    )
+    return _spec(chart)

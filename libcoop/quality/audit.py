@@ -1,0 +1,61 @@
+"""audit.dq_results: every expectation's result of every run, kept in the warehouse."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import duckdb
+
+# Never phone home: Great Expectations reads this when it sets up analytics (the context file says
+# analytics_enabled: false too).
+from libcoop.quality.results import QualityReport
+
+if TYPE_CHECKING:
+    pass
+
+
+log = logging.getLogger(__name__)
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+def ensure_dq_results_table(con: duckdb.DuckDBPyConnection) -> None:
+    """Create audit.dq_results when missing: one row per expectation per validation."""
+    con.execute("create schema if not exists audit")
+    con.execute(
+        "create table if not exists audit.dq_results ("
+        "run_id varchar not null, validated_at timestamptz not null, suite varchar not null, "
+        "expectation varchar not null, column_name varchar, severity varchar not null, success boolean not null, "
+        "observed_value varchar, unexpected_count bigint, description varchar)"
+    )
+
+
+def record_results(con: duckdb.DuckDBPyConnection, report: QualityReport) -> None:
+    """Keep the report in audit.dq_results: one row per expectation per validation.
+
+    Recording the same run again replaces its rows, so a retried task leaves the same state.
+    """
+    ensure_dq_results_table(con)
+    con.execute("delete from audit.dq_results where run_id = ?", [report.run_id])
+    rows = [
+        (
+            report.run_id,
+            report.validated_at,
+            o.suite,
+            o.expectation,
+            o.column,
+            o.severity,
+            o.success,
+            o.observed_value,
+            o.unexpected_count,
+            o.description,
+        )
+        for o in report.outcomes
+    ]
+    if rows:
+        con.executemany(
+            "insert into audit.dq_results (run_id, validated_at, suite, expectation, column_name, severity, "
+            "success, observed_value, unexpected_count, description) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )

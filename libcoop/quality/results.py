@@ -1,0 +1,180 @@
+"""The results of a validation: what each expectation found, per suite and per country."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
+
+
+log = logging.getLogger(__name__)
+
+CRITICAL = "critical"
+WARNING = "warning"
+
+# Plausibility bounds (warnings, not rules of the contract).
+EARLIEST_PLAUSIBLE_DATE = dt.date(1900, 1, 1)
+MAX_PARTICIPANTS_PER_DELEGATION = 200
+# The activities whose participants travel as delegations (the others count attendees).
+DELEGATION_ACTIVITY_TYPES = ("mutual_visit", "delegation", "business_exchange", "staff_exchange")
+# In USD (marts.fct_donation.amount_usd): an amount in its own currency has no useful bound.
+MAX_PLAUSIBLE_AMOUNT = 10_000_000
+
+DATASOURCE_NAME = "warehouse"
+BATCH_DEFINITION_NAME = "whole_table"
+
+# The validation results (and their Data Docs pages) of this many runs are kept; older ones are
+# deleted before each run's Data Docs are built.
+KEEP_RUNS = 30
+# The folder, beside the warehouse file, where each run publishes the Data Docs (data_docs_target).
+DATA_DOCS_DIRNAME = "data_docs"
+# The lineage columns of the raw layer that say which coordinator's file and row a value is from.
+RAW_ROW_COLUMNS = ("reporting_country", "file_path", "source_row_number")
+# How many failing rows each check lists (per suite, and per country on the country pages).
+FAILING_ROWS_SHOWN = 20
+# Expectation ids derived from their content, so the committed suites do not change from run to
+# run: ``context.suites.add_or_update`` compares expectations *with* their ids, so a suite built
+# from code (no ids) never matches the stored one and every expectation got a new uuid4 each run.
+_ID_NAMESPACE = uuid.UUID("0b6f3f55-3c52-4d0e-9a55-6c1f1a4f5e21")
+
+_ISO2_PATTERN = r"^[A-Z]{2}$"
+_ISO4217_PATTERN = r"^[A-Z]{3}$"
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """The result of one expectation of one suite on one build."""
+
+    suite: str  # e.g. "raw_visits", "marts_integrity_fct_visit"
+    expectation: str  # expectation type, e.g. "expect_column_values_to_not_be_null"
+    column: str | None
+    severity: str  # "critical" or "warning", read from the expectation's meta
+    success: bool
+    observed_value: str | None
+    unexpected_count: int | None
+    description: str  # plain words: what is checked
+
+
+@dataclass(frozen=True)
+class FailingRow:
+    """One row of a coordinator's file that failed a check: where it is and what it holds."""
+
+    file_path: str | None
+    row_number: int | None  # the row number the coordinator sees in Excel (header is row 1)
+    value: str  # the checked value(s), e.g. "start_date=1850-01-01"
+
+
+@dataclass(frozen=True)
+class CountryFile:
+    """The latest outcome of one file of a reporting country (audit.file_loads)."""
+
+    file_path: str
+    kind: str | None
+    outcome: str  # loaded, unchanged, restored, rejected, removed, skipped
+    checked_at: dt.datetime | None
+    row_count: int | None
+    problem_count: int | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class CountryProblem:
+    """One problem of a rejected file (audit.file_rejections)."""
+
+    file_path: str
+    row_number: int | None
+    column: str | None
+    value: str | None
+    rule: str
+    explanation: str
+    advice: str
+
+
+@dataclass(frozen=True)
+class CountryCheck:
+    """One expectation of a raw suite, checked on the rows of one reporting country."""
+
+    outcome: ExpectationOutcome
+    failing_rows: tuple[FailingRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class CountryView:
+    """What a coordinator needs to read about the files of their country after one validation."""
+
+    country_code: str
+    rows: Mapping[str, int]  # rows in force per kind (raw.current_*)
+    files: tuple[CountryFile, ...]
+    problems: tuple[CountryProblem, ...]  # of the files whose latest outcome is a rejection (first ones)
+    checks: tuple[CountryCheck, ...]
+
+    @property
+    def failed_checks(self) -> tuple[CountryCheck, ...]:
+        return tuple(c for c in self.checks if not c.outcome.success)
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """Every outcome of one validation of a build, and where its Data Docs are."""
+
+    run_id: str
+    outcomes: tuple[ExpectationOutcome, ...]
+    data_docs_dir: Path | None
+    validated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    countries: tuple[CountryView, ...] = ()
+    # This run's validation result page of each suite, relative to data_docs_dir.
+    validation_pages: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def critical_failures(self) -> tuple[ExpectationOutcome, ...]:
+        return tuple(o for o in self.outcomes if not o.success and o.severity != WARNING)
+
+    @property
+    def warnings(self) -> tuple[ExpectationOutcome, ...]:
+        """Failed expectations of warning severity."""
+        return tuple(o for o in self.outcomes if not o.success and o.severity == WARNING)
+
+    @property
+    def passed(self) -> bool:
+        """True when no critical expectation failed: the build may be published."""
+        return not self.critical_failures
+
+    def summary(self) -> str:
+        return (
+            f"data quality: {_count(len(self.outcomes), 'check')}, "
+            f"{_count(len(self.critical_failures), 'critical failure')}, "
+            f"{_count(len(self.warnings), 'warning')}"
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _severity(config: Any) -> str:
+    """The severity in the expectation's meta; else Great Expectations' own field (critical by default)."""
+    severity = (config.meta or {}).get("severity") or getattr(config, "severity", None) or CRITICAL
+    return str(getattr(severity, "value", severity))
+
+
+def _is_missing(value: Any) -> bool:
+    # NaN is not equal to itself; pandas' NA (Arrow strings, nullable integers) has its own type.
+    return value is None or (isinstance(value, float) and value != value) or type(value).__name__ == "NAType"
+
+
+def _as_text(value: Any) -> str:
+    if _is_missing(value):
+        return "(empty)"
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,409 @@
+"""The file data context, the validation of a build, and the results per country."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+# Never phone home: Great Expectations reads this when it sets up analytics (the context file says
+# analytics_enabled: false too).
+from libcoop.quality.reads import _columns_of, _quote, _suite_specs, _SuiteSpec, expectation_parameters
+from libcoop.quality.results import (
+    BATCH_DEFINITION_NAME,
+    DATASOURCE_NAME,
+    FAILING_ROWS_SHOWN,
+    KEEP_RUNS,
+    RAW_ROW_COLUMNS,
+    CountryCheck,
+    CountryFile,
+    CountryProblem,
+    CountryView,
+    ExpectationOutcome,
+    FailingRow,
+    QualityReport,
+    _as_text,
+    _count,
+    _is_missing,
+    _severity,
+)
+from libcoop.quality.site import _build_data_docs, _prune_results
+from libcoop.quality.suites import _plain_description
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from great_expectations import ExpectationSuite, ValidationDefinition
+    from great_expectations.core import ExpectationSuiteValidationResult
+    from great_expectations.data_context import FileDataContext
+
+
+log = logging.getLogger(__name__)
+
+# --- the file data context ------------------------------------------------------------------------
+
+
+def open_context(context_dir: Path) -> FileDataContext:
+    """The file data context under ``context_dir`` (created when missing), quiet and offline."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    gx_logger = logging.getLogger("great_expectations")
+    if gx_logger.level == logging.NOTSET:  # its INFO lines (hundreds per run) drown the run log
+        gx_logger.setLevel(logging.WARNING)
+    context = gx.get_context(mode="file", project_root_dir=context_dir)
+    variables = context.variables
+    bars = variables.progress_bars  # a ProgressBarsConfig, or a dict once read back from the file
+    quiet = bars is not None and not (bars.get("globally") if isinstance(bars, dict) else bars.globally)
+    sites = variables.data_docs_sites or {}
+    plain = all(not site.get("show_how_to_buttons", True) for site in sites.values())
+    if variables.analytics_enabled is not False or not quiet or not plain:
+        # No tqdm bars in the Airflow logs, no newsletter and tutorial links in our Data Docs.
+        # Saved once into great_expectations.yml; later runs find it so and write nothing.
+        variables.analytics_enabled = False
+        variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        for site in sites.values():
+            site["show_how_to_buttons"] = False
+        variables.data_docs_sites = sites
+        variables.save()
+    return context
+
+
+def register_suites(context: FileDataContext) -> dict[str, ValidationDefinition]:
+    """Write every suite, its data asset and its validation definition into the context.
+
+    Idempotent: when the code has not changed, the files under ``gx/`` stay byte-identical.
+    """
+    import great_expectations as gx
+    from great_expectations.exceptions import DataContextError
+
+    if DATASOURCE_NAME in context.data_sources.all():
+        datasource = context.data_sources.get(DATASOURCE_NAME)
+    else:
+        datasource = context.data_sources.add_pandas(name=DATASOURCE_NAME)
+    definitions = {}
+    for spec in _suite_specs():
+        if spec.relation in datasource.get_asset_names():
+            asset = datasource.get_asset(spec.relation)
+        else:
+            asset = datasource.add_dataframe_asset(name=spec.relation)
+        if BATCH_DEFINITION_NAME in {bd.name for bd in asset.batch_definitions}:
+            batch_definition = asset.get_batch_definition(BATCH_DEFINITION_NAME)
+        else:
+            batch_definition = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION_NAME)
+        try:
+            context.suites.get(spec.name)
+        except DataContextError:
+            # Created first, then updated below: on creation GX draws random expectation ids, and
+            # the update puts back the deterministic ones.
+            context.suites.add(spec.build())
+        # The ids of the suite, the definition and the data are drawn once, when first added,
+        # and kept by every later add_or_update.
+        definition = gx.ValidationDefinition(name=spec.name, data=batch_definition, suite=spec.build())
+        definitions[spec.name] = context.validation_definitions.add_or_update(definition)
+    return definitions
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_runs: int = KEEP_RUNS) -> QualityReport:
+    """Run every suite on the DuckDB file ``database`` (opened read-only) and build the Data Docs.
+
+    The suites are (re)registered in the file context under ``context_dir`` first; the validation
+    results and the Data Docs site go to its ``gx/uncommitted/`` folder, which keeps the results
+    of the last ``keep_runs`` runs (this one included). The report also holds what each reporting
+    country's page shows (``report.countries``); ``publish_data_docs`` writes them out.
+    """
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    started = time.perf_counter()
+    validated_at = dt.datetime.now(dt.UTC)
+    context = open_context(context_dir)
+    definitions = register_suites(context)
+    run_identifier = RunIdentifier(run_name=run_id, run_time=validated_at)
+    outcomes: list[ExpectationOutcome] = []
+    country_checks: dict[str, list[CountryCheck]] = {}
+    country_rows: dict[str, dict[str, int]] = {}
+    with duckdb.connect(str(database), read_only=True) as con:
+        parameters = expectation_parameters(con, validated_at.date())
+        for spec in _suite_specs():
+            definition = definitions[spec.name]
+            frame = _read_frame(con, spec.query(con), _columns_checked(definition.suite, spec))
+            result_format = _result_format(spec, frame)
+            result = definition.run(
+                batch_parameters={"dataframe": frame},
+                expectation_parameters=parameters,
+                run_id=run_identifier,
+                result_format=result_format,
+            )
+            suite_outcomes = _outcomes(spec.name, result)
+            outcomes.extend(suite_outcomes)
+            if spec.kind is not None and "reporting_country" in frame.columns:
+                for country, rows in frame["reporting_country"].value_counts().items():
+                    country_rows.setdefault(str(country), {})[spec.kind] = int(rows)
+                by_country = _country_checks(spec, definition, frame, result, suite_outcomes, parameters, result_format)
+                for country, checks in by_country.items():
+                    country_checks.setdefault(country, []).extend(checks)
+            _release_batches(definition)
+            del frame
+        countries = _country_views(con, country_rows, country_checks)
+    _prune_results(context, keep_runs)
+    data_docs_dir, pages = _build_data_docs(context, run_id)
+    report = QualityReport(
+        run_id, tuple(outcomes), data_docs_dir, validated_at, countries=countries, validation_pages=pages
+    )
+    log.info("%s (%.1f s); Data Docs: %s", report.summary(), time.perf_counter() - started, data_docs_dir)
+    for outcome in report.critical_failures + report.warnings:
+        log.warning(
+            "%s %s: %s (%s, observed: %s)",
+            outcome.severity,
+            outcome.suite,
+            outcome.description,
+            outcome.expectation,
+            outcome.observed_value,
+        )
+    return report
+
+
+def _release_batches(definition: ValidationDefinition) -> None:
+    """Let go of the dataframes validated so far: GX's execution engine keeps every batch it loads.
+
+    Without this the memory of a run is the sum of all its suites' tables, not the largest one.
+    """
+    manager = definition.batch_definition.data_asset.datasource.get_execution_engine().batch_manager
+    manager.reset_batch_cache()
+    manager.batch_data_cache.clear()
+
+
+def _columns_checked(suite: ExpectationSuite, spec: _SuiteSpec) -> set[str] | None:
+    """The columns the suite's expectations name (with the row lineage of a raw suite); None: all of them."""
+    columns = set(RAW_ROW_COLUMNS) if spec.kind else set()
+    for expectation in suite.expectations:
+        kwargs = expectation.configuration.to_json_dict().get("kwargs", {})
+        if isinstance(kwargs.get("row_condition"), str):
+            return None  # a condition in pandas' query language: its columns are not spelled out
+        _collect_columns(kwargs, columns)
+    return columns
+
+
+def _collect_columns(value: Any, into: set[str]) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in ("column", "column_A", "column_B") and isinstance(item, str):
+                into.add(item)
+            elif key == "column_list" and isinstance(item, list):
+                into.update(str(c) for c in item)
+            elif key == "column" and isinstance(item, Mapping) and isinstance(item.get("name"), str):
+                into.add(item["name"])  # a row condition's column
+            else:
+                _collect_columns(item, into)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _collect_columns(item, into)
+
+
+def _read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """The rows of ``sql`` (only ``columns``, those it has, when given) as a dataframe for GX.
+
+    Text columns are Arrow strings (a tenth of the memory of Python strings, and faster to
+    filter); DATE columns hold ``datetime.date`` values or None, because GX compares them with
+    the suites' date bounds (``datetime.date``) and pandas refuses to compare datetime64 with a
+    date; integer and boolean columns with NULLs are pandas' nullable types, as DuckDB makes them.
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    available = list(con.sql(f"select * from ({sql}) limit 0").columns)
+    chosen = available
+    if columns is not None:
+        wanted = set(columns)
+        # A suite of table-level checks only still needs the rows: keep one column.
+        chosen = [name for name in available if name in wanted] or available[:1]
+    relation = con.sql(f"select {', '.join(_quote(name) for name in chosen)} from ({sql})")
+    table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
+
+    def text_as_arrow(data_type: pa.DataType) -> Any:
+        is_text = pa.types.is_string(data_type) or pa.types.is_large_string(data_type)
+        is_text = is_text or getattr(pa.types, "is_string_view", lambda _t: False)(data_type)
+        return pd.StringDtype("pyarrow") if is_text else None
+
+    frame = table.to_pandas(types_mapper=text_as_arrow, date_as_object=True)
+    for column in table.schema:
+        if not table.column(column.name).null_count:
+            continue
+        if pa.types.is_integer(column.type):
+            frame[column.name] = frame[column.name].astype("Int64")
+        elif pa.types.is_boolean(column.type):
+            frame[column.name] = frame[column.name].astype("boolean")
+    return frame
+
+
+def _result_format(spec: _SuiteSpec, frame: pd.DataFrame) -> dict[str, Any]:
+    """SUMMARY results; for a raw suite, the file and row (and country) of the first failing rows too."""
+    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": FAILING_ROWS_SHOWN}
+    row_columns = [name for name in RAW_ROW_COLUMNS if name in frame.columns]
+    if spec.kind is not None and row_columns:
+        result_format["unexpected_index_column_names"] = row_columns
+        result_format["return_unexpected_index_query"] = False
+    return result_format
+
+
+def _outcomes(suite: str, result: ExpectationSuiteValidationResult) -> list[ExpectationOutcome]:
+    return [_outcome(suite, expectation_result) for expectation_result in result.results]
+
+
+def _outcome(suite: str, expectation_result: Any) -> ExpectationOutcome:
+    config = expectation_result.expectation_config
+    kwargs = config.kwargs
+    column = kwargs.get("column")
+    if column is None and "column_A" in kwargs:
+        column = f"{kwargs['column_A']}, {kwargs['column_B']}"
+    elif column is None and "column_list" in kwargs:
+        column = ", ".join(kwargs["column_list"])
+    details = expectation_result.result or {}
+    unexpected = details.get("unexpected_count")
+    severity = _severity(config)
+    return ExpectationOutcome(
+        suite=suite,
+        expectation=config.type,
+        column=column,
+        severity=severity,
+        success=bool(expectation_result.success),
+        observed_value=_observed_value(expectation_result.exception_info, details),
+        unexpected_count=None if unexpected is None else int(unexpected),
+        description=_plain_description(config.description, severity, config.type),
+    )
+
+
+def _observed_value(exception_info: Any, details: dict[str, Any]) -> str | None:
+    """What the check saw, in a few words: a value, the first unexpected values, or the error."""
+    for info in _exception_infos(exception_info):
+        if info.get("raised_exception") or info.get("exception_message"):
+            return f"error: {info.get('exception_message')}"
+    if "observed_value" in details:
+        return str(details["observed_value"])
+    count = details.get("unexpected_count") or 0
+    values = [v for v in details.get("partial_unexpected_list") or [] if not _is_missing(v)]
+    if values:
+        shown = ", ".join(str(v) for v in values[:10])
+        return f"unexpected: {shown}" + (", ..." if count > len(values[:10]) else "")
+    if count:
+        return f"missing on {_count(count, 'row')}"
+    return None
+
+
+def _exception_infos(exception_info: Any) -> list[dict[str, Any]]:
+    """exception_info is one {raised_exception, exception_message...} or a dict of them per metric."""
+    if not isinstance(exception_info, dict):
+        return []
+    if "raised_exception" in exception_info or "exception_message" in exception_info:
+        return [exception_info]
+    return [info for info in exception_info.values() if isinstance(info, dict)]
+
+
+def _failing_rows(expectation_result: Any) -> tuple[FailingRow, ...]:
+    """The file, row and value(s) of the first rows that failed (raw suites only)."""
+    details = expectation_result.result or {}
+    rows = []
+    for entry in details.get("partial_unexpected_index_list") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        values = ", ".join(f"{k}={_as_text(v)}" for k, v in entry.items() if k not in RAW_ROW_COLUMNS)
+        row_number = entry.get("source_row_number")
+        rows.append(
+            FailingRow(
+                file_path=None if _is_missing(entry.get("file_path")) else str(entry.get("file_path")),
+                row_number=None if _is_missing(row_number) else int(row_number),
+                value=values,
+            )
+        )
+    return tuple(rows)
+
+
+# --- per country ----------------------------------------------------------------------------------
+
+
+def _country_checks(
+    spec: _SuiteSpec,
+    definition: ValidationDefinition,
+    frame: pd.DataFrame,
+    result: ExpectationSuiteValidationResult,
+    suite_outcomes: list[ExpectationOutcome],
+    parameters: dict[str, Any],
+    result_format: dict[str, Any],
+) -> dict[str, list[CountryCheck]]:
+    """The raw suite's checks on each reporting country's rows.
+
+    Every check of a raw suite looks at rows one by one (or at uniqueness among rows), so when
+    the suite passes on all rows it passes on each country's: only a suite with a failure is
+    validated again, on each country's rows (not stored: these are for the country pages).
+    """
+    countries = sorted(str(c) for c in frame["reporting_country"].dropna().unique())
+    if result.success:
+        return {country: [CountryCheck(o) for o in suite_outcomes] for country in countries}
+    checks: dict[str, list[CountryCheck]] = {}
+    for country in countries:
+        rows = frame[frame["reporting_country"] == country]
+        batch = definition.batch_definition.get_batch(batch_parameters={"dataframe": rows})
+        country_result = batch.validate(
+            definition.suite, expectation_parameters=parameters, result_format=result_format
+        )
+        checks[country] = [
+            CountryCheck(_outcome(spec.name, r), _failing_rows(r) if not r.success else ())
+            for r in country_result.results
+        ]
+    return checks
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(_columns_of(con, schema, table))
+
+
+def _country_views(
+    con: duckdb.DuckDBPyConnection,
+    country_rows: Mapping[str, Mapping[str, int]],
+    country_checks: Mapping[str, list[CountryCheck]],
+    problems_per_file: int = 50,
+) -> tuple[CountryView, ...]:
+    """One view per reporting country: its rows in force, its files' latest outcomes, their problems."""
+    files: dict[str, list[CountryFile]] = {}
+    problems: dict[str, list[CountryProblem]] = {}
+    if _table_exists(con, "audit", "file_loads"):
+        # The latest outcome of each file; the country of a skipped file (no country_code) is its folder.
+        latest = (
+            "with latest as (select coalesce(country_code, case when regexp_matches(file_path, '^[A-Za-z]{2}/') "
+            "then upper(left(file_path, 2)) end) as country, * from audit.file_loads "
+            "qualify row_number() over (partition by file_path order by checked_at desc) = 1) "
+        )
+        for code, *values in con.execute(
+            latest + "select country, file_path, kind, outcome, checked_at, row_count, problem_count, message "
+            "from latest where country is not null order by country, file_path"
+        ).fetchall():
+            files.setdefault(code, []).append(CountryFile(*values))
+        if _table_exists(con, "audit", "file_rejections"):
+            for code, *values in con.execute(
+                latest + "select l.country, r.file_path, r.row_number, r.column_name, r.value, r.rule, "
+                "r.explanation, r.advice from audit.file_rejections as r inner join latest as l "
+                "on l.file_path = r.file_path and l.load_id = r.load_id and l.outcome = 'rejected' "
+                "where l.country is not null "
+                "qualify row_number() over (partition by r.file_path order by r.row_number nulls first) <= ? "
+                "order by l.country, r.file_path, r.row_number nulls first",
+                [problems_per_file],
+            ).fetchall():
+                problems.setdefault(code, []).append(CountryProblem(*values))
+    codes = sorted(set(country_rows) | set(country_checks) | set(files))
+    return tuple(
+        CountryView(
+            country_code=code,
+            rows=dict(country_rows.get(code, {})),
+            files=tuple(files.get(code, ())),
+            problems=tuple(problems.get(code, ())),
+            checks=tuple(country_checks.get(code, ())),
+        )
+        for code in codes
+    )

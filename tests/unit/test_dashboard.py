@@ -1,0 +1,213 @@
+"""The dashboard's figure queries, charts and pages on a tiny DuckDB file, and its publication.
+
+The tiny marts hold only the columns the dashboard reads. Figures expected here are counted by
+hand from the rows below."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from libcoop.cli import main
+from libcoop.dashboard import charts, dashboard_target, staged_dashboard
+from libcoop.dashboard.build import FONT_NAME
+from libcoop.dashboard.figures import compute, headline_values, reporting_countries
+from libcoop.dashboard.fonts import font_source
+from libcoop.settings import Paths
+from libcoop.warehouse.publish import publish as publish_build
+from libcoop.warehouse.publish import rollback
+
+TINY_MARTS = """
+create schema marts;
+create table marts.dim_country (country_key varchar, iso2 varchar, country_name varchar);
+insert into marts.dim_country values ('k-vn', 'VN', 'Viet Nam'), ('k-jp', 'JP', 'Japan'), ('k-cn', 'CN', 'China'),
+    ('k-us', 'US', 'United States'), ('k-zz', 'ZZ', 'Unknown');
+create table marts.dim_date (date_key integer, date_day date, year integer);
+insert into marts.dim_date values (20100101, date '2010-01-01', 2010), (20110101, date '2011-01-01', 2011), (-1, null, null);
+create table marts.dim_institution (institution_key varchar, institution_code varchar, institution_name varchar,
+    institution_type varchar, country_iso2 varchar);
+insert into marts.dim_institution values
+    ('i-nlv', 'NLV', 'National Library of Viet Nam', 'national_library', 'VN'),
+    ('i-ndl', 'NDL', 'National Diet Library', 'national_library', 'JP'),
+    ('i-nlc', 'NLC', 'National Library of China', 'national_library', 'CN'),
+    ('i-taf', 'TAF', 'The Asia Foundation', 'foundation', 'US'),
+    ('i-unk', 'UNKNOWN', 'unknown', 'unknown', 'ZZ');
+create table marts.dim_organization (organization_key varchar, acronym varchar, organization_name varchar);
+insert into marts.dim_organization values ('o-ifla', 'IFLA', 'International Federation of Library Associations and Institutions');
+create table marts.fct_visit (activity_type varchar, host_institution_key varchar, guest_institution_key varchar,
+    host_country_key varchar, guest_country_key varchar, start_date_key integer, delegations bigint,
+    participants bigint, host_institution_name varchar, guest_institution_name varchar, reporting_country_iso2 varchar);
+insert into marts.fct_visit values
+    ('delegation', 'i-nlv', 'i-ndl', 'k-vn', 'k-jp', 20100101, 2, 10, 'Thư viện Quốc gia Việt Nam', 'NDL', 'VN'),
+    ('delegation', 'i-ndl', 'i-nlv', 'k-jp', 'k-vn', 20110101, 1, null, 'National Diet Library', 'NLV', 'JP'),
+    ('business_exchange', 'i-ndl', 'i-nlc', 'k-jp', 'k-cn', 20110101, 3, 7, '国立国会図書館', '中国国家图书馆', 'JP'),
+    ('conference', 'i-nlv', 'i-unk', 'k-vn', 'k-zz', 20100101, 5, 20, 'NLV', null, 'VN');
+create table marts.fct_donation (donor_institution_key varchar, recipient_institution_key varchar,
+    donor_country_key varchar, recipient_country_key varchar, donation_type varchar, project varchar, quantity bigint,
+    amount double, currency varchar, amount_usd double, start_date_key integer, donor_name varchar,
+    recipient_institution_name varchar, reporting_country_iso2 varchar);
+insert into marts.fct_donation values
+    ('i-taf', 'i-nlv', 'k-us', 'k-vn', 'funding', 'reading rooms', null, 1000, 'USD', 1000, 20100101, 'TAF', 'NLV', 'VN'),
+    ('i-taf', 'i-nlv', 'k-us', 'k-vn', 'funding', 'old rate', null, 5000000, 'VND', null, 20110101, 'TAF', 'NLV', 'VN'),
+    ('i-taf', 'i-nlv', 'k-us', 'k-vn', 'books', 'books', 300, null, null, null, 20110101, 'TAF', '<b>NLV</b>', 'VN'),
+    ('i-taf', 'i-nlv', 'k-us', 'k-vn', 'equipment', 'computers', 2, null, null, null, -1, 'TAF', 'NLV', 'VN');
+create table marts.fct_membership (institution_key varchar, organization_key varchar, membership_type varchar,
+    joined_date_key integer, left_date_key integer, is_active boolean, institution_name varchar,
+    reporting_country_iso2 varchar);
+insert into marts.fct_membership values ('i-nlv', 'o-ifla', 'member', 20100101, -1, true, 'NLV', 'VN');
+create table marts.fct_cooperation_activity (activity_key varchar, activity_family varchar, date_key integer,
+    country_key varchar, partner_country_key varchar);
+insert into marts.fct_cooperation_activity values
+    ('a1', 'visit', 20100101, 'k-vn', 'k-jp'), ('a2', 'visit', 20110101, 'k-jp', 'k-vn'),
+    ('a3', 'visit', 20110101, 'k-jp', 'k-cn'), ('a4', 'visit', 20100101, 'k-vn', 'k-zz'),
+    ('a5', 'donation', 20100101, 'k-vn', 'k-us'), ('a6', 'donation', 20110101, 'k-vn', 'k-us'),
+    ('a7', 'donation', 20110101, 'k-vn', 'k-us'), ('a8', 'donation', -1, 'k-vn', 'k-us'),
+    ('a9', 'membership', 20100101, 'k-vn', 'k-zz');
+"""
+
+
+def tiny_warehouse(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute(TINY_MARTS)
+    return path
+
+
+@pytest.fixture
+def con(tmp_path):
+    with duckdb.connect(str(tiny_warehouse(tmp_path / "tiny.duckdb")), read_only=True) as connection:
+        yield connection
+
+
+def test_activities_count_once_per_country_taking_part_and_once_in_all(con):
+    rows = {(y, f, c): n for y, f, c, n in compute(con).activities.itertuples(index=False)}
+    assert rows[(2010, "visit", "all")] == 2 and rows[(2010, "visit", "VN")] == 2 and rows[(2010, "visit", "JP")] == 1
+    assert rows[(2011, "visit", "all")] == 2 and rows[(2011, "visit", "JP")] == 2 and rows[(2011, "visit", "CN")] == 1
+    assert rows[(2010, "membership", "VN")] == 1 and rows[(2011, "donation", "US")] == 2
+    assert not any(c == "ZZ" for _, _, c in rows)  # the unknown side is nobody's activity
+    assert compute(con).undated_activities == 1
+    japan = compute(con, "JP").activities
+    assert set(japan["country"]) == {"JP", "all"} and japan[japan["country"] == "all"]["activities"].sum() == 3
+
+
+def test_visits_between_national_libraries_count_both_directions_once(con):
+    pairs = compute(con).pairs
+    got = {
+        (r.country_a, r.country_b): (r.visits, r.delegations, r.participants, r.visits_without_participants)
+        for r in pairs.itertuples()
+    }
+    assert got == {("JP", "VN"): (2, 3, 10, 1), ("CN", "JP"): (1, 3, 7, 0)}  # the visit to nobody is not a pair
+    assert list(compute(con, "CN").pairs["country_b"]) == ["JP"]
+    assert compute(con, "US").pairs.empty
+
+
+def test_national_libraries_keep_the_names_they_are_reported_under(con):
+    names = {r.country: list(r.reported_names) for r in compute(con).libraries.itertuples()}
+    assert names["VN"] == ["<b>NLV</b>", "NLV", "Thư viện Quốc gia Việt Nam"]
+    assert names["JP"] == ["NDL", "国立国会図書館"] and names["CN"] == ["中国国家图书馆"]
+
+
+def test_headline_figures_never_count_an_amount_without_a_rate_as_zero(con):
+    values = {v.headline.key: v.value for v in headline_values(con)}
+    assert values["activities"] == 9
+    assert values["delegations"] == 11 and values["participants"] == 37
+    assert values["donations_usd"] == 1000  # the VND amount with no rate is not in it...
+    assert values["donations_without_rate"] == 1  # ...it is counted apart
+    assert values["books"] == 300 and values["memberships"] == 1
+    assert values["nlc_ndl_meetings"] is None  # no such row here: "none recorded", not 0
+    china = {v.headline.key: v.value for v in headline_values(con, "CN")}
+    assert china["delegations"] == 3 and china["donations_usd"] is None  # none recorded, not 0 USD
+    assert "nlc_ndl_meetings" in china
+    assert "nlc_ndl_meetings" not in {v.headline.key for v in headline_values(con, "VN")}
+
+
+def test_charts_have_titles_units_legends_and_the_country_filter(con):
+    figures = compute(con)
+    activities = charts.activities_per_year(figures, with_filter=True)
+    assert activities["title"]["text"] == "Cooperation over time: activities per year"
+    assert activities["encoding"]["y"]["title"] == "Activities (count)"
+    assert activities["encoding"]["color"]["title"] == "Family"
+    (param,) = activities["params"]
+    assert param["bind"]["options"] == ["all", "CN", "JP", "US", "VN"]
+    assert "Viet Nam (VN)" in param["bind"]["labels"]
+    money = charts.donations_in_usd(figures)
+    assert (
+        "1 donations have an amount with no known USD rate: counted below, never as zero" in money["title"]["subtitle"]
+    )
+    assert [part["encoding"]["y"]["title"] for part in money["vconcat"]] == ["Amount (USD)", "Donations (count)"]
+    assert charts.national_library_pairs(compute(con, "US")) is None  # no pair: words instead of an empty frame
+    assert charts.memberships_timeline(figures)["layer"][0]["encoding"]["x2"]["field"] == "until"
+
+
+def test_libcoop_dashboard_writes_pages_with_their_scripts_and_font_beside_them(tmp_path, capsys):
+    assert main(["dashboard", "--warehouse", str(tmp_path / "none.duckdb")]) == 1  # nothing published yet
+    database = tiny_warehouse(tmp_path / "warehouse" / "cooperation.duckdb")
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert reporting_countries(con) == ["JP", "VN"]
+    assert main(["dashboard", "--warehouse", str(database)]) == 0
+    site = dashboard_target(database)
+    assert capsys.readouterr().out == f"dashboard: {site / 'index.html'}\n"
+    index = site / "index.html"
+    assert sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")) == [
+        "countries/JP.html",
+        "countries/VN.html",
+        "index.html",
+    ]
+    home = index.read_text(encoding="utf-8")
+    country = (site / "countries" / "VN.html").read_text(encoding="utf-8")
+    assert '<script src="assets/vega-embed.js">' in home and '<script src="../assets/vega-embed.js">' in country
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", home + country)  # nothing from another host
+    assert (site / "assets" / "vega-embed.js").stat().st_size > 500_000
+    assert "国立国会図書館" in home and "Thư viện Quốc gia Việt Nam" in country
+    assert 'href="../../data_docs/countries/VN.html"' in country
+    assert "&lt;b&gt;NLV&lt;/b&gt;" in home and "<b>NLV</b>" not in home  # a name from a file is text, never HTML
+    if font_source() is None:
+        pytest.fail("the CJK font is not installed: `make test` installs Debian's fonts-noto-cjk")
+    from fontTools.ttLib import TTFont
+
+    cmap = TTFont(site / "assets" / FONT_NAME).getBestCmap()
+    page_chars = {c for c in home + country if ord(c) > 0x7F}
+    assert page_chars and not [c for c in page_chars if ord(c) not in cmap]
+    assert (site / "assets" / FONT_NAME).stat().st_size < 500_000  # a subset, not the 19 MB collection
+
+
+def test_publish_swaps_the_dashboard_in_with_the_data_and_rollback_brings_the_previous_back(tmp_path):
+    paths = Paths(
+        raw_dir=tmp_path / "raw", warehouse=tmp_path / "warehouse" / "cooperation.duckdb", expectations_dir=tmp_path
+    )
+
+    def build(run: str) -> Path:
+        database = tmp_path / ".build" / run / "cooperation.duckdb"
+        database.parent.mkdir(parents=True)
+        with duckdb.connect(str(database)) as con:
+            con.execute("create table run as select ? as run_id", [run])
+        staged = staged_dashboard(database)
+        staged.mkdir()
+        (staged / "index.html").write_text(run, encoding="utf-8")
+        return database
+
+    def published() -> tuple[str, str, str | None]:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            (data,) = con.execute("select run_id from run").fetchone()
+        previous = dashboard_target(paths.warehouse).with_name("dashboard.previous") / "index.html"
+        shown = (dashboard_target(paths.warehouse) / "index.html").read_text(encoding="utf-8")
+        return data, shown, previous.read_text(encoding="utf-8") if previous.exists() else None
+
+    publish_build(paths, build("first"))
+    assert published() == ("first", "first", None)
+    publish_build(paths, build("second"))
+    assert published() == ("second", "second", "first")
+    rollback(paths)
+    assert published() == ("first", "first", "second")
+
+    third = build("third")
+    for leftover in staged_dashboard(third).iterdir():
+        leftover.unlink()
+    staged_dashboard(third).rmdir()  # its dashboard failed: none is shown beside its data
+    publish_build(paths, third)
+    assert not dashboard_target(paths.warehouse).exists()
+    rollback(paths)
+    assert published()[:2] == ("first", "first")
