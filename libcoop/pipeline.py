@@ -9,6 +9,9 @@ import datetime as dt
 import json
 import logging
 import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,7 +204,8 @@ def publish_step(
         raise PublishBlocked(f"{summary.message}: {quality_summary}")
     try:
         # Before the rename: dbt must document the build file, never write the published one.
-        generate_docs(build, paths.warehouse.parent / "dbt_docs")
+        with phase("dbt docs"):
+            generate_docs(build, paths.warehouse.parent / "dbt_docs")
     except DocsFailed as error:
         log.warning("dbt docs not refreshed: %s", error)
     with duckdb.connect(str(build)) as con:
@@ -214,18 +218,33 @@ def publish_step(
     return summary
 
 
+@contextmanager
+def phase(name: str) -> Iterator[None]:
+    """Log how long a step took (``phase load: 1.20 s wall, 0.90 s cpu``); benchmarks read these lines."""
+    start, cpu = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        log.info("phase %s: %.2f s wall, %.2f s cpu", name, wall, cpu)
+
+
 def run(paths: Paths, run_id: str | None = None) -> RunSummary:
     """The whole nightly job in one process. Raises when nothing was published."""
     run_id = run_id or new_run_id()
     started_at = dt.datetime.now(dt.UTC)
-    build, result = load_step(paths, run_id)
+    with phase("load"):
+        build, result = load_step(paths, run_id)
     try:
-        build_step(build)
-        report = validate_step(paths, build, run_id)
+        with phase("dbt build"):
+            build_step(build)
+        with phase("validate"):
+            report = validate_step(paths, build, run_id)
     except BaseException:
         discard_build(build)
         raise
-    return publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
+    with phase("publish"):
+        return publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
 
 
 def published_summary(paths: Paths) -> RunSummary:
