@@ -23,6 +23,7 @@ from libcoop.config import Paths
 from libcoop.docs import DocsFailed, generate_docs
 from libcoop.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
 from libcoop.drop_folder import discover
+from libcoop.fingerprint import record_fingerprint, unchanged_since
 from libcoop.load import LoadResult, load_drop
 from libcoop.publish import discard_build, prepare_build, publish
 from libcoop.reference import write_reference_tables
@@ -212,6 +213,7 @@ def publish_step(
         fold_pending(con, pending_dir(paths.warehouse))
         summary.mart_rows = mart_row_counts(con)
         record_run(con, summary, started_at)
+        record_fingerprint(con, run_id)
     publish(paths, build)
     clear_pending(pending_dir(paths.warehouse), paths.warehouse)
     discard_build(build)
@@ -233,6 +235,13 @@ def run(paths: Paths, run_id: str | None = None) -> RunSummary:
     """The whole nightly job in one process. Raises when nothing was published."""
     run_id = run_id or new_run_id()
     started_at = dt.datetime.now(dt.UTC)
+    # The same files and the same code as the published build: it would be rebuilt identical.
+    if not pending_changes(paths).any and (unchanged := unchanged_since(paths)):
+        summary = published_summary(paths)
+        summary.run_id, summary.status, summary.files = run_id, "unchanged", {"unchanged": unchanged[1]}
+        summary.message = f"nothing changed since build {unchanged[0]}: nothing rebuilt or republished"
+        log.info(summary.message)
+        return summary
     with phase("load"):
         build, result = load_step(paths, run_id)
     try:
