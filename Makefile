@@ -61,8 +61,10 @@ format: $(VENV)/.synced ## format Python and SQL in place
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.synced ## benchmark the contract check against a plain-Python baseline, as ratios
-	$(BIN)/python -m benchmarks.run
+# BENCH_ARGS, e.g. "--sizes sample 10k 100k" (skip the 1M drop) or "--with-5m"; see benchmarks/run.py.
+bench: $(VENV)/.synced ## a night's cost side by side (libcoop full / nothing changed / one changed, DuckDB, pandas, dlt), as ratios
+	$(UV) sync --frozen --group bench
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow with the project's DAGs (UI on http://localhost:8080)
 	$(BIN)/airflow standalone

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -103,6 +104,10 @@ def build_marts(database: Path, *, select: str | None = None, state_dir: Path | 
             outcome = dbtRunner().invoke(args)
         finally:
             _release_duckdb()
+        # dbt docs rewrite run_results.json: keep the build's (every model's and test's timing).
+        results = state / "target" / "run_results.json"
+        if results.exists():
+            shutil.copyfile(results, state / "build_run_results.json")
     results = list(getattr(outcome.result, "results", None) or [])
     failures = tuple(
         f"{r.node.resource_type} {r.node.name}: {r.status} {r.message or ''}".strip()
