@@ -24,7 +24,7 @@ help: ## list the targets
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 setup: $(VENV)/.synced ## install everything into .venv (uv sync from uv.lock)
@@ -63,7 +63,7 @@ format: $(VENV)/.synced ## format Python and SQL in place
 
 # BENCH_ARGS, e.g. "--sizes sample 10k 100k" (skip the 1M drop) or "--with-5m"; see benchmarks/run.py.
 bench: $(VENV)/.synced ## a night's cost side by side (libcoop full / nothing changed / one changed, DuckDB, pandas, dlt), as ratios
-	$(UV) sync --frozen --group bench
+	$(UV) sync --frozen --compile-bytecode --group bench
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow with the project's DAGs (UI on http://localhost:8080)
