@@ -337,13 +337,13 @@ def main(argv: list[str] | None = None) -> int:
                 rows = sum(counts.values())
             print(f"{size}: {rows:,} rows", file=sys.stderr)
             measures += bench_size(size, raw, rows, args.rounds, with_peers=size != "sample", with_dlt=with_dlt)
-    report = render(summarize(measures), sizes, args.rounds)
+        report = render(summarize(measures), sizes, args.rounds)
+        if not args.no_write:  # after each size: a long bench stopped midway keeps what it measured
+            REPORT.write_text(
+                "# Benchmarks\n\nWritten by `make bench` (`python -m benchmarks.run`); see its docstring for what "
+                "each run does. Wall seconds depend on the machine and its load: read the ratios.\n\n" + report + "\n"
+            )
     print(report)
-    if not args.no_write:
-        REPORT.write_text(
-            "# Benchmarks\n\nWritten by `make bench` (`python -m benchmarks.run`); see its docstring for what "
-            "each run does. Wall seconds depend on the machine and its load: read the ratios.\n\n" + report + "\n"
-        )
     return 0
 
 
