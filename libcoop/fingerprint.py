@@ -74,11 +74,9 @@ def record_fingerprint(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     )
 
 
-def unchanged_since(paths: Paths) -> tuple[str, int] | None:
-    """(run id of the published build, files in force) when the code is the one that made the
-    published build and no blocked run waits to be folded in; None otherwise. The caller checks
-    the drop folder (``pipeline.pending_changes``)."""
-    if not paths.warehouse.exists() or any(pending_dir(paths.warehouse).glob("*")):
+def _published(paths: Paths) -> tuple[str, str | None, int] | None:
+    """(run id, fingerprint or None, files in force) of the published build; None without one."""
+    if not paths.warehouse.exists():
         return None
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         tables = {
@@ -94,6 +92,24 @@ def unchanged_since(paths: Paths) -> tuple[str, int] | None:
             "from (select run_id from audit.runs where status = 'published' order by finished_at desc limit 1) "
             "as last left join audit.build_fingerprints as f using (run_id)"
         ).fetchall()
-    if not rows or rows[0][1] != code_fingerprint():
+    return rows[0] if rows else None
+
+
+def unchanged_since(paths: Paths) -> tuple[str, int] | None:
+    """(run id of the published build, files in force) when the code is the one that made the
+    published build and no blocked run waits to be folded in; None otherwise. The caller checks
+    the drop folder (``pipeline.pending_changes``)."""
+    if any(pending_dir(paths.warehouse).glob("*")):
         return None
-    return rows[0][0], rows[0][2]
+    published = _published(paths)
+    if published is None or published[1] != code_fingerprint():
+        return None
+    return published[0], published[2]
+
+
+def docs_are_current(paths: Paths) -> bool:
+    """The dbt docs beside the warehouse were made by the same code (models, seeds, libraries):
+    a build with other rows only needs no new ones."""
+    published = _published(paths)
+    docs = paths.warehouse.parent / "dbt_docs" / "index.html"
+    return published is not None and published[1] == code_fingerprint() and docs.is_file()

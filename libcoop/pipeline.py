@@ -23,7 +23,7 @@ from libcoop.config import Paths
 from libcoop.docs import DocsFailed, generate_docs
 from libcoop.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
 from libcoop.drop_folder import discover
-from libcoop.fingerprint import record_fingerprint, unchanged_since
+from libcoop.fingerprint import docs_are_current, record_fingerprint, unchanged_since
 from libcoop.load import LoadResult, load_drop
 from libcoop.publish import discard_build, prepare_build, publish
 from libcoop.reference import write_reference_tables
@@ -205,8 +205,11 @@ def publish_step(
         raise PublishBlocked(f"{summary.message}: {quality_summary}")
     try:
         # Before the rename: dbt must document the build file, never write the published one.
-        with phase("dbt docs"):
-            generate_docs(build, paths.warehouse.parent / "dbt_docs")
+        if docs_are_current(paths):
+            log.info("dbt docs kept: the models and seeds are those of the published build")
+        else:
+            with phase("dbt docs"):
+                generate_docs(build, paths.warehouse.parent / "dbt_docs")
     except DocsFailed as error:
         log.warning("dbt docs not refreshed: %s", error)
     with duckdb.connect(str(build)) as con:

@@ -77,3 +77,6 @@ def test_nothing_changed_is_answered_without_a_build_and_a_new_file_is_built(tmp
         ).fetchall() == [(3,)]
         assert con.execute("select count(*) from audit.runs").fetchall() == [(2,)]
     assert state(warehouse.with_name("cooperation.previous.duckdb"))[0] == published[0]
+    # Same models and seeds: the dbt docs of the first build still describe this one.
+    assert "dbt docs kept" in third.stderr
+    assert state(warehouse.parent / "dbt_docs" / "index.html") == docs
