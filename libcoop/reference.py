@@ -54,18 +54,25 @@ def resolve_countries(values: Iterable[str]) -> dict[str, str | None]:
             if country is not None:
                 resolved[value] = country.alpha_2
                 continue
-        if text:
-            names.append(value)
-        else:
+        if not text:
             resolved[value] = None
+        elif value in _resolved_names:
+            resolved[value] = _resolved_names[value]
+        else:
+            names.append(value)
     if names:
         converted = _converter().convert(names, to="ISO2", not_found=_NOT_FOUND)
         if isinstance(converted, str):
             converted = [converted]
         for name, iso2 in zip(names, converted, strict=True):
             # A name that matches several countries comes back as a list: not resolved.
-            resolved[name] = iso2 if isinstance(iso2, str) and iso2 != _NOT_FOUND else None
+            resolved[name] = _resolved_names[name] = iso2 if isinstance(iso2, str) and iso2 != _NOT_FOUND else None
     return resolved
+
+
+# Names already matched in this process (country_converter's regex matching costs ~70 ms a call,
+# and the files of a drop repeat the same few country names).
+_resolved_names: dict[str, str | None] = {}
 
 
 def is_currency(code: str) -> bool:
