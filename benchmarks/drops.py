@@ -17,6 +17,8 @@ import random
 import sys
 from pathlib import Path
 
+from libcoop.ingest.contract import ACTIVITY_TYPES, DONATION_TYPES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = PROJECT_ROOT / "raw" / "incoming"
 COUNTRIES = ("VN", "CN", "JP", "KR", "SG")
@@ -30,18 +32,6 @@ DONATIONS_HEADER = (
     "record_id,donor,donor_country,donor_type,recipient_institution,recipient_country,donation_type,"
     "project,quantity,amount,currency,start_date,end_date,source"
 )
-ACTIVITY_TYPES = (
-    "mutual_visit",
-    "delegation",
-    "business_exchange",
-    "staff_exchange",
-    "training",
-    "conference",
-    "workshop",
-    "exhibition",
-    "meeting",
-)
-DONATION_TYPES = ("books", "equipment", "funding", "scholarship", "expert", "software", "materials", "other")
 DONOR_TYPES = ("foundation", "government", "embassy", "library", "university", "company", "association")
 MEMBERSHIP_TYPES = ("member", "official member", "associate", "observer", "founding member")
 CURRENCIES = ("USD", "EUR", "JPY", "KRW", "CNY", "SGD", "AUD")
