@@ -29,7 +29,7 @@ help: ## list the targets
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 setup: $(VENV)/.synced ## install everything into .venv (uv sync from uv.lock)
@@ -76,8 +76,10 @@ format: $(VENV)/.synced ## format Python and SQL in place
 fuzz: $(VENV)/.synced ## property tests on many random drops (LIBCOOP_FUZZ_EXAMPLES=200 each), with how many passed
 	LIBCOOP_HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/property -q -p no:cacheprovider --hypothesis-show-statistics
 
-bench: $(VENV)/.synced ## benchmark the contract check against a plain-Python baseline, as ratios
-	$(BIN)/python -m benchmarks.run
+# BENCH_ARGS, e.g. "--sizes sample 10k 100k" (skip the 1M drop) or "--with-5m"; see benchmarks/run.py.
+bench: $(VENV)/.synced ## a night's cost side by side (libcoop full / nothing changed / one changed, DuckDB, pandas, dlt), as ratios
+	$(UV) sync --frozen --compile-bytecode --group bench
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow, DAGs paused (UI on http://localhost:8080, or make airflow AIRFLOW_PORT=N); Ctrl-C stops it
 	exec $(BIN)/python -m libcoop.local_airflow --port $(AIRFLOW_PORT)
@@ -95,4 +97,4 @@ rollback: $(VENV)/.synced ## put the previously published warehouse back
 	$(BIN)/libcoop rollback
 
 clean: ## remove the local Airflow home, builds and caches (keeps the published warehouse)
-	rm -rf $(AIRFLOW_HOME) warehouse/.build dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
+	rm -rf $(AIRFLOW_HOME) warehouse/.build warehouse/.dbt-target dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

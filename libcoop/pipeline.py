@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from libcoop.dashboard import dashboard_target
+from libcoop.fingerprint import docs_are_current, record_fingerprint, unchanged_since
 from libcoop.ingest.drop_folder import discover
 from libcoop.ingest.load import LoadResult, load_drop
 from libcoop.ingest.reports import report_path
@@ -258,7 +259,11 @@ def publish_step(
         raise PublishBlocked(f"{summary.message}: {quality_summary}")
     try:
         # Before the rename: dbt must document the build file, never write the published one.
-        generate_docs(build, paths.warehouse.parent / "dbt_docs")
+        if docs_are_current(paths):
+            log.info("dbt docs kept: the models and seeds are those of the published build")
+        else:
+            with current().phase("docs"):
+                generate_docs(build, paths.warehouse.parent / "dbt_docs")
     except DocsFailed as error:
         log.warning("dbt docs not refreshed: %s", error)
     with duckdb.connect(str(build)) as con:
@@ -266,6 +271,7 @@ def publish_step(
         summary.mart_rows = mart_row_counts(con)
         summary.file_names = files_of_run(con, run_id)
         record_run(con, summary, started_at)
+        record_fingerprint(con, run_id)
     from libcoop.dashboard.build import stage_dashboard
 
     stage_dashboard(build)  # beside the build file; publish swaps it in with it
@@ -286,6 +292,13 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
     nothing was published. ``progress`` hears of each phase (default: the libcoop.progress logger)."""
     run_id = run_id or new_run_id()
     started_at = dt.datetime.now(dt.UTC)
+    # The same files and the same code as the published build: it would be rebuilt identical.
+    if not pending_changes(paths).any and (unchanged := unchanged_since(paths)):
+        summary = published_summary(paths)
+        summary.run_id, summary.status, summary.files = run_id, "unchanged", {"unchanged": unchanged[1]}
+        summary.message = f"nothing changed since build {unchanged[0]}: nothing rebuilt or republished"
+        log.info(summary.message)
+        return summary
     with using(progress or current()) as progress:
         to_check = discover_step(paths)
         with progress.phase("check"):

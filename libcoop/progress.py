@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 LOGGER_NAME = "libcoop.progress"
 log = logging.getLogger(LOGGER_NAME)
+timings = logging.getLogger("libcoop.timings")
 
 # What each phase does, in the words a run prints.
 PHASES = {
@@ -70,7 +71,7 @@ class Progress:
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[Step]:
         step = Step(name)
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         self.emit(f"{name}: started ({PHASES.get(name, name)})")
         try:
             yield step
@@ -79,6 +80,8 @@ class Progress:
             raise
         note = f": {step.note}" if step.note else ""
         self.emit(f"{name}: done in {duration(time.monotonic() - started)}{note}")
+        # For the benchmark (make bench reads these lines from `libcoop -v run`): wall and CPU.
+        timings.info("phase %s: %.2f s wall, %.2f s cpu", name, time.monotonic() - started, time.process_time() - cpu)
 
     def count(self, name: str, done: int, total: int, item: str = "") -> None:
         """``name: done/total item``, skipped when the last count was less than ``every`` seconds ago,

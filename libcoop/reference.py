@@ -3,11 +3,13 @@ currencies (pycountry) and yearly exchange rates (the ECB history shipped in cur
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import duckdb
 import pycountry
@@ -111,10 +113,12 @@ def resolve_countries(values: Iterable[str]) -> dict[str, str | None]:
             if country is not None:
                 resolved[value] = country.alpha_2
                 continue
-        if text:
-            names.append(value)
-        else:
+        if not text:
             resolved[value] = None
+        elif value in _resolved_names:
+            resolved[value] = _resolved_names[value]
+        else:
+            names.append(value)
     if names:
         converted = _converter().convert(names, to="ISO2", not_found=_NOT_FOUND)
         if isinstance(converted, str):
@@ -123,8 +127,13 @@ def resolve_countries(values: Iterable[str]) -> dict[str, str | None]:
         for name, iso2 in zip(names, converted, strict=True):
             # A name that matches several countries comes back as a list: not resolved.
             found = iso2 if isinstance(iso2, str) and iso2 != _NOT_FOUND else None
-            resolved[name] = found or local.get(" ".join(name.split()).casefold())
+            resolved[name] = _resolved_names[name] = found or local.get(" ".join(name.split()).casefold())
     return resolved
+
+
+# Names already matched in this process (country_converter's regex matching costs ~70 ms a call,
+# and the files of a drop repeat the same few country names).
+_resolved_names: dict[str, str | None] = {}
 
 
 def currency_codes() -> list[str]:
@@ -176,17 +185,66 @@ def fx_rows() -> list[tuple[str, int, float, int]]:
     return sorted((cur, year, total / days, days) for (cur, year), (total, days) in sums.items())
 
 
-def write_reference_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)write ref.countries and ref.fx_rates_yearly from the libraries installed."""
+# The build is a copy of the published warehouse, which already holds the reference tables: they
+# are rewritten only when what they are made of changed (the libraries' versions or this module).
+REFERENCE_LIBRARIES = ("pycountry", "country_converter", "currencyconverter")
+
+
+@cache
+def reference_version() -> str:
+    """What the reference tables are made of: the libraries' versions and this module's code."""
+    from importlib.metadata import version
+
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    return " ".join([*(f"{name}=={version(name)}" for name in REFERENCE_LIBRARIES), f"reference.py#{code}"])
+
+
+def _stored_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    found = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'ref' "
+        "and table_name in ('countries', 'fx_rates_yearly', 'reference_version')"
+    ).fetchall()
+    if found[0][0] < 3:
+        return None
+    return con.execute("select max(version) from ref.reference_version").fetchall()[0][0]
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows) -> None:  # type: ignore[no-untyped-def]
+    """Append an Arrow table in one statement (executemany costs a round trip per row)."""
+    con.register("_reference_rows", rows)
+    try:
+        con.execute(f"insert into {table} select * from _reference_rows")
+    finally:
+        con.unregister("_reference_rows")
+
+
+def write_reference_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    """(Re)write ref.countries and ref.fx_rates_yearly from the libraries installed, unless the
+    database already holds the tables of the same ``reference_version()``. True when written."""
+    version = reference_version()
+    if _stored_version(con) == version:
+        log.info("reference tables are current (%s)", version)
+        return False
+    import pyarrow as pa
+
     con.execute("create schema if not exists ref")
+    countries = pa.Table.from_pylist(
+        [dict(zip(("iso2", "iso3", "country_name", "region", "is_asean"), row, strict=True)) for row in country_rows()]
+    )
+    fx = pa.Table.from_pylist(
+        [dict(zip(("currency", "year", "usd_per_unit", "observation_days"), row, strict=True)) for row in fx_rows()]
+    )
     con.execute(
         "create or replace table ref.countries ("
         "iso2 varchar primary key, iso3 varchar, country_name varchar, region varchar, is_asean boolean)"
     )
-    con.executemany("insert into ref.countries values (?, ?, ?, ?, ?)", country_rows())
+    _insert(con, "ref.countries", countries)
     con.execute(
         "create or replace table ref.fx_rates_yearly ("
         "currency varchar, year integer, usd_per_unit double, observation_days integer, "
         "primary key (currency, year))"
     )
-    con.executemany("insert into ref.fx_rates_yearly values (?, ?, ?, ?)", fx_rows())
+    _insert(con, "ref.fx_rates_yearly", fx)
+    con.execute("create or replace table ref.reference_version as select ? as version", [version])
+    log.info("reference tables written (%s)", version)
+    return True

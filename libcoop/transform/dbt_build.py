@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +32,39 @@ def dbt_project_dir() -> Path:
     return Path(os.environ.get("LIBCOOP_DBT_PROJECT_DIR") or DBT_PROJECT_DIR)
 
 
-def dbt_args(command: str, database: Path, *extra: str) -> list[str]:
-    """The dbt command line for ``database``; dbt reads the path from LIBCOOP_DBT_DATABASE."""
-    os.environ["LIBCOOP_DBT_DATABASE"] = str(database)
+# dbt's own folder beside the warehouse: its target (manifest, partial-parse state, run results)
+# and logs. It survives the runs, so dbt parses the project once and then only what changed.
+STATE_DIRNAME = ".dbt-target"
+
+
+def dbt_state_dir(database: Path) -> Path:
+    """Where dbt keeps its state for ``database``: ``.dbt-target/`` beside the warehouse when
+    ``database`` is a run's build (``warehouse/.build/<run>/<file>``), else beside ``database``."""
+    run_folder = database.absolute().parent
+    root = run_folder.parent.parent if run_folder.parent.name == ".build" else run_folder
+    return root / STATE_DIRNAME
+
+
+def _point_link(link: Path, database: Path) -> None:
+    """Make ``link`` a symbolic link to ``database``, replacing what was there in one rename."""
+    fresh = link.with_name(f".{link.name}.{os.getpid()}.link")
+    fresh.unlink(missing_ok=True)
+    fresh.symlink_to(database.absolute())
+    fresh.replace(link)
+
+
+def dbt_args(command: str, database: Path, *extra: str, state_dir: Path | None = None) -> list[str]:
+    """The dbt command line for ``database``; dbt reads the path from LIBCOOP_DBT_DATABASE.
+
+    dbt re-parses the whole project when the profile changes, and the profile holds the database
+    path, which differs for every run's build. So dbt connects through a link of a stable name in
+    the state folder that points at this run's build (DuckDB follows it: its write-ahead log
+    stays beside the build), and partial parsing finds the same profile run after run."""
+    state = state_dir or dbt_state_dir(database)
+    state.mkdir(parents=True, exist_ok=True)
+    link = state / database.name
+    _point_link(link, database)
+    os.environ["LIBCOOP_DBT_DATABASE"] = str(link)
     project = dbt_project_dir()
     return [
         command,
@@ -40,27 +73,49 @@ def dbt_args(command: str, database: Path, *extra: str) -> list[str]:
         "--profiles-dir",
         str(project),
         "--target-path",
-        str(database.parent / "dbt-target"),
+        str(state / "target"),
         "--log-path",
-        str(database.parent / "dbt-logs"),
+        str(state / "logs"),
         *extra,
     ]
 
 
+@contextmanager
+def dbt_state_lock(state_dir: Path) -> Iterator[None]:
+    """One dbt command at a time per state folder: the link and the target are shared."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with (state_dir / "lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def build_marts(
-    database: Path, *, select: str | None = None, on_event: Callable[[Any], None] | None = None
+    database: Path,
+    *,
+    select: str | None = None,
+    state_dir: Path | None = None,
+    on_event: Callable[[Any], None] | None = None,
 ) -> BuildResult:
     """``dbt build`` (seeds, snapshots, models, tests) into ``database``; raise BuildFailed on any error.
     ``on_event`` receives every dbt event (libcoop.progress counts the finished nodes)."""
     from dbt.cli.main import dbtRunner
 
-    args = dbt_args("build", database, "--quiet")
-    if select:
-        args += ["--select", select]
-    try:
-        outcome = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
-    finally:
-        _release_duckdb()
+    state = state_dir or dbt_state_dir(database)
+    with dbt_state_lock(state):
+        args = dbt_args("build", database, "--quiet", state_dir=state)
+        if select:
+            args += ["--select", select]
+        try:
+            outcome = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
+        finally:
+            _release_duckdb()
+        # dbt docs rewrite run_results.json: keep the build's (every model's and test's timing).
+        results = state / "target" / "run_results.json"
+        if results.exists():
+            shutil.copyfile(results, state / "build_run_results.json")
     results = list(getattr(outcome.result, "results", None) or [])
     failures = tuple(
         f"{r.node.resource_type} {r.node.name}: {r.status} {r.message or ''}".strip()

@@ -13,7 +13,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from libcoop.transform.dbt_build import _release_duckdb, dbt_args
+from libcoop.transform.dbt_build import STATE_DIRNAME, _release_duckdb, dbt_args, dbt_state_lock
 from libcoop.warehouse.publish import replace_folder
 
 log = logging.getLogger(__name__)
@@ -35,25 +35,28 @@ def generate_docs(database: Path, target_dir: Path) -> Path:
     path of ``index.html``."""
     from dbt.cli.main import dbtRunner
 
-    args = ["docs", *dbt_args("generate", database, "--static", "--quiet")]
-    try:
-        outcome = dbtRunner().invoke(args)
-    finally:
-        _release_duckdb()
-    if outcome.exception is not None or not outcome.success:
-        raise DocsFailed(f"dbt docs generate failed: {outcome.exception or outcome.result!r}")
-
-    generated = Path(args[args.index("--target-path") + 1])
-    missing = [name for name in DOCS_FILES if not (generated / name).is_file()]
-    if missing:
-        raise DocsFailed(f"dbt docs generate wrote no {', '.join(missing)} in {generated}")
-
     target_dir = target_dir.absolute()
-    target_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.tmp")
-    staging.mkdir()
-    for source_name, target_name in DOCS_FILES.items():
-        shutil.copyfile(generated / source_name, staging / target_name)
+    # dbt's state beside the docs folder (the warehouse's): the parse of the build step is reused.
+    state = target_dir.parent / STATE_DIRNAME
+    with dbt_state_lock(state):
+        args = ["docs", *dbt_args("generate", database, "--static", "--quiet", state_dir=state)]
+        try:
+            outcome = dbtRunner().invoke(args)
+        finally:
+            _release_duckdb()
+        if outcome.exception is not None or not outcome.success:
+            raise DocsFailed(f"dbt docs generate failed: {outcome.exception or outcome.result!r}")
+
+        generated = Path(args[args.index("--target-path") + 1])
+        missing = [name for name in DOCS_FILES if not (generated / name).is_file()]
+        if missing:
+            raise DocsFailed(f"dbt docs generate wrote no {', '.join(missing)} in {generated}")
+
+        target_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.tmp")
+        staging.mkdir()
+        for source_name, target_name in DOCS_FILES.items():
+            shutil.copyfile(generated / source_name, staging / target_name)
     replace_folder(staging, target_dir)
     log.info("dbt docs written to %s", target_dir)
     return target_dir / "index.html"

@@ -22,10 +22,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from libcoop import quality
 from libcoop.ingest.load import ensure_audit_tables
 from libcoop.pipeline import PublishBlocked, publish_step
 from libcoop.settings import Paths
-from libcoop.warehouse import dq_history, quality
+from libcoop.warehouse import dq_history
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,115 @@
+"""What a build is made of besides the drop files, so that a run with nothing new costs nothing.
+
+A build is determined by the file versions in force, the code that shapes them (this package, the
+dbt project with its seeds, the reference data and the libraries that run them). Each published
+build records the fingerprint of that code in ``audit.build_fingerprints``; when the drop folder
+holds exactly the files of the published build and the fingerprint is the same, a new run would
+rebuild the same warehouse: ``libcoop run`` answers "nothing changed since build <run id>" and
+leaves the published files alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+
+import duckdb
+
+from libcoop.reference import reference_version
+from libcoop.settings import Paths
+from libcoop.transform.dbt_build import dbt_project_dir
+from libcoop.warehouse.dq_history import pending_dir
+
+log = logging.getLogger(__name__)
+
+FINGERPRINTS_DDL = (
+    "create table if not exists audit.build_fingerprints "
+    "(run_id varchar primary key, fingerprint varchar not null, recorded_at timestamptz default current_timestamp)"
+)
+# The libraries whose upgrade may change what a build holds or how it is checked.
+LIBRARIES = ("libcoop", "dbt-core", "dbt-duckdb", "duckdb", "great-expectations")
+# Folders of the dbt project that dbt writes itself, never inputs.
+_GENERATED = {"target", "logs", "dbt_packages", "__pycache__"}
+
+
+def _tree_digest(root: Path, pattern: str) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob(pattern)):
+        relative = path.relative_to(root)
+        if not path.is_file() or _GENERATED & set(relative.parts) or any(p.startswith(".") for p in relative.parts):
+            continue
+        digest.update(f"{relative.as_posix()}\0".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def code_fingerprint() -> str:
+    """sha256 of the libraries' versions, the reference data's version, this package's sources
+    and every file of the dbt project (models, tests, macros, snapshots, seeds, configuration)."""
+    parts = [f"{name}=={version(name)}" for name in LIBRARIES]
+    parts.append(reference_version())
+    parts.append(f"libcoop#{_package_digest()}")
+    parts.append(f"dbt_project#{_tree_digest(dbt_project_dir(), '*')}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+@cache
+def _package_digest() -> str:
+    return _tree_digest(Path(__file__).parent, "*.py")
+
+
+def record_fingerprint(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Keep the fingerprint of the code that made this build, in the build."""
+    con.execute("create schema if not exists audit")
+    con.execute(FINGERPRINTS_DDL)
+    con.execute(
+        "insert or replace into audit.build_fingerprints (run_id, fingerprint) values (?, ?)",
+        [
+            run_id,
+            code_fingerprint(),
+        ],
+    )
+
+
+def _published(paths: Paths) -> tuple[str, str | None, int] | None:
+    """(run id, fingerprint or None, files in force) of the published build; None without one."""
+    if not paths.warehouse.exists():
+        return None
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        tables = {
+            name
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'audit'"
+            ).fetchall()
+        }
+        if not {"runs", "build_fingerprints"} <= tables:
+            return None
+        rows = con.execute(
+            "select last.run_id, f.fingerprint, (select count(*) from raw.file_versions where is_current) "
+            "from (select run_id from audit.runs where status = 'published' order by finished_at desc limit 1) "
+            "as last left join audit.build_fingerprints as f using (run_id)"
+        ).fetchall()
+    return rows[0] if rows else None
+
+
+def unchanged_since(paths: Paths) -> tuple[str, int] | None:
+    """(run id of the published build, files in force) when the code is the one that made the
+    published build and no blocked run waits to be folded in; None otherwise. The caller checks
+    the drop folder (``pipeline.pending_changes``)."""
+    if any(pending_dir(paths.warehouse).glob("*")):
+        return None
+    published = _published(paths)
+    if published is None or published[1] != code_fingerprint():
+        return None
+    return published[0], published[2]
+
+
+def docs_are_current(paths: Paths) -> bool:
+    """The dbt docs beside the warehouse were made by the same code (models, seeds, libraries):
+    a build with other rows only needs no new ones."""
+    published = _published(paths)
+    docs = paths.warehouse.parent / "dbt_docs" / "index.html"
+    return published is not None and published[1] == code_fingerprint() and docs.is_file()
