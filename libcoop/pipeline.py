@@ -292,8 +292,10 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
     nothing was published. ``progress`` hears of each phase (default: the libcoop.progress logger)."""
     run_id = run_id or new_run_id()
     started_at = dt.datetime.now(dt.UTC)
-    # The same files and the same code as the published build: it would be rebuilt identical.
-    if not pending_changes(paths).any and (unchanged := unchanged_since(paths)):
+    # The same files and the same code as the published build: it would be rebuilt identical. A
+    # file rejected before is checked again (its report and audit rows say it is still there).
+    pending = pending_changes(paths)
+    if not pending.to_check and not pending.removed and (unchanged := unchanged_since(paths)):
         summary = published_summary(paths)
         summary.run_id, summary.status, summary.files = run_id, "unchanged", {"unchanged": unchanged[1]}
         summary.message = f"nothing changed since build {unchanged[0]}: nothing rebuilt or republished"
