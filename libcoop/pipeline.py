@@ -262,8 +262,7 @@ def publish_step(
         if docs_are_current(paths):
             log.info("dbt docs kept: the models and seeds are those of the published build")
         else:
-            with current().phase("docs"):
-                generate_docs(build, paths.warehouse.parent / "dbt_docs")
+            generate_docs(build, paths.warehouse.parent / "dbt_docs")
     except DocsFailed as error:
         log.warning("dbt docs not refreshed: %s", error)
     with duckdb.connect(str(build)) as con:
