@@ -30,6 +30,7 @@ from libcoop.transform.dbt_docs import DocsFailed, generate_docs
 from libcoop.transform.review import review_unresolved
 from libcoop.warehouse.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
 from libcoop.warehouse.publish import discard_build, prepare_build, publish
+from libcoop.warehouse.runlock import run_lock
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +305,7 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
         summary.message = f"nothing changed since build {unchanged[0]}: nothing rebuilt or republished"
         log.info(summary.message)
         return summary
-    with using(progress or current()) as progress:
+    with using(progress or current()) as progress, run_lock(paths.warehouse, run_id):  # one run at a time
         to_check = discover_step(paths)
         with progress.phase("check"):
             for n, relative_path in enumerate(to_check, start=1):
