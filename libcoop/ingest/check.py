@@ -339,6 +339,12 @@ def _check_rows(drop: DropFile, table: pa.Table, mapping: dict[str, str], checke
         con.close()
 
 
+def _distinct_values(con: duckdb.DuckDBPyConnection, column: str, limit: int | None = None) -> list[tuple[str, int]]:
+    """Each distinct value of ``column`` in table ``src`` with the first row it is on, in row order."""
+    sql = f'select "{column}", min({ROW_COLUMN}) from src where "{column}" is not null group by 1 order by 2'
+    return con.execute(sql + (f" limit {limit}" if limit else "")).fetchall()
+
+
 MAX_TEXTS_CHECKED = 10_000  # distinct values per column looked at for mojibake
 
 
@@ -353,10 +359,7 @@ def _warn_garbled_text(
     for column in columns_of(drop.kind):
         if column.type not in (ColumnType.TEXT, ColumnType.LOWER_TEXT) or column.name not in mapping:
             continue
-        for value, row in con.execute(
-            f'select "{column.name}", min({ROW_COLUMN}) from src where "{column.name}" is not null '
-            f"group by 1 order by 2 limit {MAX_TEXTS_CHECKED}"
-        ).fetchall():
+        for value, row in _distinct_values(con, column.name, MAX_TEXTS_CHECKED):
             if badness.is_bad(value) and (fixed := ftfy.fix_text(value)) != value:
                 checked.warnings.append(
                     f'{drop.relative_path}: row {row}, column {column.name}: the text "{value[:80]}" looks garbled '
@@ -379,9 +382,7 @@ def _warn_unresolved_names(
     for column in NAME_COLUMNS:
         if column not in mapping:
             continue
-        for value, row in con.execute(
-            f'select "{column}", min({ROW_COLUMN}) from src where "{column}" is not null group by 1 order by 2'
-        ).fetchall():
+        for value, row in _distinct_values(con, column):
             warning = unresolved_name_warning(column, value, row, seeds)
             if warning and listed < MAX_NAME_WARNINGS:
                 checked.warnings.append(f"{drop.relative_path}: {warning}")
