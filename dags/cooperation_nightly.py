@@ -15,7 +15,8 @@ The nightly build of the library-cooperation warehouse. It runs at 02:00 UTC, an
 6. **publish** swaps the build in as `warehouse/cooperation.duckdb` with one rename, only when
    nothing critical failed, and logs the run summary (also in `audit.runs`).
 
-Every task that writes the DuckDB build runs in the one-slot pool `duckdb_writer`.
+Every task that writes the DuckDB build runs in the one-slot pool `duckdb_writer`. With a
+DuckLake target, the mapped checks write their verdicts to the lake in parallel, from any worker.
 A failed task calls `libcoop.notify.notify_failure` (Airflow connection `libcoop_alerts`).
 The logic lives in the `libcoop` package; this file only declares when and in what order.
 """
@@ -55,10 +56,10 @@ def cooperation_nightly() -> None:
     @task
     def discover_files() -> list[str]:
         """The drop files that are new or changed since the published build."""
-        from libcoop.pipeline import discover_step
+        from libcoop.pipeline import discover_step, safe_run_id
         from libcoop.settings import resolve_paths
 
-        return list(discover_step(resolve_paths()))
+        return list(discover_step(resolve_paths(), safe_run_id(get_current_context()["run_id"])))
 
     @task(max_active_tis_per_dagrun=4)
     def check_file(relative_path: str) -> dict[str, object]:

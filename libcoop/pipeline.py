@@ -153,10 +153,14 @@ def pending_changes(paths: Paths) -> PendingChanges:
     )
 
 
-def discover_step(paths: Paths) -> tuple[str, ...]:
+def discover_step(paths: Paths, run_id: str) -> tuple[str, ...]:
     """The drop files to check in this run: new or changed since the published build."""
     with current().phase("discover") as step:
         to_check = pending_changes(paths).to_check
+        if paths.lake is not None:
+            from libcoop.warehouse.lake_checks import prepare
+
+            prepare(paths.lake, run_id)  # the table the parallel checks append their verdicts to
         step.note = files_to_check(len(to_check))
     return to_check
 
@@ -306,7 +310,7 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
         log.info(summary.message)
         return summary
     with using(progress or current()) as progress, run_lock(paths.warehouse, run_id):  # one run at a time
-        to_check = discover_step(paths)
+        to_check = discover_step(paths, run_id)
         with progress.phase("check"):
             for n, relative_path in enumerate(to_check, start=1):
                 check_step(paths, run_id, relative_path, n, len(to_check))
