@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING
-
 import duckdb
 
-# Never phone home: Great Expectations reads this when it sets up analytics (the context file says
-# analytics_enabled: false too).
 from libcoop.quality.results import QualityReport
-
-if TYPE_CHECKING:
-    pass
-
-
-log = logging.getLogger(__name__)
-
-# --- audit --------------------------------------------------------------------------------------
 
 
 def ensure_dq_results_table(con: duckdb.DuckDBPyConnection) -> None:

@@ -95,7 +95,6 @@ def dbt_state_lock(state_dir: Path) -> Iterator[None]:
 def build_marts(
     database: Path,
     *,
-    select: str | None = None,
     state_dir: Path | None = None,
     on_event: Callable[[Any], None] | None = None,
 ) -> BuildResult:
@@ -106,8 +105,6 @@ def build_marts(
     state = state_dir or dbt_state_dir(database)
     with dbt_state_lock(state):
         args = dbt_args("build", database, "--quiet", state_dir=state)
-        if select:
-            args += ["--select", select]
         try:
             outcome = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
         finally:

@@ -73,7 +73,6 @@ def keep_pending(
     pending: Path,
     run_id: str,
     *,
-    status: str = "blocked",
     started_at: dt.datetime | None = None,
     files: Mapping[str, int] | None = None,
     quality: str | None = None,
@@ -83,7 +82,7 @@ def keep_pending(
 
     Writes ``<pending>/<run_id>.dq_results.parquet`` (its rows of audit.dq_results, when the build
     has them) and ``<pending>/<run_id>.runs.parquet`` (one audit.runs row: ``status``, the files
-    and the quality summary, and the row counts the marts of the build had). Saving the same run
+    and the quality summary, and the row counts the marts of the build had; status blocked). Saving the same run
     again replaces its files. Returns the files written.
     """
     pending.mkdir(parents=True, exist_ok=True)
@@ -112,7 +111,7 @@ def keep_pending(
                     run_id,
                     started_at,
                     dt.datetime.now(dt.UTC),
-                    status,
+                    "blocked",
                     json.dumps(dict(files or {})),
                     json.dumps(mart_rows),
                     quality,
@@ -123,7 +122,7 @@ def keep_pending(
     path = pending / f"{stem}.runs.parquet"
     _write_parquet(run_row, path)
     written.append(path)
-    log.info("kept the audit rows of %s run %s in %s", status, run_id, pending)
+    log.info("kept the audit rows of blocked run %s in %s", run_id, pending)
     return written
 
 
