@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import logging
 import os
 import shutil
@@ -108,7 +109,7 @@ def build_marts(
         try:
             outcome = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
         finally:
-            _release_duckdb()
+            release_duckdb()
         # dbt docs rewrite run_results.json: keep the build's (every model's and test's timing).
         results = state / "target" / "run_results.json"
         if results.exists():
@@ -126,14 +127,14 @@ def build_marts(
     return BuildResult(len(results), failures)
 
 
-def _release_duckdb() -> None:
-    """Close the DuckDB instance dbt-duckdb keeps open for the whole process after a run.
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the whole process after a run.
 
     Left open, it holds the build file read-write, and the read-only connections of the
-    validation that follows in the same process fail with "different configuration"."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager as manager
+    validation that follows in the same process fail with "different configuration".
+    ``close_all_connections`` is dbt-duckdb's own public release (it runs it at exit): it drops
+    the process-wide environment, whose finalizer closes the database once it is collected."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
-    with manager._LOCK:  # noqa: SLF001 - dbt-duckdb offers no public way to release it
-        if manager._ENV is not None:  # noqa: SLF001
-            manager._ENV.close()  # noqa: SLF001
-            manager._ENV = None  # noqa: SLF001
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()
