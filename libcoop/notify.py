@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import smtplib
 import urllib.request
 from collections.abc import Mapping
@@ -17,9 +16,11 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+from libcoop.settings import DEFAULT_ALERT_CONN_ID, alert_conn_id
+
 log = logging.getLogger(__name__)
 
-DEFAULT_CONN_ID = "libcoop_alerts"
+DEFAULT_CONN_ID = DEFAULT_ALERT_CONN_ID
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def notify_failure(context: Mapping[str, Any]) -> None:
     """Airflow ``on_failure_callback``: never raises, so a broken channel cannot hide the failure."""
     message = failure_message(context)
     log.error("%s: %s", message["text"], message["error"])
-    conn_id = os.environ.get("LIBCOOP_ALERT_CONN_ID", DEFAULT_CONN_ID)
+    conn_id = alert_conn_id()
     try:
         from airflow.sdk import BaseHook
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from libcoop.settings import DBT_PROJECT_DIR
+from libcoop.settings import dbt_project_dir, point_dbt_at
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +26,6 @@ class BuildFailed(RuntimeError):
 class BuildResult:
     nodes: int
     failures: tuple[str, ...]
-
-
-def dbt_project_dir() -> Path:
-    """The dbt project to build; LIBCOOP_DBT_PROJECT_DIR points elsewhere (tests use a copy)."""
-    return Path(os.environ.get("LIBCOOP_DBT_PROJECT_DIR") or DBT_PROJECT_DIR)
 
 
 # dbt's own folder beside the warehouse: its target (manifest, partial-parse state, run results)
@@ -55,7 +50,8 @@ def _point_link(link: Path, database: Path) -> None:
 
 
 def dbt_args(command: str, database: Path, *extra: str, state_dir: Path | None = None) -> list[str]:
-    """The dbt command line for ``database``; dbt reads the path from LIBCOOP_DBT_DATABASE.
+    """The dbt command line for ``database``; dbt reads the path from LIBCOOP_DBT_DATABASE
+    (``settings.point_dbt_at``).
 
     dbt re-parses the whole project when the profile changes, and the profile holds the database
     path, which differs for every run's build. So dbt connects through a link of a stable name in
@@ -65,7 +61,7 @@ def dbt_args(command: str, database: Path, *extra: str, state_dir: Path | None =
     state.mkdir(parents=True, exist_ok=True)
     link = state / database.name
     _point_link(link, database)
-    os.environ["LIBCOOP_DBT_DATABASE"] = str(link)
+    point_dbt_at(link)
     project = dbt_project_dir()
     return [
         command,
