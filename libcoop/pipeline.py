@@ -18,7 +18,7 @@ import duckdb
 
 from libcoop.dashboard import dashboard_target
 from libcoop.fingerprint import docs_are_current, record_fingerprint, unchanged_since
-from libcoop.ingest.drop_folder import discover
+from libcoop.ingest.drop_folder import Discovery, DropFile, discover
 from libcoop.ingest.load import LoadResult, load_drop
 from libcoop.ingest.reports import report_path
 from libcoop.ingest.staged import stage_check, staged_checks
@@ -118,21 +118,26 @@ def files_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[
 
 @dataclass(frozen=True)
 class PendingChanges:
-    """How the drop folder differs from what the published warehouse holds."""
+    """How the drop folder differs from what the published warehouse holds, with the drop folder
+    as listed and hashed for it: the value the discover step hands the check and load steps."""
 
     to_check: tuple[str, ...]  # new or changed files, including ones rejected before
     removed: tuple[str, ...]  # files in force whose file is gone
     unseen: tuple[str, ...]  # to_check minus the bytes already rejected: what warrants a new run
+    discovery: Discovery
 
     @property
     def any(self) -> bool:
         return bool(self.unseen or self.removed)
 
+    def files_to_check(self) -> tuple[DropFile, ...]:
+        return tuple(self.discovery.file(p) for p in self.to_check)
+
 
 def pending_changes(paths: Paths) -> PendingChanges:
-    """Compare the drop folder with the published warehouse (opened read-only)."""
+    """List and hash the drop folder (once) and compare it with the published warehouse (opened read-only)."""
     found = discover(paths.incoming)
-    hashes = {f.relative_path: f.content_hash() for f in found.files}
+    hashes = {f.relative_path: f.content_hash for f in found.files}
     current: dict[str, str] = {}
     rejected: set[tuple[str, str]] = set()
     if paths.warehouse.exists():
@@ -150,30 +155,33 @@ def pending_changes(paths: Paths) -> PendingChanges:
         to_check=to_check,
         removed=tuple(sorted(set(current) - set(hashes))),
         unseen=tuple(p for p in to_check if (p, hashes[p]) not in rejected),
+        discovery=found,
     )
 
 
-def discover_step(paths: Paths) -> tuple[str, ...]:
-    """The drop files to check in this run: new or changed since the published build."""
+def discover_step(paths: Paths, pending: PendingChanges | None = None) -> PendingChanges:
+    """The drop folder of this run and the files to check in it: new or changed since the
+    published build. ``pending``: the comparison already made (``run`` makes it first)."""
     with current().phase("discover") as step:
-        to_check = pending_changes(paths).to_check
-        step.note = files_to_check(len(to_check))
-    return to_check
+        pending = pending or pending_changes(paths)
+        step.note = files_to_check(len(pending.to_check))
+    return pending
 
 
-def check_step(paths: Paths, run_id: str, relative_path: str, n: int | None = None, total: int | None = None):  # type: ignore[no-untyped-def]
+def check_step(paths: Paths, run_id: str, drop: DropFile, n: int | None = None, total: int | None = None):  # type: ignore[no-untyped-def]
     """Check one file and stage its verdict for the load (``libcoop.ingest.staged``); report it."""
-    verdict = stage_check(paths, run_id, relative_path)
+    verdict = stage_check(paths, run_id, drop)
     current().checked(verdict, n, total)
     return verdict
 
 
 @phase("load", note=lambda done: done[1].summary())
-def load_step(paths: Paths, run_id: str) -> tuple[Path, LoadResult]:
-    """Copy the published warehouse into a private build and load the drop folder into it,
-    using the per-file verdicts staged for this run when there are any."""
+def load_step(paths: Paths, run_id: str, discovery: Discovery | None = None) -> tuple[Path, LoadResult]:
+    """Copy the published warehouse into a private build and load the drop folder into it (the
+    ``discovery`` of the discover step; listed here when None), using the per-file verdicts
+    staged for this run when there are any."""
     build = prepare_build(paths, run_id)
-    discovery = discover(paths.incoming)
+    discovery = discovery or discover(paths.incoming)
     with duckdb.connect(str(build)) as con:
         write_reference_tables(con)
         result = load_drop(con, paths, run_id, discovery, staged_checks(paths, run_id, discovery))
@@ -306,11 +314,12 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
         log.info(summary.message)
         return summary
     with using(progress or current()) as progress, run_lock(paths.warehouse, run_id):  # one run at a time
-        to_check = discover_step(paths)
+        pending = discover_step(paths, pending)
+        to_check = pending.files_to_check()
         with progress.phase("check"):
-            for n, relative_path in enumerate(to_check, start=1):
-                check_step(paths, run_id, relative_path, n, len(to_check))
-        build, result = load_step(paths, run_id)
+            for n, drop in enumerate(to_check, start=1):
+                check_step(paths, run_id, drop, n, len(to_check))
+        build, result = load_step(paths, run_id, pending.discovery)
         try:
             build_step(build)
             report = validate_step(paths, build, run_id)

@@ -126,7 +126,7 @@ def load_drop(
         ).fetchall()
     )
     present = {f.relative_path for f in discovery.files}
-    hashes = {f.relative_path: f.content_hash() for f in discovery.files}
+    hashes = {f.relative_path: f.content_hash for f in discovery.files}
     checked_files: list[CheckedFile] = []
 
     con.execute("begin transaction")
@@ -164,7 +164,7 @@ def load_drop(
                 )
             else:
                 checked = prechecked.get((drop.relative_path, digest)) or check_file(drop, paths.incoming)
-                if drop.content_hash() != digest:
+                if drop.changed_since_hashed():
                     log.warning("%s changed while it was being read; it will be loaded next run", drop.relative_path)
                     continue
             checked_files.append(checked)
@@ -267,7 +267,7 @@ def _record_rejection(con: duckdb.DuckDBPyConnection, checked: CheckedFile, load
             drop.relative_path,
             drop.country_code,
             drop.kind,
-            drop.content_hash(),
+            drop.content_hash,
             checked.problem_total,
             "; ".join(f"{n} x {rule}" for rule, n in sorted(checked.problem_counts.items())),
         ],
