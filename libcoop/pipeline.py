@@ -28,7 +28,7 @@ from libcoop.settings import Paths
 from libcoop.transform.dbt_build import build_marts
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
 from libcoop.transform.review import review_unresolved
-from libcoop.warehouse.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
+from libcoop.warehouse.audit import audit_store, bring_in, ensure_audit_tables, keep_run
 from libcoop.warehouse.publish import discard_build, prepare_build, publish
 from libcoop.warehouse.runlock import run_lock
 
@@ -219,7 +219,7 @@ def mart_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, started_at: dt.datetime) -> None:
-    con.execute(RUNS_DDL)
+    ensure_audit_tables(con)
     con.execute(
         "insert into audit.runs values (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -259,15 +259,10 @@ def publish_step(
         summary.status = "blocked"
         summary.message = "a critical data-quality check failed; the last good warehouse stays published"
         # The blocked run's results reach the warehouse with the next published build.
-        keep_pending(
-            build,
-            pending_dir(paths.warehouse),
-            run_id,
-            started_at=started_at,
-            files=files,
-            quality=quality_summary,
-            message=summary.message,
-        )
+        with duckdb.connect(str(build)) as con:
+            summary.mart_rows = mart_row_counts(con)
+            record_run(con, summary, started_at)
+        keep_run(audit_store(paths.warehouse), build, run_id)
         discard_build(build)
         raise PublishBlocked(f"{summary.message}: {quality_summary}")
     try:
@@ -279,7 +274,7 @@ def publish_step(
     except DocsFailed as error:
         log.warning("dbt docs not refreshed: %s", error)
     with duckdb.connect(str(build)) as con:
-        fold_pending(con, pending_dir(paths.warehouse))
+        bring_in(con, audit_store(paths.warehouse))
         summary.mart_rows = mart_row_counts(con)
         summary.file_names = files_of_run(con, run_id)
         record_run(con, summary, started_at)
@@ -294,7 +289,6 @@ def publish_step(
         snapshot = publish_build(paths.lake, build, run_id)
         summary.lake = f"{paths.lake.url}, snapshot {snapshot}"
     publish(paths, build)
-    clear_pending(pending_dir(paths.warehouse), paths.warehouse)
     discard_build(build)
     return summary
 
