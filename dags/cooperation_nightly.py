@@ -55,17 +55,16 @@ DROP_FOLDER = Asset(DROP_FOLDER_ASSET)
     doc_md=__doc__,
 )
 def cooperation_nightly() -> None:
-    @task(multiple_outputs=True)
-    def discover_files() -> dict[str, object]:
-        """The drop folder, listed and hashed once, and the files new or changed since the published build."""
+    @task
+    def discover_files() -> list[dict[str, object]]:
+        """The files new or changed since the published build (mapped over by check_file); the whole
+        drop folder, listed and hashed once, goes to load as the XCom ``discovery``."""
         from libcoop.pipeline import discover_step
         from libcoop.settings import resolve_paths
 
         pending = discover_step(resolve_paths())
-        return {
-            "to_check": [drop.to_json() for drop in pending.files_to_check()],
-            "discovery": pending.discovery.to_json(),
-        }
+        get_current_context()["ti"].xcom_push(key="discovery", value=pending.discovery.to_json())
+        return [drop.to_json() for drop in pending.files_to_check()]
 
     @task(max_active_tis_per_dagrun=4)
     def check_file(drop: dict[str, object]) -> dict[str, object]:
@@ -134,7 +133,7 @@ def cooperation_nightly() -> None:
         return summary.status
 
     found = discover_files()
-    loaded = load(found["discovery"], check_file.expand(drop=found["to_check"]))
+    loaded = load(found["discovery"], check_file.expand(drop=found))
     publish(loaded, validate(loaded, build_marts(loaded)))
 
 

@@ -92,7 +92,7 @@ def _published(paths: Paths) -> tuple[str, str | None, int] | None:
 
 def unchanged_since(paths: Paths) -> tuple[str, int] | None:
     """(run id of the published build, files in force) when the code is the one that made the
-    published build and no blocked run waits to be folded in; None otherwise. The caller checks
+    published build and no blocked run waits in the audit store; None otherwise. The caller checks
     the drop folder (``pipeline.pending_changes``)."""
     if runs_not_published(audit_store(paths.warehouse), paths.warehouse):
         return None

@@ -85,6 +85,12 @@ def point_dbt_at(database: Path) -> None:
     os.environ["LIBCOOP_DBT_DATABASE"] = str(database)
 
 
+def dashboard_font() -> Path | None:
+    """The font file the dashboard subsets, when LIBCOOP_DASHBOARD_FONT names one."""
+    font = _env("LIBCOOP_DASHBOARD_FONT")
+    return Path(font) if font else None
+
+
 def keep_great_expectations_offline() -> None:
     """Great Expectations reads GX_ANALYTICS_ENABLED when it sets up analytics (the context file
     says analytics_enabled: false too): never phone home, whatever the caller's environment."""
