@@ -1,8 +1,10 @@
 """Per-file checks made ahead of the load, so that Airflow can fan them out (one mapped task per
-file) while only the load task writes DuckDB. A verdict is kept in the run's build folder as
-Parquet (the normalized rows) and JSON (the problems), keyed by the file's content hash; with a
-DuckLake target, in the lake (``libcoop.warehouse.lake_checks``), so that checks on any worker of
-any host reach the load."""
+file) while only the load task writes DuckDB. A verdict is kept in the run's build folder,
+``<build_dir>/<run_id>/checks/``, as Parquet (the normalized rows) and JSON (the problems), keyed
+by the file's content hash: that folder is the one place the load reads the checks from; with a
+DuckLake target, the lake's ``libcoop_checks.verdicts`` (``libcoop.warehouse.lake_checks``), so
+that checks on any worker of any host reach the load. The
+file itself and its hash come from the run's ``Discovery`` (never listed or hashed again here)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pyarrow.parquet as pq
 
 from libcoop.ingest.check import CheckedFile, check_file
 from libcoop.ingest.contract import Problem
-from libcoop.ingest.drop_folder import Discovery, DropFile, discover
+from libcoop.ingest.drop_folder import Discovery, DropFile
 from libcoop.settings import Paths
 
 
@@ -24,10 +26,9 @@ def checks_dir(paths: Paths, run_id: str) -> Path:
     return paths.build_dir / run_id / "checks"
 
 
-def stage_check(paths: Paths, run_id: str, relative_path: str) -> dict[str, Any]:
+def stage_check(paths: Paths, run_id: str, drop: DropFile) -> dict[str, Any]:
     """Check one drop file and keep the verdict for the load; return a small summary for XCom."""
-    drop = _find(discover(paths.incoming), relative_path)
-    digest = drop.content_hash()
+    digest, relative_path = drop.content_hash, drop.relative_path
     checked = check_file(drop, paths.incoming)
     verdict = {
         "file": relative_path,
@@ -39,6 +40,7 @@ def stage_check(paths: Paths, run_id: str, relative_path: str) -> dict[str, Any]
     _store(paths, run_id, verdict, checked.rows)
     return {
         "file": relative_path,
+        "hash": digest,
         "accepted": checked.accepted,
         "rows": checked.rows.num_rows if checked.rows is not None else 0,
         "problems": checked.problem_total if not checked.accepted else 0,
@@ -89,9 +91,3 @@ def _stored(paths: Paths, run_id: str) -> list[tuple[dict[str, Any], pa.Table | 
         stored.append((json.loads(meta.read_text(encoding="utf-8")), rows))
     return stored
 
-
-def _find(discovery: Discovery, relative_path: str) -> DropFile:
-    for drop in discovery.files:
-        if drop.relative_path == relative_path:
-            return drop
-    raise FileNotFoundError(f"{relative_path} is no longer in the drop folder")

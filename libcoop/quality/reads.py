@@ -14,9 +14,6 @@ from libcoop.ingest.contract import (
     PERIODS,
     period_last_day_sql,
 )
-
-# Never phone home: Great Expectations reads this when it sets up analytics (the context file says
-# analytics_enabled: false too).
 from libcoop.quality.suites import (
     _DIMENSION_KEYS,
     _FACT_REFERENCES,

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-# Never phone home: Great Expectations reads this when it sets up analytics (the context file says
-# analytics_enabled: false too).
 from libcoop.quality.reads import SUITE_NAMES, _suite_specs
 from libcoop.quality.results import (
     CRITICAL,

@@ -344,8 +344,10 @@ paths = Paths(Path(sys.argv[4]), target.work_dir / "cooperation.duckdb", Path(sy
 open(sys.argv[6], "w").close()  # ready
 while not Path(sys.argv[7]).exists():  # start together, to write at the same time
     pass
-for relative_path in sys.argv[8:]:
-    stage_check(paths, "parallel-run", relative_path)
+from libcoop.ingest.drop_folder import discover
+for drop in discover(paths.incoming).files:
+    if drop.relative_path in sys.argv[8:]:
+        stage_check(paths, "parallel-run", drop)
 """
 
 
@@ -383,8 +385,8 @@ def test_checks_in_two_processes_write_the_lake_at_once_and_reach_the_load(catal
     assert len(writers_seen) == 2, writers_seen  # host:pid of each process
     # the same verdicts as checks kept on local disk (the DuckDB file target)
     local = Paths(ws.raw, tmp_path / "local" / "cooperation.duckdb", ws.paths.expectations_dir)
-    for relative_path in files:
-        stage_check(local, "local-run", relative_path)
+    for drop in discovery.files:
+        stage_check(local, "local-run", drop)
     for key, checked in staged_checks(local, "local-run", discovery).items():
         remote = from_lake[key]
         assert (remote.problems, remote.problem_counts, remote.warnings) == (
