@@ -90,4 +90,3 @@ def _stored(paths: Paths, run_id: str) -> list[tuple[dict[str, Any], pa.Table | 
         rows = pq.read_table(rows_file) if rows_file.exists() else None
         stored.append((json.loads(meta.read_text(encoding="utf-8")), rows))
     return stored
-
