@@ -354,6 +354,16 @@ for drop in discover(paths.incoming).files:
 def test_checks_in_two_processes_write_the_lake_at_once_and_reach_the_load(catalog, tmp_path):
     """Two writer processes (as two Airflow workers would) append their files' verdicts to the lake
     concurrently; the load, elsewhere, reads every verdict back, equal to a check made locally."""
+
+    name = f"libcoop_lake_{secrets.token_hex(4)}"  # a catalog of its own: a lake has one data path
+    _admin(f"create database {name}")
+    try:
+        _checks_in_two_processes(catalog.replace(catalog.split()[0], f"ducklake:postgres:dbname={name}"), tmp_path)
+    finally:
+        _admin(f"drop database if exists {name} with (force)")
+
+
+def _checks_in_two_processes(catalog: str, tmp_path: Path) -> None:
     from libcoop.ingest.drop_folder import discover
     from libcoop.ingest.staged import stage_check, staged_checks
     from libcoop.warehouse import lake_checks
@@ -380,7 +390,7 @@ def test_checks_in_two_processes_write_the_lake_at_once_and_reach_the_load(catal
     discovery = discover(ws.paths.incoming)
     from_lake = staged_checks(ws.paths, "parallel-run", discovery)
     assert sorted(path for path, _ in from_lake) == sorted(files)
-    assert {h for _, h in from_lake} == {f.content_hash() for f in discovery.files}
+    assert {h for _, h in from_lake} == {f.content_hash for f in discovery.files}
     writers_seen = set(lake_checks.checked_by(ws.lake, "parallel-run").values())
     assert len(writers_seen) == 2, writers_seen  # host:pid of each process
     # the same verdicts as checks kept on local disk (the DuckDB file target)
