@@ -66,6 +66,7 @@ from libcoop.quality.results import (
     ExpectationOutcome,
     FailingRow,
     QualityReport,
+    RunFile,
 )
 from libcoop.quality.site import (
     data_docs_target,
@@ -111,6 +112,7 @@ __all__ = [
     "ExpectationOutcome",
     "FailingRow",
     "QualityReport",
+    "RunFile",
     "data_docs_target",
     "ensure_dq_results_table",
     "expectation_parameters",

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -14,6 +15,8 @@ from libcoop.ingest.contract import (
     PERIODS,
     period_last_day_sql,
 )
+from libcoop.ingest.reports import report_path
+from libcoop.quality.results import RunFile
 
 # Never phone home: Great Expectations reads this when it sets up analytics (the context file says
 # analytics_enabled: false too).
@@ -50,6 +53,10 @@ class _SuiteSpec:
     build: Callable[[], ExpectationSuite]
     query: Callable[[duckdb.DuckDBPyConnection], str]  # the SQL of the dataframe it validates
     kind: str | None = None  # memberships, visits, donations: a raw suite, whose rows come from coordinators' files
+    # What one row is, singular and plural, for the sentences of the front page ("3 visits ...").
+    noun: tuple[str, str] = ("row", "rows")
+    # Its rows carry the file and row they come from (the raw layer, the facts): failures name them.
+    lineage: bool = False
 
 
 def _columns_of(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
@@ -92,7 +99,15 @@ def _fact_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
                 f"as {day}"
             )
         if table == "fct_donation":
-            helpers.append(f"{_has_fx_rate_sql(con)} as has_fx_rate")
+            has_rate = _has_fx_rate_sql(con)
+            helpers.append(f"{has_rate} as has_fx_rate")
+            start_year = "(select max(d.year) from marts.dim_date as d where d.date_key = f.start_date_key)"
+            helpers.append(
+                f"case when not ({has_rate}) then concat(f.currency, ' in ', {start_year}) end as missing_fx_rate"
+            )
+        if "file_path" in _columns_of(con, "marts", table):
+            # The coordinator's folder: which country's file a failing row comes from.
+            helpers.append("upper(split_part(f.file_path, '/', 1)) as reporting_country")
         return f"select f.*, {', '.join(helpers)} from marts.{table} as f"
 
     return query
@@ -112,17 +127,22 @@ def _has_fx_rate_sql(con: duckdb.DuckDBPyConnection) -> str:
     return "case when f.amount is not null then f.amount_usd is not null end"
 
 
+_NOUNS = {
+    "memberships": ("membership", "memberships"),
+    "visits": ("visit", "visits"),
+    "donations": ("donation", "donations"),
+    "fct_membership": ("membership", "memberships"),
+    "fct_visit": ("visit", "visits"),
+    "fct_donation": ("donation", "donations"),
+    "fct_cooperation_activity": ("activity", "activities"),
+}
+
+
 def _suite_specs() -> tuple[_SuiteSpec, ...]:
+    raw = {"memberships": raw_memberships_suite, "visits": raw_visits_suite, "donations": raw_donations_suite}
     specs = [
-        _SuiteSpec(
-            "raw_memberships",
-            "raw.current_memberships",
-            raw_memberships_suite,
-            _raw_query("memberships"),
-            "memberships",
-        ),
-        _SuiteSpec("raw_visits", "raw.current_visits", raw_visits_suite, _raw_query("visits"), "visits"),
-        _SuiteSpec("raw_donations", "raw.current_donations", raw_donations_suite, _raw_query("donations"), "donations"),
+        _SuiteSpec(f"raw_{kind}", f"raw.current_{kind}", build, _raw_query(kind), kind, _NOUNS[kind], True)
+        for kind, build in raw.items()
     ]
     for table in _DIMENSION_KEYS:
         specs.append(
@@ -131,6 +151,7 @@ def _suite_specs() -> tuple[_SuiteSpec, ...]:
                 f"marts.{table}",
                 lambda table=table: marts_dimension_suite(table),
                 _dimension_query(table),
+                noun=(f"row of {table}", f"rows of {table}"),
             )
         )
     facts = {
@@ -140,7 +161,16 @@ def _suite_specs() -> tuple[_SuiteSpec, ...]:
         "fct_cooperation_activity": marts_fct_cooperation_activity_suite,
     }
     for table, build in facts.items():
-        specs.append(_SuiteSpec(f"{MARTS_SUITE_PREFIX}{table}", f"marts.{table}", build, _fact_query(table)))
+        specs.append(
+            _SuiteSpec(
+                f"{MARTS_SUITE_PREFIX}{table}",
+                f"marts.{table}",
+                build,
+                _fact_query(table),
+                noun=_NOUNS[table],
+                lineage=True,
+            )
+        )
     return tuple(specs)
 
 
@@ -168,3 +198,42 @@ def expectation_parameters(con: duckdb.DuckDBPyConnection, today: dt.date) -> di
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+# --- the files of a run ---------------------------------------------------------------------------
+
+
+def run_files(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[RunFile, ...]:
+    """The files of run ``run_id`` as loaded (audit.file_loads), with the rows of each the build holds.
+
+    A build made without the loader of this run (a rebuild, a test) shows each file's latest outcome.
+    Rows are counted in raw.current_*: an unchanged file's rows are those of its version in force, a
+    rejected file's those of the earlier version that stays in use (0 when there is none).
+    """
+    if not _columns_of(con, "audit", "file_loads"):
+        return ()
+    (in_run,) = con.execute("select count(*) from audit.file_loads where load_id = ?", [run_id]).fetchone()
+    latest = "qualify row_number() over (partition by file_path order by checked_at desc) = 1"
+    chosen = "where load_id = ?" if in_run else latest
+    counts = (
+        " union all ".join(
+            f"select file_path, count(*) as n from raw.current_{kind} group by file_path"
+            for kind in PERIODS
+            if _columns_of(con, "raw", f"current_{kind}")
+        )
+        or "select null::varchar as file_path, 0 as n"
+    )
+    rows = con.execute(
+        f"with loads as (select * from audit.file_loads {chosen}), in_force as ({counts}) "
+        "select l.file_path, l.country_code, l.kind, l.outcome, coalesce(sum(f.n), 0), l.problem_count, l.message "
+        "from loads as l left join in_force as f on f.file_path = l.file_path "
+        "group by all order by l.file_path",
+        [run_id] if in_run else [],
+    ).fetchall()
+    files = []
+    for file_path, country, kind, outcome, n, problems, message in rows:
+        folder = file_path.split("/", 1)[0] if "/" in file_path else None
+        has_report = outcome in ("rejected", "skipped") and folder is not None
+        report = report_path(Path("raw") / "reports", file_path).as_posix() if has_report else None
+        files.append(RunFile(file_path, country or folder, kind, outcome, int(n), problems, report, message))
+    return tuple(files)

@@ -26,6 +26,7 @@ from libcoop.quality.results import (
     EARLIEST_PLAUSIBLE_DATE,
     MAX_PARTICIPANTS_PER_DELEGATION,
     MAX_PLAUSIBLE_AMOUNT,
+    PROBLEM_META,
     WARNING,
     _severity,
 )
@@ -40,21 +41,26 @@ log = logging.getLogger(__name__)
 # --- how each expectation is declared ---------------------------------------------------------
 
 
-def _critical(description: str) -> dict[str, Any]:
-    """Keyword arguments of a critical expectation: a failure blocks the publication."""
+def _critical(description: str, problem: str) -> dict[str, Any]:
+    """Keyword arguments of a critical expectation: a failure blocks the publication.
+
+    ``description`` says what is checked; ``problem`` says what a failure found, in the words the
+    Data Docs front page shows (see ``results.problem_sentence``): ``{rows}`` becomes e.g.
+    "3 visits", ``{observed}`` what the check saw.
+    """
     return {
         "severity": CRITICAL,
-        "meta": {"severity": CRITICAL},
+        "meta": {"severity": CRITICAL, PROBLEM_META: problem},
         "description": description,
         "notes": "Critical: a failure blocks the publication of the build.",
     }
 
 
-def _warning(description: str) -> dict[str, Any]:
-    """Keyword arguments of a warning: reported, the build is still published."""
+def _warning(description: str, problem: str) -> dict[str, Any]:
+    """Keyword arguments of a warning: reported, the build is still published (words as in _critical)."""
     return {
         "severity": WARNING,
-        "meta": {"severity": WARNING},
+        "meta": {"severity": WARNING, PROBLEM_META: problem},
         "description": description,
         "notes": "Warning: a failure is reported; the build is still published.",
     }
@@ -105,7 +111,10 @@ def _plausible_date(column: str, label: str | None = None) -> Expectation:
         column=column,
         min_value=EARLIEST_PLAUSIBLE_DATE,
         max_value={"$PARAMETER": "max_plausible_date"},
-        **_warning(f"{label or column} lies between {EARLIEST_PLAUSIBLE_DATE} and one year from today"),
+        **_warning(
+            f"{label or column} lies between {EARLIEST_PLAUSIBLE_DATE} and one year from today",
+            f"{{rows}} dated before {EARLIEST_PLAUSIBLE_DATE.year} or more than a year from today ({label or column})",
+        ),
     )
 
 
@@ -113,7 +122,9 @@ def _required(columns: Iterable[str], what: str) -> list[Expectation]:
     import great_expectations.expectations as gxe
 
     return [
-        gxe.ExpectColumnValuesToNotBeNull(column=column, **_critical(f"{column} is given for every {what}"))
+        gxe.ExpectColumnValuesToNotBeNull(
+            column=column, **_critical(f"{column} is given for every {what}", f"{{rows}} without {column}")
+        )
         for column in columns
     ]
 
@@ -123,7 +134,12 @@ def _country_codes(columns: Iterable[str]) -> list[Expectation]:
 
     return [
         gxe.ExpectColumnValuesToMatchRegex(
-            column=column, regex=_ISO2_PATTERN, **_critical(f"{column} is an ISO 3166 alpha-2 code such as VN")
+            column=column,
+            regex=_ISO2_PATTERN,
+            **_critical(
+                f"{column} is an ISO 3166 alpha-2 code such as VN",
+                f"{{rows}} whose {column} is not a two-letter country code such as VN",
+            ),
         )
         for column in columns
     ]
@@ -139,13 +155,19 @@ def _period(start: str, end: str) -> list[Expectation]:
             column_B=start,
             or_equal=True,
             ignore_row_if="either_value_is_missing",
-            **_critical(f"the period of {end} does not end before {start} (when both are given)"),
+            **_critical(
+                f"the period of {end} does not end before {start} (when both are given)",
+                f"{{rows}} whose {end} ends before {start}",
+            ),
         ),
         *(
             gxe.ExpectColumnValuesToBeInSet(
                 column=f"{column}_precision",
                 value_set=list(DATE_PRECISIONS),
-                **_critical(f"the precision of {column} is year, month or day"),
+                **_critical(
+                    f"the precision of {column} is year, month or day",
+                    f"{{rows}} whose {column} is not a year, a month or a day",
+                ),
             )
             for column in (start, end)
         ),
@@ -161,7 +183,10 @@ def _one_row_per_source_row(what: str) -> Expectation:
 
     return gxe.ExpectCompoundColumnsToBeUnique(
         column_list=["file_path", "source_row_number"],
-        **_critical(f"each row of a current file version is loaded once as a {what}"),
+        **_critical(
+            f"each row of a current file version is loaded once as a {what}",
+            "{rows} loaded more than once from the same row of the same file",
+        ),
     )
 
 
@@ -197,27 +222,40 @@ def raw_visits_suite() -> ExpectationSuite:
             gxe.ExpectColumnValuesToBeInSet(
                 column="activity_type",
                 value_set=list(ACTIVITY_TYPES),
-                **_critical("activity_type is one of the contract's activity types"),
+                **_critical(
+                    "activity_type is one of the contract's activity types",
+                    "{rows} whose activity_type is not one of the contract's activity types",
+                ),
             ),
             gxe.ExpectColumnValuesToNotBeNull(
                 column="host_institution",
                 row_condition=Column("guest_institution").is_null(),
-                **_critical("every visit names a host_institution or a guest_institution (or both)"),
+                **_critical(
+                    "every visit names a host_institution or a guest_institution (or both)",
+                    "{rows} naming neither a host_institution nor a guest_institution",
+                ),
             ),
             *(
                 gxe.ExpectColumnValuesToNotBeNull(
                     column=f"{side}_country",
                     row_condition=Column(f"{side}_institution").is_not_null(),
-                    **_critical(f"{side}_country is given whenever {side}_institution is"),
+                    **_critical(
+                        f"{side}_country is given whenever {side}_institution is",
+                        f"{{rows}} naming a {side}_institution without its {side}_country",
+                    ),
                 )
                 for side in ("host", "guest")
             ),
             *_country_codes(["host_country", "guest_country"]),
             gxe.ExpectColumnValuesToBeBetween(
-                column="delegations", min_value=1, **_critical("delegations is a whole number of at least 1")
+                column="delegations",
+                min_value=1,
+                **_critical("delegations is a whole number of at least 1", "{rows} with fewer than 1 delegation"),
             ),
             gxe.ExpectColumnValuesToBeBetween(
-                column="participants", min_value=0, **_critical("participants is not negative")
+                column="participants",
+                min_value=0,
+                **_critical("participants is not negative", "{rows} with a negative number of participants"),
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column="participants_per_delegation",
@@ -225,7 +263,8 @@ def raw_visits_suite() -> ExpectationSuite:
                 # Conferences, trainings, workshops... count their attendees, not a delegation's members.
                 row_condition=Column("activity_type").is_in(DELEGATION_ACTIVITY_TYPES),
                 **_warning(
-                    f"a visit or exchange has at most {MAX_PARTICIPANTS_PER_DELEGATION} participants per delegation"
+                    f"a visit or exchange has at most {MAX_PARTICIPANTS_PER_DELEGATION} participants per delegation",
+                    f"{{rows}} with more than {MAX_PARTICIPANTS_PER_DELEGATION} participants per delegation",
                 ),
             ),
             *_period("start_date", "end_date"),
@@ -252,27 +291,42 @@ def raw_donations_suite() -> ExpectationSuite:
             gxe.ExpectColumnValuesToBeInSet(
                 column="donation_type",
                 value_set=list(DONATION_TYPES),
-                **_critical("donation_type is one of the contract's donation types"),
+                **_critical(
+                    "donation_type is one of the contract's donation types",
+                    "{rows} whose donation_type is not one of the contract's donation types",
+                ),
             ),
             gxe.ExpectColumnValuesToBeInSet(
                 column="donor_type",
                 value_set=list(DONOR_TYPES),
-                **_warning("donor_type, when given, is one of the contract's donor types"),
+                **_warning(
+                    "donor_type, when given, is one of the contract's donor types",
+                    "{rows} whose donor_type is not one of the contract's donor types",
+                ),
             ),
             *_country_codes(["donor_country", "recipient_country"]),
-            gxe.ExpectColumnValuesToBeBetween(column="quantity", min_value=0, **_critical("quantity is not negative")),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="quantity",
+                min_value=0,
+                **_critical("quantity is not negative", "{rows} with a negative quantity"),
+            ),
             # No upper bound here: an amount in its own currency says nothing (VND 10,000,000 is a
             # small gift). marts_integrity_fct_donation bounds the amount in USD.
-            gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, **_critical("amount is not negative")),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="amount", min_value=0, **_critical("amount is not negative", "{rows} with a negative amount")
+            ),
             gxe.ExpectColumnValuesToNotBeNull(
                 column="currency",
                 row_condition=Column("amount").is_not_null(),
-                **_critical("every donation with an amount has a currency"),
+                **_critical("every donation with an amount has a currency", "{rows} with an amount but no currency"),
             ),
             gxe.ExpectColumnValuesToMatchRegex(
                 column="currency",
                 regex=_ISO4217_PATTERN,
-                **_critical("currency is a three-letter ISO 4217 code such as USD"),
+                **_critical(
+                    "currency is a three-letter ISO 4217 code such as USD",
+                    "{rows} whose currency is not a three-letter code such as USD",
+                ),
             ),
             *_period("start_date", "end_date"),
             _plausible_date("start_date"),
@@ -358,8 +412,12 @@ def marts_dimension_suite(table: str) -> ExpectationSuite:
         f"{MARTS_SUITE_PREFIX}{table}",
         f"marts.{table}",
         [
-            gxe.ExpectColumnValuesToNotBeNull(column=key, **_critical(f"{key} is given on every row of {table}")),
-            gxe.ExpectColumnValuesToBeUnique(column=key, **_critical(f"{key} is unique in {table}")),
+            gxe.ExpectColumnValuesToNotBeNull(
+                column=key, **_critical(f"{key} is given on every row of {table}", f"{{rows}} without a {key}")
+            ),
+            gxe.ExpectColumnValuesToBeUnique(
+                column=key, **_critical(f"{key} is unique in {table}", f"{{rows}} sharing their {key} with another row")
+            ),
         ],
     )
 
@@ -372,21 +430,30 @@ def _fact_expectations(table: str) -> list[Expectation]:
     for key, dimension in _FACT_REFERENCES[table]:
         expectations.append(
             gxe.ExpectColumnValuesToNotBeNull(
-                column=key, **_critical(f"{key} is given on every row of {table} (the unknown member, never NULL)")
+                column=key,
+                **_critical(
+                    f"{key} is given on every row of {table} (the unknown member, never NULL)",
+                    f"{{rows}} without a {key} (not even the unknown member)",
+                ),
             )
         )
         expectations.append(
             gxe.ExpectColumnValuesToBeNull(
                 column=_orphan_column(key),
                 **_critical(
-                    f"every {key} of {table} is found in {dimension} (the unexpected values are the orphan keys)"
+                    f"every {key} of {table} is found in {dimension} (the unexpected values are the orphan keys)",
+                    f"{{rows}} whose {key} is not found in {dimension}",
                 ),
             )
         )
     parameter, source = _FACT_ROW_SOURCES[table]
     expectations.append(
         gxe.ExpectTableRowCountToEqual(
-            value={"$PARAMETER": parameter}, **_critical(f"{table} has as many rows as {source}")
+            value={"$PARAMETER": parameter},
+            **_critical(
+                f"{table} has as many rows as {source}",
+                f"{table} does not have as many rows as {source}: it has {{observed}}",
+            ),
         )
     )
     if table in _FACT_START_DAYS:
@@ -413,26 +480,34 @@ def marts_fct_donation_suite() -> ExpectationSuite:
         "marts.fct_donation",
         [
             *_fact_expectations("fct_donation"),
-            gxe.ExpectColumnValuesToBeBetween(column="amount", min_value=0, **_critical("amount is not negative")),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="amount", min_value=0, **_critical("amount is not negative", "{rows} with a negative amount")
+            ),
             gxe.ExpectColumnValuesToNotBeNull(
                 column="amount_usd",
                 row_condition=amount_given & (Column("has_fx_rate") == True),  # noqa: E712 (a Condition, not a test)
-                **_warning("amount_usd is filled in whenever a rate is known for the currency and start year"),
+                **_warning(
+                    "amount_usd is filled in whenever a rate is known for the currency and start year",
+                    "{rows} without amount_usd although a rate is known for their currency and start year",
+                ),
             ),
-            gxe.ExpectColumnValuesToBeInSet(
-                column="has_fx_rate",
-                value_set=[True],
-                row_condition=amount_given,
+            # missing_fx_rate is "VND in 2015" where no rate is known (NULL otherwise): the words name it.
+            gxe.ExpectColumnValuesToBeNull(
+                column="missing_fx_rate",
                 **_warning(
                     "a yearly exchange rate is known for the currency and start year of every donation with an "
-                    "amount (the others have no amount_usd)"
+                    "amount (the others have no amount_usd)",
+                    "{rows} in a currency without an exchange rate for their start year, so without an amount in USD",
                 ),
             ),
             gxe.ExpectColumnValuesToBeBetween(
                 column="amount_usd",
                 min_value=0,
                 max_value=MAX_PLAUSIBLE_AMOUNT,
-                **_warning(f"a donation is worth at most USD {MAX_PLAUSIBLE_AMOUNT:,}"),
+                **_warning(
+                    f"a donation is worth at most USD {MAX_PLAUSIBLE_AMOUNT:,}",
+                    f"{{rows}} worth more than USD {MAX_PLAUSIBLE_AMOUNT:,}",
+                ),
             ),
         ],
     )
@@ -449,7 +524,10 @@ def marts_fct_cooperation_activity_suite() -> ExpectationSuite:
             gxe.ExpectColumnValuesToBeInSet(
                 column="activity_family",
                 value_set=["membership", "visit", "donation"],
-                **_critical("activity_family is membership, visit or donation"),
+                **_critical(
+                    "activity_family is membership, visit or donation",
+                    "{rows} whose activity_family is not membership, visit or donation",
+                ),
             ),
         ],
     )

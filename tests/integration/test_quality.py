@@ -215,21 +215,31 @@ def build_warehouse(path: Path, *, fx_flag: bool = True) -> Path:
         )
         if not fx_flag:  # the flag is optional: without it, rates are looked up in ref.fx_rates_yearly
             con.execute("alter table marts.fct_donation drop column is_missing_fx_rate")
+        # Each fact row carries the file and row it comes from, as the dbt marts do (same order as raw).
+        for table, raw_rows in (("fct_membership", MEMBERSHIPS), ("fct_visit", VISITS), ("fct_donation", DONATIONS)):
+            con.execute(f"alter table marts.{table} add column file_path varchar")
+            con.execute(f"alter table marts.{table} add column source_row_number bigint")
+            for position, (file_path, row_number, *_rest) in enumerate(raw_rows):
+                con.execute(
+                    f"update marts.{table} set file_path = ?, source_row_number = ? where rowid = ?",
+                    [file_path, row_number, position],
+                )
         con.execute(
             "create table marts.fct_cooperation_activity as "
             "select 'membership' as activity_family, 'membership' as activity_type, institution_key, "
             f"'{_key('UNKNOWN')}' as partner_institution_key, organization_key, '{_key('VN')}' as country_key, "
             f"'{_key('ZZ')}' as partner_country_key, joined_date_key as date_key, "
             "cast(null as bigint) as delegations, cast(null as bigint) as participants, "
-            "cast(null as bigint) as quantity, cast(null as double) as amount_usd from marts.fct_membership "
+            "cast(null as bigint) as quantity, cast(null as double) as amount_usd, file_path, source_row_number "
+            "from marts.fct_membership "
             "union all "
             "select 'visit', activity_type, host_institution_key, guest_institution_key, "
             f"'{_key('UNKNOWN')}', host_country_key, guest_country_key, start_date_key, delegations, participants, "
-            "null, null from marts.fct_visit "
+            "null, null, file_path, source_row_number from marts.fct_visit "
             "union all "
             "select 'donation', donation_type, recipient_institution_key, donor_institution_key, "
             f"'{_key('UNKNOWN')}', recipient_country_key, donor_country_key, start_date_key, null, null, quantity, "
-            "amount_usd from marts.fct_donation"
+            "amount_usd, file_path, source_row_number from marts.fct_donation"
         )
     return path
 
@@ -589,9 +599,16 @@ def test_a_donation_without_exchange_rate_is_flagged_as_a_warning(
     report = quality.validate_warehouse(warehouse, "run-fx", context_dir)
 
     assert _failed(report) == [
-        ("marts_integrity_fct_donation", "expect_column_values_to_be_in_set", "has_fx_rate", "warning", 1)
+        ("marts_integrity_fct_donation", "expect_column_values_to_be_null", "missing_fx_rate", "warning", 1)
     ]
     assert report.passed
+    # In words, naming the currency, the year, the file and the row.
+    assert quality.results.problem_sentence(report.warnings[0]) == (
+        "1 donation in a currency without an exchange rate for their start year, so without an amount in USD "
+        "(KRW in 2008): VN/donations_nlv-2000-2012.xlsx row 4."
+    )
+    (vn,) = [v for v in report.countries if v.country_code == "VN"]
+    assert [c.outcome.expectation for c in vn.failed_checks] == ["expect_column_values_to_be_null"]
 
 
 def test_amount_usd_missing_despite_a_rate_is_a_warning(warehouse: Path, context_dir: Path) -> None:

@@ -126,6 +126,60 @@ def test_every_expectation_carries_its_severity_and_plain_words(suites: dict) ->
             assert expectation.description and "$" not in expectation.description, (name, expectation.expectation_type)
 
 
+def test_every_expectation_of_every_suite_says_in_words_what_its_failure_found(suites: dict) -> None:
+    """The front page's sentences come from the suites themselves (meta "problem"), never a second list."""
+    for name, suite in suites.items():
+        for expectation in suite.expectations:
+            problem = expectation.meta.get(quality.results.PROBLEM_META)
+            where = (name, expectation.expectation_type, getattr(expectation, "column", None))
+            assert isinstance(problem, str) and len(problem) > 15, where
+            row_by_row = not expectation.expectation_type.startswith("expect_table_")
+            # A row-by-row check counts its failing rows ("3 visits ..."); a table-level one says what it saw.
+            assert ("{rows}" in problem) == row_by_row, where
+            assert ("{observed}" in problem) == (not row_by_row), where
+            assert not set(problem.replace("{rows}", "").replace("{observed}", "")) & set("{}$"), where
+
+
+def test_a_failure_is_one_sentence_naming_its_rows_and_files() -> None:
+    rows = tuple(
+        quality.FailingRow(path, row, f"missing_fx_rate=VND in {year}")
+        for path, row, year in [("VN/donations.csv", 9, 2015), ("VN/donations.csv", 4, 2015), ("KR/d.csv", 2, 2016)]
+    )
+    outcome = ExpectationOutcome(
+        "marts_integrity_fct_donation",
+        "expect_column_values_to_be_null",
+        "missing_fx_rate",
+        "warning",
+        False,
+        "unexpected: VND in 2015, VND in 2016",
+        5,
+        "a rate is known",
+        "{rows} in a currency without an exchange rate for their start year",
+        ("donation", "donations"),
+        rows,
+    )
+
+    assert quality.results.problem_sentence(outcome) == (
+        "5 donations in a currency without an exchange rate for their start year (VND in 2016, VND in 2015): "
+        "KR/d.csv row 2; VN/donations.csv rows 4, 9, and 2 more."
+    )
+    assert quality.results.problem_sentence(outcome, rows[:1]) == (
+        "5 donations in a currency without an exchange rate for their start year (VND in 2015): VN/donations.csv row 9."
+    )
+    one = ExpectationOutcome(
+        "raw_visits", "expect_column_values_to_not_be_null", "start_date", "critical", False, None, 1, "given",
+        "{rows} without start_date", ("visit", "visits"), (quality.FailingRow("SG/v.csv", 3, "start_date=(empty)"),),
+    )  # fmt: skip
+    assert quality.results.problem_sentence(one) == "1 visit without start_date: SG/v.csv row 3."
+    table = ExpectationOutcome(
+        "marts_integrity_fct_visit", "expect_table_row_count_to_equal", None, "critical", False, "2", None,
+        "as many rows", "fct_visit does not have as many rows as raw.current_visits: it has {observed}",
+    )  # fmt: skip
+    assert quality.results.problem_sentence(table) == (
+        "Fct_visit does not have as many rows as raw.current_visits: it has 2."
+    )
+
+
 def test_suites_are_deterministic(suites: dict) -> None:
     again = {spec.name: spec.build() for spec in quality.reads._suite_specs()}
     for name, suite in suites.items():
@@ -146,7 +200,7 @@ def test_every_fact_key_is_checked_against_its_dimension(suites: dict) -> None:
         checked = {
             e.column
             for e in suites[f"{quality.MARTS_SUITE_PREFIX}{table}"].expectations
-            if e.expectation_type == "expect_column_values_to_be_null"
+            if e.expectation_type == "expect_column_values_to_be_null" and e.column.startswith("orphan_")
         }
         assert checked == {f"orphan_{key}" for key, _ in references}, table
 
@@ -271,6 +325,12 @@ def _report_with_a_country(tmp_path: Path, *, critical: bool) -> quality.Quality
         site,
         countries=(view,),
         validation_pages={"raw_visits": "validations/raw_visits/run-7/t/page.html"},
+        files=(
+            quality.RunFile("VN/visits_<i>2015</i>.csv", "VN", "visits", "unchanged", 2, 0, None, None),
+            quality.RunFile(
+                "VN/donations.csv", "VN", "donations", "rejected", 0, 1, "raw/reports/VN/donations.csv.report.txt", "x"
+            ),
+        ),
     )
 
 
@@ -303,10 +363,19 @@ def test_publish_data_docs_swaps_in_the_site_with_the_verdict_and_the_country_pa
 
     assert index == target / "index.html"
     assert sorted(p.name for p in target.parent.iterdir()) == ["data_docs"]
-    assert sorted(p.name for p in target.iterdir()) == ["countries", "index.html", "validations"]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "countries",
+        quality.site.GX_HOME,
+        "index.html",
+        "validations",
+    ]
     home = index.read_text(encoding="utf-8")
-    assert home.index("<body class='x'>") < home.index('id="libcoop-run"') < home.index("GX index")
+    assert 'id="libcoop-run"' in home and "GX index" not in home
+    assert "GX index" in (target / quality.site.GX_HOME).read_text(encoding="utf-8")  # kept, linked
+    assert f'href="{quality.site.GX_HOME}"' in home
     assert "the build is not published" in home
+    assert "<i>2015" not in home and "VN/visits_&lt;i&gt;2015&lt;/i&gt;.csv" in home
+    assert "raw/reports/VN/donations.csv.report.txt" in home and "(1 problem)" in home
     assert '<a href="countries/VN.html">VN</a>' in home
     assert '<a href="validations/raw_visits/run-7/t/page.html">raw_visits</a>' in home
     assert (target / "countries" / "VN.html").is_file()
