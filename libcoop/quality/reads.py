@@ -16,22 +16,28 @@ from libcoop.ingest.contract import (
     period_last_day_sql,
 )
 from libcoop.ingest.reports import report_path
-from libcoop.quality.results import RunFile
 
 # Never phone home: Great Expectations reads this when it sets up analytics (the context file says
 # analytics_enabled: false too).
-from libcoop.quality.suites import (
+from libcoop.quality.marts_suites import (
     _DIMENSION_KEYS,
-    _FACT_REFERENCES,
+    _FACT_SOURCES,
     _FACT_START_DAYS,
+    _FACT_TOTALS,
+    CURRENCY_TOTAL_MISMATCH,
     MARTS_SUITE_PREFIX,
-    _last_day_column,
-    _orphan_column,
+    ORGANIZATION_COUNT_MISMATCH,
+    UNTRACED_ROW,
     marts_dimension_suite,
     marts_fct_cooperation_activity_suite,
     marts_fct_donation_suite,
     marts_fct_membership_suite,
     marts_fct_visit_suite,
+    raw_total_parameter,
+)
+from libcoop.quality.results import RunFile
+from libcoop.quality.suites import (
+    _last_day_column,
     raw_donations_suite,
     raw_memberships_suite,
     raw_visits_suite,
@@ -84,14 +90,16 @@ def _dimension_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
 
 def _fact_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
     def query(con: duckdb.DuckDBPyConnection) -> str:
-        helpers = []
-        for key, dimension in _FACT_REFERENCES[table]:
-            dim_key = _DIMENSION_KEYS[dimension]
-            helpers.append(
-                f"case when f.{key} is not null and not exists "
-                f"(select 1 from marts.{dimension} as d where d.{dim_key} = f.{key}) "
-                f"then f.{key} end as {_orphan_column(key)}"
-            )
+        kinds, _ = _FACT_SOURCES[table]
+        raw_rows = " union all ".join(f"select file_path, source_row_number from raw.current_{k}" for k in kinds)
+        helpers = [
+            # Reconciliation through the lineage: the fact row's file and row, when raw does not hold them.
+            f"case when not exists (select 1 from ({raw_rows}) as r where r.file_path = f.file_path "
+            "and r.source_row_number = f.source_row_number) "
+            f"then concat(f.file_path, ' row ', f.source_row_number) end as {UNTRACED_ROW}",
+            # The coordinator's folder: which country's file a failing row comes from.
+            "upper(split_part(f.file_path, '/', 1)) as reporting_country",
+        ]
         if table in _FACT_START_DAYS:
             date_key, day = _FACT_START_DAYS[table]
             helpers.append(
@@ -105,12 +113,37 @@ def _fact_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
             helpers.append(
                 f"case when not ({has_rate}) then concat(f.currency, ' in ', {start_year}) end as missing_fx_rate"
             )
-        if "file_path" in _columns_of(con, "marts", table):
-            # The coordinator's folder: which country's file a failing row comes from.
-            helpers.append("upper(split_part(f.file_path, '/', 1)) as reporting_country")
+            helpers.append(_CURRENCY_TOTALS)
+        if table == "fct_membership":
+            helpers.append(_ORGANIZATION_COUNTS)
         return f"select f.*, {', '.join(helpers)} from marts.{table} as f"
 
     return query
+
+
+# The amounts of the row's currency in the marts and in raw, when they differ (beyond rounding).
+_CURRENCY_TOTALS = f"""
+case when f.amount is not null then (
+    select case when abs(m.total - coalesce(r.total, 0)) > 1e-9 * greatest(1, abs(coalesce(r.total, 0)))
+        then concat(f.currency, ': ', m.total, ' in the marts, ', coalesce(r.total, 0), ' in raw') end
+    from (select sum(g.amount) as total from marts.fct_donation as g where g.currency = f.currency) as m,
+        (select sum(d.amount) as total from raw.current_donations as d where d.currency = f.currency) as r
+) end as {CURRENCY_TOTAL_MISMATCH}"""
+
+# The memberships of the row's organization in the marts, and in raw the rows whose organization is
+# written as one of the names the marts resolved to it (found through the lineage), when they differ.
+_ORGANIZATION_COUNTS = f"""
+(
+    select case when m.n <> r.n then concat(
+        coalesce((select max(o.acronym) from marts.dim_organization as o
+            where o.organization_key = f.organization_key), f.organization_key),
+        ': ', m.n, ' in the marts, ', r.n, ' in raw') end
+    from (select count(*) as n from marts.fct_membership as g where g.organization_key = f.organization_key) as m,
+        (select count(*) as n from raw.current_memberships as d where d.organization in (
+            select t.organization from raw.current_memberships as t inner join marts.fct_membership as g
+                on g.file_path = t.file_path and g.source_row_number = t.source_row_number
+            where g.organization_key = f.organization_key)) as r
+) as {ORGANIZATION_COUNT_MISMATCH}"""
 
 
 def _has_fx_rate_sql(con: duckdb.DuckDBPyConnection) -> str:
@@ -187,7 +220,15 @@ def expectation_parameters(con: duckdb.DuckDBPyConnection, today: dt.date) -> di
         max_date = today.replace(year=today.year + 1)
     except ValueError:  # 29 February
         max_date = today + dt.timedelta(days=365)
+    totals = {
+        raw_total_parameter(column, kind): con.execute(
+            f"select coalesce(sum({column}), 0) from raw.current_{kind}"
+        ).fetchall()[0][0]
+        for pairs in _FACT_TOTALS.values()
+        for column, kind in pairs
+    }
     return {
+        **{name: int(value) for name, value in totals.items()},
         "max_plausible_date": max_date,
         "rows_in_raw_current_memberships": counts["memberships"],
         "rows_in_raw_current_visits": counts["visits"],

@@ -1,6 +1,6 @@
 """The published Data Docs, read in a real headless Chromium: what a coordinator sees.
 
-A small warehouse with one critical failure (an orphan institution key in marts.fct_visit) and
+A small warehouse with one critical failure (a row of marts.fct_visit that raw does not hold) and
 one warning (a visit starting in 1850, in raw.visits and marts.fct_visit) is validated, its Data
 Docs published as a run publishes them (``warehouse/data_docs/``), and the pages are opened from
 disk (file:// URLs) with Debian's Chromium, which ``make test`` installs (no browser download).
@@ -22,7 +22,7 @@ import pytest
 from libcoop import quality
 from libcoop.pipeline import RunSummary, run
 from libcoop.settings import resolve_paths
-from tests.integration.test_quality import COMMITTED_CONTEXT, _key, add_file_audit, build_warehouse
+from tests.integration.test_quality import COMMITTED_CONTEXT, add_file_audit, build_warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOT = Path("/tmp/libcoop-data-docs-failing-suite.png")
-ORPHAN = _key("NO SUCH LIBRARY")
+UNTRACED = "CN/visits_2015.csv row 99"
 # A value from a coordinator's file that would run a script if a page put it in as HTML.
 HOSTILE = '<img src=x onerror="window.__pwned = 1">'
 
@@ -50,16 +50,10 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[quality.Quality
     shutil.copytree(COMMITTED_CONTEXT, context_dir, ignore=shutil.ignore_patterns("uncommitted"))
     build = build_warehouse(root / "build.duckdb")
     with duckdb.connect(str(build)) as con:
-        # critical: a visit whose host institution is not in dim_institution
-        con.execute(
-            "update marts.fct_visit set host_institution_key = ? where event = '35th business exchange'", [ORPHAN]
-        )
-        con.execute(
-            "update marts.fct_cooperation_activity set institution_key = ? where activity_type = 'business_exchange'",
-            [_key("NLC")],
-        )
+        # critical: a visit of the marts that no raw row holds (its lineage names row 99)
+        con.execute("update marts.fct_visit set source_row_number = 99 where event = '35th business exchange'")
         # warning: a delegation that started in 1850
-        con.execute("insert into marts.dim_date values (18500101, date '1850-01-01', 1850, 1, 1)")
+        con.execute("insert into marts.dim_date values (18500101, date '1850-01-01', 1850, 1, 1, false)")
         con.execute("update marts.fct_visit set start_date_key = 18500101 where activity_type = 'delegation'")
         con.execute("update raw.visits set start_date = date '1850-01-01' where activity_type = 'delegation'")
     add_file_audit(
@@ -223,7 +217,8 @@ def test_home_page_shows_every_suite_its_latest_result_and_the_failures(page, pu
         assert suite in text
     assert "1 critical failure, 2 warnings" in text
     assert "the build is not published" in text
-    assert "orphan_host_institution_key" in text and "expect_column_values_to_be_null" in text
+    assert "not_in_raw" in text and "expect_column_values_to_be_null" in text
+    assert "raw.current_visits does not hold (CN/visits_2015.csv row 99)" in text
     assert "critical" in text and "warning" in text
 
     # The suite's link leads to this run's validation result page.
@@ -233,22 +228,22 @@ def test_home_page_shows_every_suite_its_latest_result_and_the_failures(page, pu
     assert "marts_integrity_fct_visit" in page.inner_text("body")
 
 
-def test_failing_suite_page_shows_the_expectation_its_severity_and_the_orphan_key(page, published) -> None:  # type: ignore[no-untyped-def]
+def test_failing_suite_page_shows_the_expectation_its_severity_and_the_untraced_row(page, published) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
     report, index = published
     page.goto((index.parent / report.validation_pages["marts_integrity_fct_visit"]).as_uri(), wait_until="load")
 
     check = page.get_by_text(
-        "every host_institution_key of fct_visit is found in dim_institution (the unexpected values are the orphan "
-        "keys) (critical; check: expect_column_values_to_be_null)"
+        "every row of fct_visit comes from a row of a current file version in raw.current_visits (the unexpected "
+        "values are the file and row it names) (critical; check: expect_column_values_to_be_null)"
     )
     expect(check).to_be_visible()
     text = page.inner_text("body")
     assert "marts_integrity_fct_visit" in text
-    assert "orphan_host_institution_key" in text  # the column
+    assert "not_in_raw" in text  # the column
     assert "1 unexpected values found" in text
-    expect(page.get_by_text(ORPHAN).first).to_be_visible()  # the unexpected value: the orphan key
+    expect(page.get_by_text(UNTRACED).first).to_be_visible()  # the unexpected value: the file and row
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
     page.goto((index.parent / report.validation_pages["raw_visits"]).as_uri(), wait_until="load")

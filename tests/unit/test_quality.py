@@ -13,6 +13,8 @@ import pytest
 from libcoop import quality
 from libcoop.quality import ExpectationOutcome, QualityReport
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 def _outcome(severity: str, success: bool, name: str = "expect_column_values_to_not_be_null") -> ExpectationOutcome:
     return ExpectationOutcome("raw_visits", name, "activity_type", severity, success, None, 0, "checked")
@@ -55,8 +57,9 @@ def test_importing_the_module_does_not_import_great_expectations() -> None:
 def test_expectation_parameters_count_the_raw_rows_and_bound_the_dates() -> None:
     con = duckdb.connect()
     con.execute("create schema raw")
-    for kind, rows in (("memberships", 2), ("visits", 3), ("donations", 0)):
-        con.execute(f"create view raw.current_{kind} as select * from range({rows})")
+    con.execute("create view raw.current_memberships as select * from range(2)")
+    con.execute("create view raw.current_visits as select range as delegations, 10 as participants from range(3)")
+    con.execute("create view raw.current_donations as select 1 as quantity from range(0)")
 
     parameters = quality.expectation_parameters(con, dt.date(2024, 2, 29))
 
@@ -66,6 +69,9 @@ def test_expectation_parameters_count_the_raw_rows_and_bound_the_dates() -> None
         "rows_in_raw_current_visits": 3,
         "rows_in_raw_current_donations": 0,
         "rows_in_raw_current_activities": 5,
+        "delegations_in_raw_current_visits": 0 + 1 + 2,
+        "participants_in_raw_current_visits": 30,
+        "quantity_in_raw_current_donations": 0,  # no rows: the sum is 0, as GX sums an empty column
     }
 
 
@@ -133,7 +139,9 @@ def test_every_expectation_of_every_suite_says_in_words_what_its_failure_found(s
             problem = expectation.meta.get(quality.results.PROBLEM_META)
             where = (name, expectation.expectation_type, getattr(expectation, "column", None))
             assert isinstance(problem, str) and len(problem) > 15, where
-            row_by_row = not expectation.expectation_type.startswith("expect_table_")
+            row_by_row = expectation.expectation_type.startswith(
+                ("expect_column_values_", "expect_column_pair_values_", "expect_compound_columns_")
+            )
             # A row-by-row check counts its failing rows ("3 visits ..."); a table-level one says what it saw.
             assert ("{rows}" in problem) == row_by_row, where
             assert ("{observed}" in problem) == (not row_by_row), where
@@ -195,20 +203,65 @@ def test_values_that_change_every_run_are_parameters(suites: dict) -> None:
     assert "$PARAMETER" in text
 
 
-def test_every_fact_key_is_checked_against_its_dimension(suites: dict) -> None:
-    for table, references in quality.suites._FACT_REFERENCES.items():
-        checked = {
-            e.column
-            for e in suites[f"{quality.MARTS_SUITE_PREFIX}{table}"].expectations
-            if e.expectation_type == "expect_column_values_to_be_null" and e.column.startswith("orphan_")
-        }
-        assert checked == {f"orphan_{key}" for key, _ in references}, table
+def _dbt_column_tests() -> dict[tuple[str, str], set[str]]:
+    """(model, column) -> the names of dbt's generic tests on it, from the marts' YAML."""
+    import yaml
+
+    models = yaml.safe_load((REPO / "dbt_project" / "models" / "marts" / "_marts__models.yml").read_text())
+    tests: dict[tuple[str, str], set[str]] = {}
+    for model in models["models"]:
+        for column in model.get("columns", []):
+            names = {t if isinstance(t, str) else next(iter(t)) for t in column.get("data_tests", [])}
+            tests[(model["name"], column["name"])] = names
+    return tests
 
 
-def test_row_counts_reconcile_for_every_fact(suites: dict) -> None:
-    for table in quality.suites._FACT_REFERENCES:
-        types = [e.expectation_type for e in suites[f"{quality.MARTS_SUITE_PREFIX}{table}"].expectations]
+def test_the_marts_suites_do_not_repeat_the_keys_dbt_tests(suites: dict) -> None:
+    """dbt holds every key (unique, not_null, relationships, accepted values): GX checks what it does not."""
+    dbt = _dbt_column_tests()
+    repeated = {
+        "expect_column_values_to_not_be_null": "not_null",
+        "expect_column_values_to_be_unique": "unique",
+        "expect_column_values_to_be_in_set": "accepted_values",
+    }
+    for name, suite in suites.items():
+        if not name.startswith(quality.MARTS_SUITE_PREFIX):
+            continue
+        table = name.removeprefix(quality.MARTS_SUITE_PREFIX)
+        for e in suite.expectations:
+            column = getattr(e, "column", None)
+            assert not (column or "").startswith("orphan_"), (name, column)  # dbt's relationships
+            if e.expectation_type in repeated:
+                assert repeated[e.expectation_type] not in dbt.get((table, column), set()), (name, column)
+    # ...and dbt does hold them: every key of every fact is not_null with a relationship to its dimension.
+    for (model, column), names in dbt.items():
+        if model.startswith("fct_") and column.endswith("_key") and "unique" not in names:  # not its own key
+            assert {"not_null", "relationships"} <= names, (model, column)
+    for dimension, key in quality.marts_suites._DIMENSION_KEYS.items():
+        assert {"unique", "not_null"} <= dbt[(dimension, key)], dimension
+    # amount_usd filled in whenever a rate is known: dbt's test, no longer a GX copy.
+    assert (REPO / "dbt_project" / "tests" / "assert_amount_usd_present_when_rate_known.sql").is_file()
+    fct_donation = suites[f"{quality.MARTS_SUITE_PREFIX}fct_donation"].expectations
+    assert not [e for e in fct_donation if e.expectation_type == "expect_column_values_to_not_be_null"]
+
+
+def test_every_fact_reconciles_with_the_raw_layer(suites: dict) -> None:
+    for table, totals in quality.marts_suites._FACT_TOTALS.items():
+        expectations = suites[f"{quality.MARTS_SUITE_PREFIX}{table}"].expectations
+        types = [e.expectation_type for e in expectations]
         assert "expect_table_row_count_to_equal" in types, table
+        traced = [e for e in expectations if getattr(e, "column", None) == quality.marts_suites.UNTRACED_ROW]
+        assert [e.meta["severity"] for e in traced] == ["critical"], table
+        summed = {
+            (e.column, e.min_value["$PARAMETER"])
+            for e in expectations
+            if e.expectation_type == "expect_column_sum_to_be_between" and e.min_value == e.max_value
+        }
+        assert summed == {(c, f"{c}_in_raw_current_{kind}") for c, kind in totals}, table
+    donation = suites[f"{quality.MARTS_SUITE_PREFIX}fct_donation"].expectations
+    assert quality.marts_suites.CURRENCY_TOTAL_MISMATCH in {getattr(e, "column", None) for e in donation}
+    membership = suites[f"{quality.MARTS_SUITE_PREFIX}fct_membership"].expectations
+    assert quality.marts_suites.ORGANIZATION_COUNT_MISMATCH in {getattr(e, "column", None) for e in membership}
 
 
 def test_the_description_shows_severity_and_check_and_the_outcome_keeps_the_plain_words() -> None:
@@ -251,7 +304,7 @@ def test_a_suite_reads_only_the_columns_it_checks(suites: dict) -> None:
 
     assert {"guest_institution", "host_institution", "activity_type", *quality.RAW_ROW_COLUMNS} <= visits
     assert not {"notes", "source", "event", "city", "record_id"} & visits
-    assert "orphan_host_institution_key" in fct_visit and "start_day" in fct_visit
+    assert "not_in_raw" in fct_visit and "start_day" in fct_visit
     assert "event" not in fct_visit
 
 
