@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from libcoop import quality
+from libcoop.ingest.load import ensure_audit_tables
 from libcoop.quality import ExpectationOutcome, QualityReport
 
 REPO = Path(__file__).resolve().parents[2]
@@ -186,6 +187,54 @@ def test_a_failure_is_one_sentence_naming_its_rows_and_files() -> None:
     assert quality.results.problem_sentence(table) == (
         "Fct_visit does not have as many rows as raw.current_visits: it has 2."
     )
+
+
+def test_the_files_of_a_run_show_the_rows_the_build_holds_of_each() -> None:
+    """An unchanged file shows the rows of its version in force, a rejected one those of its earlier version."""
+    con = duckdb.connect()
+    ensure_audit_tables(con)
+    con.execute("create schema raw")
+    for kind in ("memberships", "visits", "donations"):
+        con.execute(f"create table raw.current_{kind} (file_path varchar)")
+    con.execute("insert into raw.current_visits select 'VN/visits.csv' from range(7)")
+    con.execute("insert into raw.current_donations select 'VN/donations.csv' from range(3)")
+    loads = [
+        ("run-1", "VN/visits.csv", "VN", "visits", "loaded", 7, 0, None),
+        ("run-2", "VN/visits.csv", "VN", "visits", "unchanged", 0, 0, None),
+        ("run-2", "VN/donations.csv", "VN", "donations", "rejected", 0, 2, "2 x bad_date"),
+        ("run-2", "VN/Visits (final).csv", None, None, "skipped", None, None, "rename it to visits_final.csv"),
+    ]
+    for load_id, path, country, kind, outcome, rows, problems, message in loads:
+        con.execute(
+            "insert into audit.file_loads values (?, ?, ?, ?, ?, null, ?, ?, ?, ?)",
+            [
+                load_id,
+                dt.datetime(2026, 1, int(load_id[-1]), tzinfo=dt.UTC),
+                path,
+                country,
+                kind,
+                outcome,
+                rows,
+                problems,
+                message,
+            ],
+        )
+
+    files = quality.reads.run_files(con, "run-2")
+
+    assert files == (
+        quality.RunFile("VN/Visits (final).csv", "VN", None, "skipped", 0, None,
+                        "raw/reports/VN/Visits (final).csv.report.txt", "rename it to visits_final.csv"),
+        quality.RunFile("VN/donations.csv", "VN", "donations", "rejected", 3, 2,
+                        "raw/reports/VN/donations.csv.report.txt", "2 x bad_date"),
+        quality.RunFile("VN/visits.csv", "VN", "visits", "unchanged", 7, 0, None, None),
+    )  # fmt: skip
+    # A build made without a loader run of its own: each file's latest outcome.
+    assert [(f.file_path, f.outcome) for f in quality.reads.run_files(con, "rebuild")] == [
+        ("VN/Visits (final).csv", "skipped"),
+        ("VN/donations.csv", "rejected"),
+        ("VN/visits.csv", "unchanged"),
+    ]
 
 
 def test_suites_are_deterministic(suites: dict) -> None:
