@@ -21,7 +21,7 @@ from pathlib import Path
 
 from libcoop.pipeline import load_step
 from libcoop.settings import PROJECT_ROOT, resolve_paths
-from libcoop.transform.dbt_build import _release_duckdb, dbt_args, dbt_project_dir
+from libcoop.transform.dbt_build import dbt_args, dbt_project_dir, release_duckdb
 
 SINGLE_TASK_DAG = """
 from datetime import datetime
@@ -92,7 +92,7 @@ def main() -> int:
         args = dbt_args("parse", build)
         args[args.index("--target-path") + 1] = str(manifest_target)
         dbtRunner().invoke(args)
-        _release_duckdb()
+        release_duckdb()
 
         dags = tmp / "dags"
         dags.mkdir()

@@ -4,18 +4,22 @@
 The nightly build of the library-cooperation warehouse. It runs at 02:00 UTC, and also as soon as
 `drop_folder_watch` reports new files from coordinators; never two builds at once.
 
-1. **discover_files** lists the files of `raw/incoming/<CC>/` that are new or changed since the
-   published build (strays are skipped with a warning).
-2. **check_file** (one mapped task per file) checks a file against the contract and stages its
-   verdict; it does not touch DuckDB, so files are checked in parallel.
+1. **discover_files** lists the files of `raw/incoming/<CC>/` once, hashes each once, and hands on
+   (XCom) that listing and the files that are new or changed since the published build (strays
+   are skipped with a warning).
+2. **check_file** (one mapped task per new or changed file) checks a file against the contract
+   and stages its verdict in the run's `checks/` folder (`libcoop.ingest.staged`); it does not
+   touch DuckDB, so files are checked in parallel.
 3. **load** copies the published warehouse into a private build and loads every accepted file
-   version, all or nothing per file; rejected files get a report in `raw/reports/<CC>/`.
+   version of the listing, all or nothing per file, with the staged verdicts; rejected files get
+   a report in `raw/reports/<CC>/`.
 4. **build_marts** runs `dbt build` (seeds, snapshots, models, tests) on the build.
 5. **validate** runs the Great Expectations suites; results land in `audit.dq_results`.
 6. **publish** swaps the build in as `warehouse/cooperation.duckdb` with one rename, only when
    nothing critical failed, and logs the run summary (also in `audit.runs`).
 
-Every task that writes the DuckDB build runs in the one-slot pool `duckdb_writer`.
+Every task that writes the DuckDB build runs in the one-slot pool `duckdb_writer`. With a
+DuckLake target, the mapped checks write their verdicts to the lake in parallel, from any worker.
 A failed task calls `libcoop.notify.notify_failure` (Airflow connection `libcoop_alerts`).
 The logic lives in the `libcoop` package; this file only declares when and in what order.
 """
@@ -53,30 +57,40 @@ DROP_FOLDER = Asset(DROP_FOLDER_ASSET)
 )
 def cooperation_nightly() -> None:
     @task
-    def discover_files() -> list[str]:
-        """The drop files that are new or changed since the published build."""
-        from libcoop.pipeline import discover_step
+    def discover_files() -> list[dict[str, object]]:
+        """The files new or changed since the published build (mapped over by check_file); the whole
+        drop folder, listed and hashed once, goes to load as the XCom ``discovery``."""
+        from libcoop.pipeline import discover_step, safe_run_id
         from libcoop.settings import resolve_paths
 
-        return list(discover_step(resolve_paths()))
+        pending = discover_step(resolve_paths(), safe_run_id(get_current_context()["run_id"]))
+        get_current_context()["ti"].xcom_push(key="discovery", value=pending.discovery.to_json())
+        return [drop.to_json() for drop in pending.files_to_check()]
 
     @task(max_active_tis_per_dagrun=4)
-    def check_file(relative_path: str) -> dict[str, object]:
+    def check_file(drop: dict[str, object]) -> dict[str, object]:
         """Check one file against the contract and stage its verdict for the load."""
+        from libcoop.ingest.drop_folder import DropFile
         from libcoop.pipeline import check_step, safe_run_id
         from libcoop.settings import resolve_paths
 
-        return check_step(resolve_paths(), safe_run_id(get_current_context()["run_id"]), relative_path)
+        paths = resolve_paths()
+        run_id = safe_run_id(get_current_context()["run_id"])
+        return check_step(paths, run_id, DropFile.from_json(paths.incoming, drop))
 
     @task(pool=WRITER_POOL, trigger_rule="none_failed")
-    def load(checked: list[dict[str, object]]) -> dict[str, object]:
+    def load(discovery: dict[str, object], checked: list[dict[str, object]]) -> dict[str, object]:
         """Load the accepted file versions into a private build of the warehouse."""
+        from libcoop.ingest.drop_folder import Discovery
         from libcoop.pipeline import file_counts, load_step, safe_run_id
         from libcoop.settings import resolve_paths
 
+        paths = resolve_paths()
         run_id = safe_run_id(get_current_context()["run_id"])
         started_at = datetime.now().astimezone().isoformat()
-        build, result = load_step(resolve_paths(), run_id)
+        # ``checked`` only orders this task after the checks: their verdicts are in the run's checks/
+        # folder (libcoop.ingest.staged), found by the hashes of ``discovery``.
+        build, result = load_step(paths, run_id, Discovery.from_json(paths.incoming, discovery))
         return {"run_id": run_id, "build": str(build), "files": file_counts(result), "started_at": started_at}
 
     @task(pool=WRITER_POOL)
@@ -119,7 +133,8 @@ def cooperation_nightly() -> None:
         print(summary.render())
         return summary.status
 
-    loaded = load(check_file.expand(relative_path=discover_files()))
+    found = discover_files()
+    loaded = load(found["discovery"], check_file.expand(drop=found))
     publish(loaded, validate(loaded, build_marts(loaded)))
 
 

@@ -9,15 +9,14 @@ run at a time). Files already rejected with the same bytes do not start a run ag
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, dag, task
 
-from libcoop.settings import DROP_FOLDER_ASSET
+from libcoop.settings import DROP_FOLDER_ASSET, watch_interval
 
 DROP_FOLDER = Asset(DROP_FOLDER_ASSET)
-WATCH_INTERVAL = timedelta(minutes=int(os.environ.get("LIBCOOP_WATCH_INTERVAL_MINUTES", "15")))
+WATCH_INTERVAL = watch_interval()
 
 
 @dag(

@@ -28,7 +28,7 @@ def _run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from libcoop.ingest.check import CheckedFile, check_file
     from libcoop.ingest.contract import Problem
-    from libcoop.ingest.drop_folder import DropFile, parse_file_name, suggested_name
+    from libcoop.ingest.drop_folder import hashed, parse_file_name, suggested_name
     from libcoop.ingest.reports import render
 
     rejected = 0
@@ -51,8 +51,8 @@ def _check(args: argparse.Namespace) -> int:
             rejected += 1
             continue
         kind, label, ext = parsed
-        drop = DropFile(path, f"{path.parent.name}/{path.name}", path.parent.name.upper(), kind, label, ext)
-        digest = drop.content_hash()
+        drop = hashed(path, f"{path.parent.name}/{path.name}", path.parent.name.upper(), kind, label, ext)
+        digest = drop.content_hash
         if digest in accepted_hashes:
             twin = accepted_hashes[digest]
             checked = CheckedFile(

@@ -21,14 +21,10 @@ import duckdb
 from libcoop.reference import reference_version
 from libcoop.settings import Paths
 from libcoop.transform.dbt_build import dbt_project_dir
-from libcoop.warehouse.dq_history import pending_dir
+from libcoop.warehouse.audit import audit_store, ensure_audit_tables, runs_not_published
 
 log = logging.getLogger(__name__)
 
-FINGERPRINTS_DDL = (
-    "create table if not exists audit.build_fingerprints "
-    "(run_id varchar primary key, fingerprint varchar not null, recorded_at timestamptz default current_timestamp)"
-)
 # The libraries whose upgrade may change what a build holds or how it is checked.
 LIBRARIES = ("libcoop", "dbt-core", "dbt-duckdb", "duckdb", "great-expectations")
 # Folders of the dbt project that dbt writes itself, never inputs.
@@ -63,8 +59,7 @@ def _package_digest() -> str:
 
 def record_fingerprint(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Keep the fingerprint of the code that made this build, in the build."""
-    con.execute("create schema if not exists audit")
-    con.execute(FINGERPRINTS_DDL)
+    ensure_audit_tables(con)
     con.execute(
         "insert or replace into audit.build_fingerprints (run_id, fingerprint) values (?, ?)",
         [
@@ -97,9 +92,9 @@ def _published(paths: Paths) -> tuple[str, str | None, int] | None:
 
 def unchanged_since(paths: Paths) -> tuple[str, int] | None:
     """(run id of the published build, files in force) when the code is the one that made the
-    published build and no blocked run waits to be folded in; None otherwise. The caller checks
+    published build and no blocked run waits in the audit store; None otherwise. The caller checks
     the drop folder (``pipeline.pending_changes``)."""
-    if any(pending_dir(paths.warehouse).glob("*")):
+    if runs_not_published(audit_store(paths.warehouse), paths.warehouse):
         return None
     published = _published(paths)
     if published is None or published[1] != code_fingerprint():

@@ -18,7 +18,7 @@ import duckdb
 
 from libcoop.dashboard import dashboard_target
 from libcoop.fingerprint import docs_are_current, record_fingerprint, unchanged_since
-from libcoop.ingest.drop_folder import discover
+from libcoop.ingest.drop_folder import Discovery, DropFile, discover
 from libcoop.ingest.load import LoadResult, load_drop
 from libcoop.ingest.reports import report_path
 from libcoop.ingest.staged import stage_check, staged_checks
@@ -28,7 +28,7 @@ from libcoop.settings import Paths
 from libcoop.transform.dbt_build import build_marts
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
 from libcoop.transform.review import review_unresolved
-from libcoop.warehouse.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
+from libcoop.warehouse.audit import audit_store, bring_in, ensure_audit_tables, keep_run
 from libcoop.warehouse.publish import discard_build, prepare_build, publish
 from libcoop.warehouse.runlock import run_lock
 
@@ -118,21 +118,26 @@ def files_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[
 
 @dataclass(frozen=True)
 class PendingChanges:
-    """How the drop folder differs from what the published warehouse holds."""
+    """How the drop folder differs from what the published warehouse holds, with the drop folder
+    as listed and hashed for it: the value the discover step hands the check and load steps."""
 
     to_check: tuple[str, ...]  # new or changed files, including ones rejected before
     removed: tuple[str, ...]  # files in force whose file is gone
     unseen: tuple[str, ...]  # to_check minus the bytes already rejected: what warrants a new run
+    discovery: Discovery
 
     @property
     def any(self) -> bool:
         return bool(self.unseen or self.removed)
 
+    def files_to_check(self) -> tuple[DropFile, ...]:
+        return tuple(self.discovery.file(p) for p in self.to_check)
+
 
 def pending_changes(paths: Paths) -> PendingChanges:
-    """Compare the drop folder with the published warehouse (opened read-only)."""
+    """List and hash the drop folder (once) and compare it with the published warehouse (opened read-only)."""
     found = discover(paths.incoming)
-    hashes = {f.relative_path: f.content_hash() for f in found.files}
+    hashes = {f.relative_path: f.content_hash for f in found.files}
     current: dict[str, str] = {}
     rejected: set[tuple[str, str]] = set()
     if paths.warehouse.exists():
@@ -150,30 +155,37 @@ def pending_changes(paths: Paths) -> PendingChanges:
         to_check=to_check,
         removed=tuple(sorted(set(current) - set(hashes))),
         unseen=tuple(p for p in to_check if (p, hashes[p]) not in rejected),
+        discovery=found,
     )
 
 
-def discover_step(paths: Paths) -> tuple[str, ...]:
-    """The drop files to check in this run: new or changed since the published build."""
+def discover_step(paths: Paths, run_id: str, pending: PendingChanges | None = None) -> PendingChanges:
+    """The drop folder of this run and the files to check in it: new or changed since the
+    published build. ``pending``: the comparison already made (``run`` makes it first)."""
     with current().phase("discover") as step:
-        to_check = pending_changes(paths).to_check
-        step.note = files_to_check(len(to_check))
-    return to_check
+        pending = pending or pending_changes(paths)
+        if paths.lake is not None:
+            from libcoop.warehouse.lake_checks import prepare
+
+            prepare(paths.lake, run_id)  # the table the parallel checks append their verdicts to
+        step.note = files_to_check(len(pending.to_check))
+    return pending
 
 
-def check_step(paths: Paths, run_id: str, relative_path: str, n: int | None = None, total: int | None = None):  # type: ignore[no-untyped-def]
+def check_step(paths: Paths, run_id: str, drop: DropFile, n: int | None = None, total: int | None = None):  # type: ignore[no-untyped-def]
     """Check one file and stage its verdict for the load (``libcoop.ingest.staged``); report it."""
-    verdict = stage_check(paths, run_id, relative_path)
+    verdict = stage_check(paths, run_id, drop)
     current().checked(verdict, n, total)
     return verdict
 
 
 @phase("load", note=lambda done: done[1].summary())
-def load_step(paths: Paths, run_id: str) -> tuple[Path, LoadResult]:
-    """Copy the published warehouse into a private build and load the drop folder into it,
-    using the per-file verdicts staged for this run when there are any."""
+def load_step(paths: Paths, run_id: str, discovery: Discovery | None = None) -> tuple[Path, LoadResult]:
+    """Copy the published warehouse into a private build and load the drop folder into it (the
+    ``discovery`` of the discover step; listed here when None), using the per-file verdicts
+    staged for this run when there are any."""
     build = prepare_build(paths, run_id)
-    discovery = discover(paths.incoming)
+    discovery = discovery or discover(paths.incoming)
     with duckdb.connect(str(build)) as con:
         write_reference_tables(con)
         result = load_drop(con, paths, run_id, discovery, staged_checks(paths, run_id, discovery))
@@ -211,7 +223,7 @@ def mart_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, started_at: dt.datetime) -> None:
-    con.execute(RUNS_DDL)
+    ensure_audit_tables(con)
     con.execute(
         "insert into audit.runs values (?, ?, ?, ?, ?, ?, ?, ?)",
         [
@@ -251,15 +263,10 @@ def publish_step(
         summary.status = "blocked"
         summary.message = "a critical data-quality check failed; the last good warehouse stays published"
         # The blocked run's results reach the warehouse with the next published build.
-        keep_pending(
-            build,
-            pending_dir(paths.warehouse),
-            run_id,
-            started_at=started_at,
-            files=files,
-            quality=quality_summary,
-            message=summary.message,
-        )
+        with duckdb.connect(str(build)) as con:
+            summary.mart_rows = mart_row_counts(con)
+            record_run(con, summary, started_at)
+        keep_run(audit_store(paths.warehouse), build, run_id)
         discard_build(build)
         raise PublishBlocked(f"{summary.message}: {quality_summary}")
     try:
@@ -271,7 +278,7 @@ def publish_step(
     except DocsFailed as error:
         log.warning("dbt docs not refreshed: %s", error)
     with duckdb.connect(str(build)) as con:
-        fold_pending(con, pending_dir(paths.warehouse))
+        bring_in(con, audit_store(paths.warehouse))
         summary.mart_rows = mart_row_counts(con)
         summary.file_names = files_of_run(con, run_id)
         record_run(con, summary, started_at)
@@ -286,7 +293,6 @@ def publish_step(
         snapshot = publish_build(paths.lake, build, run_id)
         summary.lake = f"{paths.lake.url}, snapshot {snapshot}"
     publish(paths, build)
-    clear_pending(pending_dir(paths.warehouse), paths.warehouse)
     discard_build(build)
     return summary
 
@@ -306,11 +312,12 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
         log.info(summary.message)
         return summary
     with using(progress or current()) as progress, run_lock(paths.warehouse, run_id):  # one run at a time
-        to_check = discover_step(paths)
+        pending = discover_step(paths, run_id, pending)
+        to_check = pending.files_to_check()
         with progress.phase("check"):
-            for n, relative_path in enumerate(to_check, start=1):
-                check_step(paths, run_id, relative_path, n, len(to_check))
-        build, result = load_step(paths, run_id)
+            for n, drop in enumerate(to_check, start=1):
+                check_step(paths, run_id, drop, n, len(to_check))
+        build, result = load_step(paths, run_id, pending.discovery)
         try:
             build_step(build)
             report = validate_step(paths, build, run_id)

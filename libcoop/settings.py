@@ -1,20 +1,111 @@
-"""Where things live: the drop folder, the warehouse, the dbt project and the GE context."""
+"""Every path and environment variable libcoop uses, read here and nowhere else.
+
+Nothing is read when a module is imported: the functions below read the environment when a
+command or an Airflow task asks (a worker process serves many tasks, and tests change the
+environment between runs). ``resolve_paths`` gathers what a run needs into one ``Paths``.
+
+Where the project lives: ``LIBCOOP_PROJECT_ROOT``; else the source checkout the package was
+imported from (``make``, an editable install); else the current folder (an installed wheel). The
+dbt project and the Great Expectations context come from that root when it holds them, else from
+the copies the wheel carries under ``libcoop/project/`` (pyproject.toml, tool.hatch).
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from libcoop.warehouse.lake import Lake
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 # The Airflow asset that stands for the drop folder: drop_folder_watch updates it, the nightly DAG listens.
 DROP_FOLDER_ASSET = "libcoop_drop_folder"
+DEFAULT_ALERT_CONN_ID = "libcoop_alerts"
+DEFAULT_WATCH_MINUTES = 15
+
+_PACKAGE = Path(__file__).resolve().parent
+_BUNDLED = _PACKAGE / "project"  # what the wheel carries (the dbt project, the GX context)
+
+
+def _env(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
+def project_root() -> Path:
+    """The folder that holds raw/ and warehouse/ by default (see the module's docstring)."""
+    if root := _env("LIBCOOP_PROJECT_ROOT"):
+        return Path(root).absolute()
+    checkout = _PACKAGE.parent
+    if (checkout / "dbt_project" / "dbt_project.yml").is_file():
+        return checkout
+    return Path.cwd()
+
+
+def _project_part(name: str) -> Path:
+    in_root = project_root() / name
+    return in_root if in_root.is_dir() or not (_BUNDLED / name).is_dir() else _BUNDLED / name
+
+
+def dbt_project_dir() -> Path:
+    """The dbt project to build; LIBCOOP_DBT_PROJECT_DIR points elsewhere (tests use a copy)."""
+    return Path(_env("LIBCOOP_DBT_PROJECT_DIR") or _project_part("dbt_project"))
+
+
+def expectations_dir() -> Path:
+    """The Great Expectations file context; LIBCOOP_EXPECTATIONS_DIR points elsewhere."""
+    return Path(_env("LIBCOOP_EXPECTATIONS_DIR") or _project_part("expectations"))
+
+
+def alert_conn_id() -> str:
+    """The Airflow connection failure alerts go through (libcoop.notify)."""
+    return _env("LIBCOOP_ALERT_CONN_ID") or DEFAULT_ALERT_CONN_ID
+
+
+def watch_interval() -> timedelta:
+    """How often drop_folder_watch looks at the drop folder."""
+    return timedelta(minutes=int(_env("LIBCOOP_WATCH_INTERVAL_MINUTES") or DEFAULT_WATCH_MINUTES))
+
+
+def lake_data_path() -> str | None:
+    """Where a DuckLake target keeps its Parquet files (LIBCOOP_LAKE_DATA_PATH)."""
+    return _env("LIBCOOP_LAKE_DATA_PATH")
+
+
+def lake_work_dir() -> Path:
+    """Where a DuckLake target's runs build and keep the last published build (LIBCOOP_WORK_DIR)."""
+    return Path(_env("LIBCOOP_WORK_DIR") or project_root() / "warehouse" / "lake-work").absolute()
+
+
+def point_dbt_at(database: Path) -> None:
+    """The one variable libcoop writes: dbt's profiles.yml reads the database with
+    ``env_var('LIBCOOP_DBT_DATABASE')``, and dbtRunner runs in this process."""
+    os.environ["LIBCOOP_DBT_DATABASE"] = str(database)
+
+
+def dashboard_font() -> Path | None:
+    """The font file the dashboard subsets, when LIBCOOP_DASHBOARD_FONT names one."""
+    font = _env("LIBCOOP_DASHBOARD_FONT")
+    return Path(font) if font else None
+
+
+def keep_great_expectations_offline() -> None:
+    """Great Expectations reads GX_ANALYTICS_ENABLED when it sets up analytics (the context file
+    says analytics_enabled: false too): never phone home, whatever the caller's environment."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+
+def __getattr__(name: str) -> Path:
+    # The constants of earlier versions, computed when asked for (never at import).
+    if name == "PROJECT_ROOT":
+        return project_root()
+    if name == "DBT_PROJECT_DIR":
+        return dbt_project_dir()
+    if name == "EXPECTATIONS_DIR":
+        return expectations_dir()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -49,9 +140,8 @@ class Paths:
 
 def resolve_paths(raw_dir: str | Path | None = None, warehouse: str | Path | None = None) -> Paths:
     """Apply the contract's defaults: arguments, then environment variables, then the project root."""
-    raw = raw_dir or os.environ.get("LIBCOOP_RAW_DIR") or PROJECT_ROOT / "raw"
-    wh = warehouse or os.environ.get("LIBCOOP_WAREHOUSE") or PROJECT_ROOT / "warehouse" / "cooperation.duckdb"
-    gx = os.environ.get("LIBCOOP_EXPECTATIONS_DIR") or EXPECTATIONS_DIR
+    raw = raw_dir or _env("LIBCOOP_RAW_DIR") or project_root() / "raw"
+    wh = warehouse or _env("LIBCOOP_WAREHOUSE") or project_root() / "warehouse" / "cooperation.duckdb"
     lake = None
     if str(wh).startswith("ducklake:"):
         from libcoop.warehouse.lake import parse
@@ -59,5 +149,8 @@ def resolve_paths(raw_dir: str | Path | None = None, warehouse: str | Path | Non
         lake = parse(str(wh))
         wh = lake.work_dir / "cooperation.duckdb"
     return Paths(
-        raw_dir=Path(raw).absolute(), warehouse=Path(wh).absolute(), expectations_dir=Path(gx).absolute(), lake=lake
+        raw_dir=Path(raw).absolute(),
+        warehouse=Path(wh).absolute(),
+        expectations_dir=expectations_dir().absolute(),
+        lake=lake,
     )

@@ -8,9 +8,10 @@ pages and written beside them as WOFF2 (a few hundred kilobytes instead of 19 MB
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from pathlib import Path
+
+from libcoop.settings import dashboard_font
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ BASE_CHARACTERS = "".join(chr(c) for c in range(0x20, 0x7F)) + "\u00a0–—‘�
 
 def font_source() -> Path | None:
     """The font file to subset, or None when none is installed (the pages then use system fonts)."""
-    path = Path(os.environ.get("LIBCOOP_DASHBOARD_FONT") or DEFAULT_FONT)
+    path = dashboard_font() or DEFAULT_FONT
     return path if path.is_file() else None
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pycountry
 
@@ -23,9 +25,20 @@ FILE_NAME = re.compile(
 GUIDE_NAMES = frozenset({"README.txt"})
 
 
+def hash_file(path: Path) -> str:
+    """sha256 of a file's bytes: a file version's identity. ``discover`` calls it once per file
+    per run; every later step takes the hash from the ``DropFile`` it is handed."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class DropFile:
-    """One data file in the drop folder, as the contract names it."""
+    """One data file in the drop folder, as the contract names it, with the hash of its bytes
+    and the size and modification time they had when hashed."""
 
     path: Path
     relative_path: str  # e.g. "VN/visits_2015.csv", the file's identity across versions
@@ -33,17 +46,45 @@ class DropFile:
     kind: str
     label: str | None
     extension: str
+    content_hash: str = ""
+    size: int = -1
+    mtime_ns: int = -1
 
     @property
     def name(self) -> str:
         return self.path.name
 
-    def content_hash(self) -> str:
-        digest = hashlib.sha256()
-        with self.path.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+    def changed_since_hashed(self) -> bool:
+        """The file was rewritten after its hash was taken (a coordinator saving it mid-run)."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return True
+        return (stat.st_size, stat.st_mtime_ns) != (self.size, self.mtime_ns)
+
+    def to_json(self) -> dict[str, Any]:
+        """What an Airflow task hands the next (XCom): the file's identity, never its rows."""
+        return {
+            "relative_path": self.relative_path,
+            "country_code": self.country_code,
+            "kind": self.kind,
+            "label": self.label,
+            "extension": self.extension,
+            "content_hash": self.content_hash,
+            "size": self.size,
+            "mtime_ns": self.mtime_ns,
+        }
+
+    @classmethod
+    def from_json(cls, incoming: Path, value: Mapping[str, Any]) -> DropFile:
+        return cls(incoming / value["relative_path"], **value)
+
+
+def hashed(path: Path, relative_path: str, country_code: str, kind: str, label: str | None, ext: str) -> DropFile:
+    """A DropFile with the hash of its bytes (stat first: a later write changes size or mtime)."""
+    stat = path.stat()
+    digest = hash_file(path)
+    return DropFile(path, relative_path, country_code, kind, label, ext, digest, stat.st_size, stat.st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -56,8 +97,30 @@ class SkippedEntry:
 
 @dataclass(frozen=True)
 class Discovery:
+    """The drop folder as one run sees it: listed once, each file hashed once (``discover``).
+    It is the value the steps hand each other: discover -> check -> load."""
+
     files: tuple[DropFile, ...]
     skipped: tuple[SkippedEntry, ...]
+
+    def file(self, relative_path: str) -> DropFile:
+        for drop in self.files:
+            if drop.relative_path == relative_path:
+                return drop
+        raise FileNotFoundError(f"{relative_path} is not in the drop folder")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": [f.to_json() for f in self.files],
+            "skipped": [[s.relative_path, s.reason] for s in self.skipped],
+        }
+
+    @classmethod
+    def from_json(cls, incoming: Path, value: Mapping[str, Any]) -> Discovery:
+        return cls(
+            tuple(DropFile.from_json(incoming, f) for f in value["files"]),
+            tuple(SkippedEntry(path, reason) for path, reason in value["skipped"]),
+        )
 
 
 def parse_file_name(name: str) -> tuple[str, str | None, str] | None:
@@ -95,7 +158,8 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 def discover(incoming: Path) -> Discovery:
-    """List the data files under ``incoming``, sorted, and everything skipped with why."""
+    """List the data files under ``incoming``, sorted, each with the sha256 of its bytes, and
+    everything skipped with why."""
     files: list[DropFile] = []
     skipped: list[SkippedEntry] = []
     if not incoming.is_dir():
@@ -144,5 +208,5 @@ def discover(incoming: Path) -> Discovery:
                 )
                 continue
             kind, label, ext = parsed
-            files.append(DropFile(entry, rel, country, kind, label, ext))
+            files.append(hashed(entry, rel, country, kind, label, ext))
     return Discovery(tuple(files), tuple(skipped))

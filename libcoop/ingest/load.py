@@ -20,6 +20,7 @@ from libcoop.ingest.contract import KIND_COLUMNS, ColumnType, Problem, columns_o
 from libcoop.ingest.drop_folder import Discovery, DropFile, SkippedEntry, discover
 from libcoop.ingest.reports import remove_report, write_report, write_skipped_reports
 from libcoop.settings import Paths
+from libcoop.warehouse.audit import ensure_audit_tables
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,6 @@ def _history_columns(kind: str) -> list[str]:
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw history, its current views and the audit tables when missing."""
     con.execute("create schema if not exists raw")
-    con.execute("create schema if not exists audit")
     con.execute(
         "create table if not exists raw.file_versions (file_path varchar not null, country_code varchar not null, "
         "kind varchar not null, content_hash varchar not null, load_id varchar not null, "
@@ -84,22 +84,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             "inner join raw.file_versions as v on v.file_path = h.file_path and v.content_hash = h.content_hash "
             "where v.is_current"
         )
-    ensure_audit_tables(con)
-
-
-def ensure_audit_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """audit.file_loads (every file version seen) and audit.file_rejections (one row per problem)."""
-    con.execute("create schema if not exists audit")
-    con.execute(
-        "create table if not exists audit.file_loads (load_id varchar not null, checked_at timestamptz not null, "
-        "file_path varchar not null, country_code varchar, kind varchar, content_hash varchar, "
-        "outcome varchar not null, row_count bigint, problem_count bigint, message varchar)"
-    )
-    con.execute(
-        "create table if not exists audit.file_rejections (load_id varchar not null, checked_at timestamptz not null, "
-        "file_path varchar not null, country_code varchar, row_number bigint, column_name varchar, value varchar, "
-        "rule varchar not null, explanation varchar not null, advice varchar not null, detail varchar)"
-    )
+    ensure_audit_tables(con)  # audit.file_loads (every file version seen), audit.file_rejections (per problem)
 
 
 def load_drop(
@@ -126,7 +111,7 @@ def load_drop(
         ).fetchall()
     )
     present = {f.relative_path for f in discovery.files}
-    hashes = {f.relative_path: f.content_hash() for f in discovery.files}
+    hashes = {f.relative_path: f.content_hash for f in discovery.files}
     checked_files: list[CheckedFile] = []
 
     con.execute("begin transaction")
@@ -164,7 +149,7 @@ def load_drop(
                 )
             else:
                 checked = prechecked.get((drop.relative_path, digest)) or check_file(drop, paths.incoming)
-                if drop.content_hash() != digest:
+                if drop.changed_since_hashed():
                     log.warning("%s changed while it was being read; it will be loaded next run", drop.relative_path)
                     continue
             checked_files.append(checked)
@@ -267,7 +252,7 @@ def _record_rejection(con: duckdb.DuckDBPyConnection, checked: CheckedFile, load
             drop.relative_path,
             drop.country_code,
             drop.kind,
-            drop.content_hash(),
+            drop.content_hash,
             checked.problem_total,
             "; ".join(f"{n} x {rule}" for rule, n in sorted(checked.problem_counts.items())),
         ],

@@ -1,6 +1,10 @@
 """Per-file checks made ahead of the load, so that Airflow can fan them out (one mapped task per
-file) while only the load task writes DuckDB. A verdict is kept in the run's build folder as
-Parquet (the normalized rows) and JSON (the problems), keyed by the file's content hash."""
+file) while only the load task writes DuckDB. A verdict is kept in the run's build folder,
+``<build_dir>/<run_id>/checks/``, as Parquet (the normalized rows) and JSON (the problems), keyed
+by the file's content hash: that folder is the one place the load reads the checks from; with a
+DuckLake target, the lake's ``libcoop_checks.verdicts`` (``libcoop.warehouse.lake_checks``), so
+that checks on any worker of any host reach the load. The
+file itself and its hash come from the run's ``Discovery`` (never listed or hashed again here)."""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from libcoop.ingest.check import CheckedFile, check_file
 from libcoop.ingest.contract import Problem
-from libcoop.ingest.drop_folder import Discovery, DropFile, discover
+from libcoop.ingest.drop_folder import Discovery, DropFile
 from libcoop.settings import Paths
 
 
@@ -21,13 +26,10 @@ def checks_dir(paths: Paths, run_id: str) -> Path:
     return paths.build_dir / run_id / "checks"
 
 
-def stage_check(paths: Paths, run_id: str, relative_path: str) -> dict[str, Any]:
+def stage_check(paths: Paths, run_id: str, drop: DropFile) -> dict[str, Any]:
     """Check one drop file and keep the verdict for the load; return a small summary for XCom."""
-    drop = _find(discover(paths.incoming), relative_path)
-    digest = drop.content_hash()
+    digest, relative_path = drop.content_hash, drop.relative_path
     checked = check_file(drop, paths.incoming)
-    folder = checks_dir(paths, run_id)
-    folder.mkdir(parents=True, exist_ok=True)
     verdict = {
         "file": relative_path,
         "hash": digest,
@@ -35,11 +37,10 @@ def stage_check(paths: Paths, run_id: str, relative_path: str) -> dict[str, Any]
         "problem_counts": checked.problem_counts,
         "warnings": checked.warnings,
     }
-    if checked.rows is not None:
-        pq.write_table(checked.rows, folder / f"{digest}.parquet")
-    (folder / f"{digest}.json").write_text(json.dumps(verdict), encoding="utf-8")
+    _store(paths, run_id, verdict, checked.rows)
     return {
         "file": relative_path,
+        "hash": digest,
         "accepted": checked.accepted,
         "rows": checked.rows.num_rows if checked.rows is not None else 0,
         "problems": checked.problem_total if not checked.accepted else 0,
@@ -48,27 +49,44 @@ def stage_check(paths: Paths, run_id: str, relative_path: str) -> dict[str, Any]
 
 def staged_checks(paths: Paths, run_id: str, discovery: Discovery) -> dict[tuple[str, str], CheckedFile]:
     """The verdicts staged for this run, for the files whose bytes have not changed since."""
-    folder = checks_dir(paths, run_id)
     by_path = {f.relative_path: f for f in discovery.files}
     verdicts: dict[tuple[str, str], CheckedFile] = {}
-    for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
-        verdict = json.loads(meta.read_text(encoding="utf-8"))
+    for verdict, rows in _stored(paths, run_id):
         drop = by_path.get(verdict["file"])
         if drop is None:
             continue
-        rows_file = meta.with_suffix(".parquet")
         verdicts[(drop.relative_path, verdict["hash"])] = CheckedFile(
             drop,
             problems=[Problem(**p) for p in verdict["problems"]],
             problem_counts=verdict["problem_counts"],
             warnings=verdict["warnings"],
-            rows=pq.read_table(rows_file) if rows_file.exists() else None,
+            rows=rows,
         )
     return verdicts
 
 
-def _find(discovery: Discovery, relative_path: str) -> DropFile:
-    for drop in discovery.files:
-        if drop.relative_path == relative_path:
-            return drop
-    raise FileNotFoundError(f"{relative_path} is no longer in the drop folder")
+def _store(paths: Paths, run_id: str, verdict: dict[str, Any], rows: pa.Table | None) -> None:
+    if paths.lake is not None:
+        from libcoop.warehouse.lake_checks import write_verdict
+
+        write_verdict(paths.lake, run_id, verdict, rows)
+        return
+    folder = checks_dir(paths, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    if rows is not None:
+        pq.write_table(rows, folder / f"{verdict['hash']}.parquet")
+    (folder / f"{verdict['hash']}.json").write_text(json.dumps(verdict), encoding="utf-8")
+
+
+def _stored(paths: Paths, run_id: str) -> list[tuple[dict[str, Any], pa.Table | None]]:
+    if paths.lake is not None:
+        from libcoop.warehouse.lake_checks import read_verdicts
+
+        return read_verdicts(paths.lake, run_id)
+    folder = checks_dir(paths, run_id)
+    stored = []
+    for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
+        rows_file = meta.with_suffix(".parquet")
+        rows = pq.read_table(rows_file) if rows_file.exists() else None
+        stored.append((json.loads(meta.read_text(encoding="utf-8")), rows))
+    return stored

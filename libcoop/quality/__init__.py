@@ -33,12 +33,6 @@ command line and the DAG file must stay fast to load.
 
 from __future__ import annotations
 
-import os
-
-# Never phone home: Great Expectations reads this when it sets up analytics (the context file says
-# analytics_enabled: false too).
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
 from libcoop.quality.audit import (
     ensure_dq_results_table,
     record_results,

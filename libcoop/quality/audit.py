@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING
-
 import duckdb
 
-# Never phone home: Great Expectations reads this when it sets up analytics (the context file says
-# analytics_enabled: false too).
 from libcoop.quality.results import QualityReport
-
-if TYPE_CHECKING:
-    pass
-
-
-log = logging.getLogger(__name__)
-
-# --- audit --------------------------------------------------------------------------------------
+from libcoop.warehouse.audit import ensure_audit_tables
 
 
 def ensure_dq_results_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Create audit.dq_results when missing: one row per expectation per validation."""
-    con.execute("create schema if not exists audit")
-    con.execute(
-        "create table if not exists audit.dq_results ("
-        "run_id varchar not null, validated_at timestamptz not null, suite varchar not null, "
-        "expectation varchar not null, column_name varchar, severity varchar not null, success boolean not null, "
-        "observed_value varchar, unexpected_count bigint, description varchar)"
-    )
+    """Create audit.dq_results (one row per expectation per validation) and the other audit tables."""
+    ensure_audit_tables(con)
 
 
 def record_results(con: duckdb.DuckDBPyConnection, report: QualityReport) -> None:

@@ -16,9 +16,6 @@ from libcoop.ingest.contract import (
     period_last_day_sql,
 )
 from libcoop.ingest.reports import report_path
-
-# Never phone home: Great Expectations reads this when it sets up analytics (the context file says
-# analytics_enabled: false too).
 from libcoop.quality.marts_suites import (
     _DIMENSION_KEYS,
     _FACT_SOURCES,

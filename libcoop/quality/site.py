@@ -17,8 +17,6 @@ from urllib.parse import unquote, urlparse
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-# Never phone home: Great Expectations reads this when it sets up analytics (the context file says
-# analytics_enabled: false too).
 from libcoop.quality.reads import SUITE_NAMES, _suite_specs
 from libcoop.quality.results import (
     DATA_DOCS_DIRNAME,

@@ -14,9 +14,6 @@ from libcoop.ingest.contract import (
     DONATION_TYPES,
     DONOR_TYPES,
 )
-
-# Never phone home: Great Expectations reads this when it sets up analytics (the context file says
-# analytics_enabled: false too).
 from libcoop.quality.results import (
     _ID_NAMESPACE,
     _ISO2_PATTERN,

@@ -35,6 +35,7 @@ from libcoop.quality.results import (
 )
 from libcoop.quality.site import _build_data_docs, _prune_results
 from libcoop.quality.suites import _plain_description
+from libcoop.settings import keep_great_expectations_offline
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +51,7 @@ log = logging.getLogger(__name__)
 
 def open_context(context_dir: Path) -> FileDataContext:
     """The file data context under ``context_dir`` (created when missing), quiet and offline."""
+    keep_great_expectations_offline()  # before Great Expectations is imported
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import gc
 import logging
 import os
 import shutil
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from libcoop.settings import DBT_PROJECT_DIR
+from libcoop.settings import dbt_project_dir, point_dbt_at
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,6 @@ class BuildFailed(RuntimeError):
 class BuildResult:
     nodes: int
     failures: tuple[str, ...]
-
-
-def dbt_project_dir() -> Path:
-    """The dbt project to build; LIBCOOP_DBT_PROJECT_DIR points elsewhere (tests use a copy)."""
-    return Path(os.environ.get("LIBCOOP_DBT_PROJECT_DIR") or DBT_PROJECT_DIR)
 
 
 # dbt's own folder beside the warehouse: its target (manifest, partial-parse state, run results)
@@ -54,7 +50,8 @@ def _point_link(link: Path, database: Path) -> None:
 
 
 def dbt_args(command: str, database: Path, *extra: str, state_dir: Path | None = None) -> list[str]:
-    """The dbt command line for ``database``; dbt reads the path from LIBCOOP_DBT_DATABASE.
+    """The dbt command line for ``database``; dbt reads the path from LIBCOOP_DBT_DATABASE
+    (``settings.point_dbt_at``).
 
     dbt re-parses the whole project when the profile changes, and the profile holds the database
     path, which differs for every run's build. So dbt connects through a link of a stable name in
@@ -64,7 +61,7 @@ def dbt_args(command: str, database: Path, *extra: str, state_dir: Path | None =
     state.mkdir(parents=True, exist_ok=True)
     link = state / database.name
     _point_link(link, database)
-    os.environ["LIBCOOP_DBT_DATABASE"] = str(link)
+    point_dbt_at(link)
     project = dbt_project_dir()
     return [
         command,
@@ -95,7 +92,6 @@ def dbt_state_lock(state_dir: Path) -> Iterator[None]:
 def build_marts(
     database: Path,
     *,
-    select: str | None = None,
     state_dir: Path | None = None,
     on_event: Callable[[Any], None] | None = None,
 ) -> BuildResult:
@@ -106,12 +102,10 @@ def build_marts(
     state = state_dir or dbt_state_dir(database)
     with dbt_state_lock(state):
         args = dbt_args("build", database, "--quiet", state_dir=state)
-        if select:
-            args += ["--select", select]
         try:
             outcome = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
         finally:
-            _release_duckdb()
+            release_duckdb()
         # dbt docs rewrite run_results.json: keep the build's (every model's and test's timing).
         results = state / "target" / "run_results.json"
         if results.exists():
@@ -129,14 +123,14 @@ def build_marts(
     return BuildResult(len(results), failures)
 
 
-def _release_duckdb() -> None:
-    """Close the DuckDB instance dbt-duckdb keeps open for the whole process after a run.
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open for the whole process after a run.
 
     Left open, it holds the build file read-write, and the read-only connections of the
-    validation that follows in the same process fail with "different configuration"."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager as manager
+    validation that follows in the same process fail with "different configuration".
+    ``close_all_connections`` is dbt-duckdb's own public release (it runs it at exit): it drops
+    the process-wide environment, whose finalizer closes the database once it is collected."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
 
-    with manager._LOCK:  # noqa: SLF001 - dbt-duckdb offers no public way to release it
-        if manager._ENV is not None:  # noqa: SLF001
-            manager._ENV.close()  # noqa: SLF001
-            manager._ENV = None  # noqa: SLF001
+    DuckDBConnectionManager.close_all_connections()
+    gc.collect()

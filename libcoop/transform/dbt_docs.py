@@ -13,7 +13,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from libcoop.transform.dbt_build import STATE_DIRNAME, _release_duckdb, dbt_args, dbt_state_lock
+from libcoop.transform.dbt_build import STATE_DIRNAME, dbt_args, dbt_state_lock, release_duckdb
 from libcoop.warehouse.publish import replace_folder
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def generate_docs(database: Path, target_dir: Path) -> Path:
         try:
             outcome = dbtRunner().invoke(args)
         finally:
-            _release_duckdb()
+            release_duckdb()
         if outcome.exception is not None or not outcome.success:
             raise DocsFailed(f"dbt docs generate failed: {outcome.exception or outcome.result!r}")
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import duckdb
 
-from libcoop.settings import PROJECT_ROOT
+from libcoop.settings import lake_data_path, lake_work_dir
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ AUTHOR = "libcoop"
 PUBLISHED_SCHEMAS = ("marts", "audit")
 # extension name -> the PyPI package that carries its file
 EXTENSIONS = {"postgres_scanner": "duckdb-extension-postgres-scanner", "ducklake": "duckdb-extension-ducklake"}
-DEFAULT_WORK_DIR = PROJECT_ROOT / "warehouse" / "lake-work"
 
 
 class LakeError(RuntimeError):
@@ -90,12 +89,12 @@ def parse(target: str, data_path: str | None = None, work_dir: str | os.PathLike
     catalog = target.removeprefix(PREFIX).strip()
     if not catalog:
         raise LakeError("LIBCOOP_WAREHOUSE=ducklake:postgres: needs a libpq string, e.g. 'dbname=lake host=...'")
-    data_path = data_path or os.environ.get("LIBCOOP_LAKE_DATA_PATH")
+    data_path = data_path or lake_data_path()
     if not data_path:
         raise LakeError("a DuckLake target needs LIBCOOP_LAKE_DATA_PATH: the folder its Parquet files go to")
     if "://" not in data_path:
         data_path = str(Path(data_path).absolute())
-    work = Path(work_dir or os.environ.get("LIBCOOP_WORK_DIR") or DEFAULT_WORK_DIR).absolute()
+    work = Path(work_dir).absolute() if work_dir else lake_work_dir()
     return Lake(catalog=catalog, data_path=data_path, work_dir=work)
 
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from libcoop.warehouse import lake
+from libcoop.ingest.drop_folder import discover
+from libcoop.warehouse import lake, lake_checks
 from tests.integration.airflow_env import REPO, airflow, airflow_env, prepare_metadata
 from tests.integration.distributed_stack import (
     PG_HOST,
@@ -44,6 +45,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.distributed, pytest.mark.time
 DAG_ID = "cooperation_nightly"
 TASKS = {"discover_files", "load", "build_marts", "validate", "publish"}
 WRITERS = {"load", "build_marts", "validate", "publish"}
+WORKERS = ("worker-a", "worker-b")
 RUN_DEADLINE = 15 * 60
 
 
@@ -113,11 +115,14 @@ def distributed_run(tmp_path_factory):
             stack.start("api-server", "api-server", "--host", "127.0.0.1", "--port", str(api_port), "--workers", "1")
             stack.start("scheduler", "scheduler", "--skip-serve-logs")
             stack.start("dag-processor", "dag-processor")
-            stack.start(
-                "worker",
-                *("celery", "worker", "--concurrency", "2", "--queues", queue, "--skip-serve-logs"),
-                *("--celery-hostname", f"{queue}@%h", "--without-gossip", "--without-mingle"),
-            )
+            # Two workers, as on two hosts: one task at a time each (prefetch 1), so the mapped
+            # checks spread over both, and both write their verdicts to the DuckLake at once.
+            for worker in WORKERS:
+                stack.start(
+                    worker,
+                    *("celery", "worker", "--concurrency", "1", "--queues", queue, "--skip-serve-logs"),
+                    *("--celery-hostname", f"{worker}-{queue}@%h", "--without-gossip", "--without-mingle"),
+                )
 
             wait_until(
                 "the api-server", lambda: http_ok(f"http://127.0.0.1:{api_port}/api/v2/monitor/health"), stack, 300
@@ -155,7 +160,7 @@ def distributed_run(tmp_path_factory):
             print(_timeline(database, run_id), flush=True)
             if state != "success":
                 raise AssertionError(f"run {run_id} ended {state}\n{stack.tails(extra=task_files())}")
-            worker_log = (stack.log_dir / "worker.log").read_text(errors="replace")
+            worker_logs = {w: (stack.log_dir / f"{w}.log").read_text(errors="replace") for w in WORKERS}
         finally:
             stack.stop()
             forget_queue(queue)
@@ -167,7 +172,7 @@ def distributed_run(tmp_path_factory):
                 "database": database,
                 "run_id": run_id,
                 "queue": queue,
-                "worker_log": worker_log,
+                "worker_logs": worker_logs,
                 "lake": target,
             }
     print(f"[distributed] timings: {timings}", flush=True)
@@ -186,6 +191,12 @@ def test_the_run_was_published_to_the_ducklake_as_one_snapshot(distributed_run):
     with lake.connect(target, read_only=True) as con:
         assert con.execute("select count(*) from lake.marts.fct_visit").fetchone() == (36,)
         assert con.execute("select run_id, status from lake.audit.runs").fetchall() == [(run_id, "published")]
+    # the checks handed their verdicts to the load through the lake, one per file of the drop
+    verdicts = lake_checks.read_verdicts(target, run_id)
+    assert sorted(v["file"] for v, _ in verdicts) == sorted(
+        f.relative_path for f in discover(REPO / "raw" / "incoming").files
+    )
+    assert sum(rows.num_rows for _, rows in verdicts if rows is not None) == 5 + 36 + 10  # the sample's rows
 
 
 def test_every_task_ran_on_the_celery_worker(distributed_run):
@@ -204,11 +215,14 @@ def test_every_task_ran_on_the_celery_worker(distributed_run):
         assert hostname, where
         if task_id in WRITERS:
             assert pool == "duckdb_writer", where
-    # the worker received each task through Celery and handed it to the task runner
-    log = distributed_run["worker_log"]
-    assert "Executing workload in Celery" in log
+    # the workers received each task through Celery and handed it to the task runner
+    logs = distributed_run["worker_logs"]
     for task_id in task_ids:
-        assert f"task_id='{task_id}'" in log, task_id
+        assert any(f"task_id='{task_id}'" in log for log in logs.values()), task_id
+    # both of them: the per-file checks, which write the DuckLake in parallel, ran on each worker
+    for worker, log in logs.items():
+        assert "Executing workload in Celery" in log, worker
+        assert "task_id='check_file'" in log, worker
     # and reported each one to the Celery result backend (a table in the metadata database)
     (succeeded,) = query(database, "select count(*) from celery_taskmeta where status = 'SUCCESS'")[0]
     assert succeeded >= len(rows)

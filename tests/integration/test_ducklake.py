@@ -82,9 +82,10 @@ def checksums(con: duckdb.DuckDBPyConnection, database: str, names: list[str]) -
 
 
 def lake_state(target: lake.Lake) -> tuple[int, dict[str, tuple[int, str]]]:
-    """The current snapshot and the checksums of every published table."""
+    """The last published snapshot and the checksums of every published table. (The checks of a
+    run commit snapshots of their own to the unpublished verdicts table: readers' tables stay.)"""
     with lake.connect(target, read_only=True) as con:
-        (snapshot,) = con.execute("select id from lake.current_snapshot()").fetchone()
+        snapshot = lake.snapshots(con)[-1].snapshot_id
         tables = lake.published_tables(con, "lake")
         return snapshot, checksums(con, "lake", tables)
 
@@ -330,3 +331,72 @@ def test_a_build_without_the_lakes_run_history_is_not_published(second, tmp_path
     with pytest.raises(lake.LakeError, match=r"does not carry the lake's \d+ published run"):
         lake.publish_build(ws.lake, stranger, "elsewhere")
     assert lake_state(ws.lake) == before
+
+
+CHECKER = """
+import sys
+from libcoop.ingest.staged import stage_check
+from libcoop.settings import Paths
+from libcoop.warehouse import lake
+from pathlib import Path
+target = lake.parse(sys.argv[1], sys.argv[2], sys.argv[3])
+paths = Paths(Path(sys.argv[4]), target.work_dir / "cooperation.duckdb", Path(sys.argv[5]), lake=target)
+open(sys.argv[6], "w").close()  # ready
+while not Path(sys.argv[7]).exists():  # start together, to write at the same time
+    pass
+from libcoop.ingest.drop_folder import discover
+for drop in discover(paths.incoming).files:
+    if drop.relative_path in sys.argv[8:]:
+        stage_check(paths, "parallel-run", drop)
+"""
+
+
+def test_checks_in_two_processes_write_the_lake_at_once_and_reach_the_load(catalog, tmp_path):
+    """Two writer processes (as two Airflow workers would) append their files' verdicts to the lake
+    concurrently; the load, elsewhere, reads every verdict back, equal to a check made locally."""
+    from libcoop.ingest.drop_folder import discover
+    from libcoop.ingest.staged import stage_check, staged_checks
+    from libcoop.warehouse import lake_checks
+
+    ws = LakeWorkspace(tmp_path / "ws", catalog)
+    lake_checks.prepare(ws.lake, "parallel-run")
+    files = [f.relative_path for f in discover(ws.paths.incoming).files]
+    assert len(files) >= 10
+    go = tmp_path / "go"
+    writers, ready = [], []
+    for n, share in enumerate((files[::2], files[1::2])):
+        ready.append(tmp_path / f"ready-{n}")
+        args = [ws.lake.url, ws.lake.data_path, str(ws.lake.work_dir), str(ws.raw), str(ws.paths.expectations_dir)]
+        args += [str(ready[-1]), str(go), *share]
+        writers.append(subprocess.Popen([sys.executable, "-c", CHECKER, *args], stderr=subprocess.PIPE, text=True))
+    deadline = time.monotonic() + 120
+    while not all(r.exists() for r in ready) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    go.touch()
+    for writer in writers:
+        _, errors = writer.communicate(timeout=300)
+        assert writer.returncode == 0, errors[-3000:]
+
+    discovery = discover(ws.paths.incoming)
+    from_lake = staged_checks(ws.paths, "parallel-run", discovery)
+    assert sorted(path for path, _ in from_lake) == sorted(files)
+    assert {h for _, h in from_lake} == {f.content_hash() for f in discovery.files}
+    writers_seen = set(lake_checks.checked_by(ws.lake, "parallel-run").values())
+    assert len(writers_seen) == 2, writers_seen  # host:pid of each process
+    # the same verdicts as checks kept on local disk (the DuckDB file target)
+    local = Paths(ws.raw, tmp_path / "local" / "cooperation.duckdb", ws.paths.expectations_dir)
+    for drop in discovery.files:
+        stage_check(local, "local-run", drop)
+    for key, checked in staged_checks(local, "local-run", discovery).items():
+        remote = from_lake[key]
+        assert (remote.problems, remote.problem_counts, remote.warnings) == (
+            checked.problems,
+            checked.problem_counts,
+            checked.warnings,
+        ), key
+        assert (remote.rows is None) == (checked.rows is None), key
+        if checked.rows is not None:
+            assert remote.rows.equals(checked.rows), key
+    # the next run's prepare clears what this one left
+    lake_checks.prepare(ws.lake, "next-run")
+    assert lake_checks.read_verdicts(ws.lake, "parallel-run") == []

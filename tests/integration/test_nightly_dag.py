@@ -36,7 +36,8 @@ def test_dag_imports_cleanly_with_expected_tasks_and_settings(tmp_path, monkeypa
             assert task.retries >= 1
         assert (task.pool == "duckdb_writer") == (task.task_id in WRITERS)
     assert dag.get_task("publish").upstream_task_ids == {"load", "validate"}
-    assert dag.get_task("load").upstream_task_ids == {"check_file"}  # the per-file checks fan in
+    # the per-file checks fan in; the drop folder as discovered (listed and hashed once) comes with them
+    assert dag.get_task("load").upstream_task_ids == {"check_file", "discover_files"}
     assert dag.task_dict["check_file"].max_active_tis_per_dagrun == 4
     assert [a.name for a in dag.timetable.asset_condition.objects] == ["libcoop_drop_folder"]
 

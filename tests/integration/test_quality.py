@@ -26,7 +26,7 @@ from libcoop import quality
 from libcoop.ingest.load import ensure_audit_tables
 from libcoop.pipeline import PublishBlocked, publish_step
 from libcoop.settings import Paths
-from libcoop.warehouse import dq_history
+from libcoop.warehouse import audit
 
 pytestmark = pytest.mark.integration
 
@@ -330,23 +330,19 @@ def _blocked_then_next_run_publishes(paths: Paths, build: Path, report: quality.
     """A blocked run leaves the published warehouse as it was; its results reach it with the next run."""
     before = paths.warehouse.read_bytes()
     started = dt.datetime.now(dt.UTC)
-    pending = dq_history.pending_dir(paths.warehouse)
-    # What publish_step's blocked branch does before discarding the build.
-    dq_history.keep_pending(build, pending, report.run_id, started_at=started, quality=report.summary())
     with pytest.raises(PublishBlocked, match="critical data-quality check failed"):
         publish_step(paths, build, report.run_id, {"loaded": 1}, report.passed, report.summary(), started)
     assert not build.exists()
     assert paths.warehouse.read_bytes() == before, "a blocked run must leave the last good warehouse as it was"
+    store = audit.audit_store(paths.warehouse)
+    assert audit.runs_not_published(store, paths.warehouse) == [report.run_id]
 
     # The next run, with good data: its build is a copy of the published warehouse.
     following = paths.build_dir / "run-next" / paths.warehouse.name
     following.parent.mkdir(parents=True)
     shutil.copyfile(paths.warehouse, following)
-    with duckdb.connect(str(following)) as con:
-        dq_history.fold_pending(con, pending)
     publish_step(paths, following, "run-next", {"unchanged": 1}, True, "data quality: fine", dt.datetime.now(dt.UTC))
-    dq_history.clear_pending(pending, paths.warehouse)
-    assert list(pending.iterdir()) == []
+    assert audit.runs_not_published(store, paths.warehouse) == []
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         runs = con.execute("select run_id, status from audit.runs order by finished_at").fetchall()
     assert runs == [(report.run_id, "blocked"), ("run-next", "published")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from libcoop import settings
 from libcoop.settings import resolve_paths
 from libcoop.warehouse import lake
 
@@ -35,7 +36,7 @@ def test_object_store_data_paths_are_kept_as_written(monkeypatch):
     monkeypatch.delenv("LIBCOOP_WORK_DIR", raising=False)
     target = lake.parse(TARGET, "s3://bucket/libcoop/")
     assert target.data_path == "s3://bucket/libcoop/"
-    assert target.work_dir == lake.DEFAULT_WORK_DIR
+    assert target.work_dir == settings.lake_work_dir()
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,12 @@ and pending_changes tells new, changed, removed and already-rejected files apart
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import duckdb
 
-from libcoop.ingest.drop_folder import discover
+from libcoop.ingest.drop_folder import Discovery, discover
 from libcoop.ingest.load import load_drop
 from libcoop.ingest.staged import stage_check, staged_checks
 from libcoop.pipeline import pending_changes
@@ -17,12 +20,19 @@ def test_staged_verdicts_are_loaded_without_checking_again(drop, tmp_path, monke
     paths = resolve_paths(drop.raw_dir, tmp_path / "wh" / "w.duckdb")
     drop("VN/memberships.csv", f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\n")
     drop("CN/visits.csv", f"{VISITS_HEADER}\n{GOOD_VISIT.replace('Japan', 'Atlantis')}\n")
-    summaries = [stage_check(paths, "run1", p) for p in ("VN/memberships.csv", "CN/visits.csv")]
-    assert summaries == [
-        {"file": "VN/memberships.csv", "accepted": True, "rows": 1, "problems": 0},
-        {"file": "CN/visits.csv", "accepted": False, "rows": 0, "problems": 1},
-    ]
     discovery = discover(paths.incoming)
+    summaries = [stage_check(paths, "run1", discovery.file(p)) for p in ("VN/memberships.csv", "CN/visits.csv")]
+    hashes = {f.relative_path: f.content_hash for f in discovery.files}
+    assert summaries == [
+        {
+            "file": "VN/memberships.csv",
+            "hash": hashes["VN/memberships.csv"],
+            "accepted": True,
+            "rows": 1,
+            "problems": 0,
+        },
+        {"file": "CN/visits.csv", "hash": hashes["CN/visits.csv"], "accepted": False, "rows": 0, "problems": 1},
+    ]
     staged = staged_checks(paths, "run1", discovery)
     assert len(staged) == 2
 
@@ -61,3 +71,21 @@ def test_pending_changes_against_the_published_warehouse(drop, tmp_path):
     assert changes.removed == ("VN/memberships.csv",)
     assert changes.unseen == ("KR/visits.csv",)
     assert changes.any
+
+
+def test_the_discovery_crosses_tasks_as_json_and_says_when_a_file_changed(drop, tmp_path):
+    paths = resolve_paths(drop.raw_dir, tmp_path / "wh" / "w.duckdb")
+    path = drop("VN/memberships.csv", f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\n")
+    drop("VN/notes.txt", "not a data file")
+    found = discover(paths.incoming)
+    back = Discovery.from_json(paths.incoming, json.loads(json.dumps(found.to_json())))
+    assert back == found
+    (memberships,) = back.files
+    assert memberships.path == path
+    assert memberships.content_hash == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert [s.relative_path for s in back.skipped] == ["VN/notes.txt"]
+    assert not memberships.changed_since_hashed()
+    path.write_text(
+        f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\n{GOOD_MEMBERSHIP.replace('m1', 'm2')}\n", encoding="utf-8"
+    )
+    assert memberships.changed_since_hashed()
