@@ -186,7 +186,7 @@ def _release_batches(definition: ValidationDefinition) -> None:
 
 
 def _columns_checked(suite: ExpectationSuite, spec: _SuiteSpec) -> set[str] | None:
-    """The columns the suite's expectations name (with the row lineage of a raw suite); None: all of them."""
+    """The columns the suite's expectations name (with the row lineage of a raw or fact suite); None: all."""
     columns = set(RAW_ROW_COLUMNS) if spec.lineage else set()
     for expectation in suite.expectations:
         kwargs = expectation.configuration.to_json_dict().get("kwargs", {})
@@ -249,7 +249,7 @@ def _read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str]
 
 
 def _result_format(spec: _SuiteSpec, frame: pd.DataFrame) -> dict[str, Any]:
-    """SUMMARY results; for a raw suite, the file and row (and country) of the first failing rows too."""
+    """SUMMARY results; for a raw or fact suite, the file and row (and country) of the first failing rows too."""
     result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": FAILING_ROWS_SHOWN}
     row_columns = [name for name in RAW_ROW_COLUMNS if name in frame.columns]
     if spec.lineage and row_columns:
