@@ -44,12 +44,12 @@ from range({rows}) as t(i);
 insert into marts.fct_visit
 select activity_type, md5('NLC'), md5('NLV'), md5('CN'), md5('VN'),
     cast(strftime(start_date, '%Y%m%d') as integer), cast(strftime(end_date, '%Y%m%d') as integer),
-    delegations, participants, event, program
+    delegations, participants, event, program, file_path, source_row_number
 from raw.visits where load_id = 'load-bench';
 
 insert into marts.fct_cooperation_activity
 select 'visit', activity_type, md5('NLC'), md5('NLV'), md5('UNKNOWN'), md5('CN'), md5('VN'),
-    cast(strftime(start_date, '%Y%m%d') as integer), delegations, participants, null, null
+    cast(strftime(start_date, '%Y%m%d') as integer), delegations, participants, null, null, file_path, source_row_number
 from raw.visits where load_id = 'load-bench';
 """
 

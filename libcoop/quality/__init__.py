@@ -1,8 +1,9 @@
 """Data quality: the Great Expectations suites that say what "good data" means, run on a build.
 
-The package, in the order a validation goes: ``results`` (what a check found), ``suites`` (the
-suites as code), ``reads`` (the dataframe each suite validates), ``site`` (the Data Docs and the
-country pages), ``validation`` (the file context and the run), ``audit`` (audit.dq_results).
+The package, in the order a validation goes: ``results`` (what a check found), ``suites`` and
+``marts_suites`` (the suites as code; the marts ones check what dbt's tests do not), ``reads``
+(the dataframe each suite validates), ``site`` (the Data Docs and the country pages),
+``validation`` (the file context and the run), ``audit`` (audit.dq_results).
 
 The suites are written here as code, one function per suite, and registered into the file data
 context under ``expectations/`` (its ``gx/`` folder is committed; ``gx/uncommitted/``, with the
@@ -36,6 +37,14 @@ from libcoop.quality.audit import (
     ensure_dq_results_table,
     record_results,
 )
+from libcoop.quality.marts_suites import (
+    MARTS_SUITE_PREFIX,
+    marts_dimension_suite,
+    marts_fct_cooperation_activity_suite,
+    marts_fct_donation_suite,
+    marts_fct_membership_suite,
+    marts_fct_visit_suite,
+)
 from libcoop.quality.reads import (
     SUITE_NAMES,
     expectation_parameters,
@@ -60,6 +69,7 @@ from libcoop.quality.results import (
     ExpectationOutcome,
     FailingRow,
     QualityReport,
+    RunFile,
 )
 from libcoop.quality.site import (
     data_docs_target,
@@ -67,12 +77,6 @@ from libcoop.quality.site import (
     write_country_pages,
 )
 from libcoop.quality.suites import (
-    MARTS_SUITE_PREFIX,
-    marts_dimension_suite,
-    marts_fct_cooperation_activity_suite,
-    marts_fct_donation_suite,
-    marts_fct_membership_suite,
-    marts_fct_visit_suite,
     raw_donations_suite,
     raw_memberships_suite,
     raw_visits_suite,
@@ -105,6 +109,7 @@ __all__ = [
     "ExpectationOutcome",
     "FailingRow",
     "QualityReport",
+    "RunFile",
     "data_docs_target",
     "ensure_dq_results_table",
     "expectation_parameters",

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -14,18 +15,26 @@ from libcoop.ingest.contract import (
     PERIODS,
     period_last_day_sql,
 )
-from libcoop.quality.suites import (
+from libcoop.ingest.reports import report_path
+from libcoop.quality.marts_suites import (
     _DIMENSION_KEYS,
-    _FACT_REFERENCES,
+    _FACT_SOURCES,
     _FACT_START_DAYS,
+    _FACT_TOTALS,
+    CURRENCY_TOTAL_MISMATCH,
     MARTS_SUITE_PREFIX,
-    _last_day_column,
-    _orphan_column,
+    ORGANIZATION_COUNT_MISMATCH,
+    UNTRACED_ROW,
     marts_dimension_suite,
     marts_fct_cooperation_activity_suite,
     marts_fct_donation_suite,
     marts_fct_membership_suite,
     marts_fct_visit_suite,
+    raw_total_parameter,
+)
+from libcoop.quality.results import RunFile
+from libcoop.quality.suites import (
+    _last_day_column,
     raw_donations_suite,
     raw_memberships_suite,
     raw_visits_suite,
@@ -47,6 +56,10 @@ class _SuiteSpec:
     build: Callable[[], ExpectationSuite]
     query: Callable[[duckdb.DuckDBPyConnection], str]  # the SQL of the dataframe it validates
     kind: str | None = None  # memberships, visits, donations: a raw suite, whose rows come from coordinators' files
+    # What one row is, singular and plural, for the sentences of the front page ("3 visits ...").
+    noun: tuple[str, str] = ("row", "rows")
+    # Its rows carry the file and row they come from (the raw layer, the facts): failures name them.
+    lineage: bool = False
 
 
 def _columns_of(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
@@ -74,14 +87,16 @@ def _dimension_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
 
 def _fact_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
     def query(con: duckdb.DuckDBPyConnection) -> str:
-        helpers = []
-        for key, dimension in _FACT_REFERENCES[table]:
-            dim_key = _DIMENSION_KEYS[dimension]
-            helpers.append(
-                f"case when f.{key} is not null and not exists "
-                f"(select 1 from marts.{dimension} as d where d.{dim_key} = f.{key}) "
-                f"then f.{key} end as {_orphan_column(key)}"
-            )
+        kinds, _ = _FACT_SOURCES[table]
+        raw_rows = " union all ".join(f"select file_path, source_row_number from raw.current_{k}" for k in kinds)
+        helpers = [
+            # Reconciliation through the lineage: the fact row's file and row, when raw does not hold them.
+            f"case when not exists (select 1 from ({raw_rows}) as r where r.file_path = f.file_path "
+            "and r.source_row_number = f.source_row_number) "
+            f"then concat(f.file_path, ' row ', f.source_row_number) end as {UNTRACED_ROW}",
+            # The coordinator's folder: which country's file a failing row comes from.
+            "upper(split_part(f.file_path, '/', 1)) as reporting_country",
+        ]
         if table in _FACT_START_DAYS:
             date_key, day = _FACT_START_DAYS[table]
             helpers.append(
@@ -89,10 +104,43 @@ def _fact_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
                 f"as {day}"
             )
         if table == "fct_donation":
-            helpers.append(f"{_has_fx_rate_sql(con)} as has_fx_rate")
+            has_rate = _has_fx_rate_sql(con)
+            helpers.append(f"{has_rate} as has_fx_rate")
+            start_year = "(select max(d.year) from marts.dim_date as d where d.date_key = f.start_date_key)"
+            helpers.append(
+                f"case when not ({has_rate}) then concat(f.currency, ' in ', {start_year}) end as missing_fx_rate"
+            )
+            helpers.append(_CURRENCY_TOTALS)
+        if table == "fct_membership":
+            helpers.append(_ORGANIZATION_COUNTS)
         return f"select f.*, {', '.join(helpers)} from marts.{table} as f"
 
     return query
+
+
+# The amounts of the row's currency in the marts and in raw, when they differ (beyond rounding).
+_CURRENCY_TOTALS = f"""
+case when f.amount is not null then (
+    select case when abs(m.total - coalesce(r.total, 0)) > 1e-9 * greatest(1, abs(coalesce(r.total, 0)))
+        then concat(f.currency, ': ', m.total, ' in the marts, ', coalesce(r.total, 0), ' in raw') end
+    from (select sum(g.amount) as total from marts.fct_donation as g where g.currency = f.currency) as m,
+        (select sum(d.amount) as total from raw.current_donations as d where d.currency = f.currency) as r
+) end as {CURRENCY_TOTAL_MISMATCH}"""
+
+# The memberships of the row's organization in the marts, and in raw the rows whose organization is
+# written as one of the names the marts resolved to it (found through the lineage), when they differ.
+_ORGANIZATION_COUNTS = f"""
+(
+    select case when m.n <> r.n then concat(
+        coalesce((select max(o.acronym) from marts.dim_organization as o
+            where o.organization_key = f.organization_key), f.organization_key),
+        ': ', m.n, ' in the marts, ', r.n, ' in raw') end
+    from (select count(*) as n from marts.fct_membership as g where g.organization_key = f.organization_key) as m,
+        (select count(*) as n from raw.current_memberships as d where d.organization in (
+            select t.organization from raw.current_memberships as t inner join marts.fct_membership as g
+                on g.file_path = t.file_path and g.source_row_number = t.source_row_number
+            where g.organization_key = f.organization_key)) as r
+) as {ORGANIZATION_COUNT_MISMATCH}"""
 
 
 def _has_fx_rate_sql(con: duckdb.DuckDBPyConnection) -> str:
@@ -109,17 +157,22 @@ def _has_fx_rate_sql(con: duckdb.DuckDBPyConnection) -> str:
     return "case when f.amount is not null then f.amount_usd is not null end"
 
 
+_NOUNS = {
+    "memberships": ("membership", "memberships"),
+    "visits": ("visit", "visits"),
+    "donations": ("donation", "donations"),
+    "fct_membership": ("membership", "memberships"),
+    "fct_visit": ("visit", "visits"),
+    "fct_donation": ("donation", "donations"),
+    "fct_cooperation_activity": ("activity", "activities"),
+}
+
+
 def _suite_specs() -> tuple[_SuiteSpec, ...]:
+    raw = {"memberships": raw_memberships_suite, "visits": raw_visits_suite, "donations": raw_donations_suite}
     specs = [
-        _SuiteSpec(
-            "raw_memberships",
-            "raw.current_memberships",
-            raw_memberships_suite,
-            _raw_query("memberships"),
-            "memberships",
-        ),
-        _SuiteSpec("raw_visits", "raw.current_visits", raw_visits_suite, _raw_query("visits"), "visits"),
-        _SuiteSpec("raw_donations", "raw.current_donations", raw_donations_suite, _raw_query("donations"), "donations"),
+        _SuiteSpec(f"raw_{kind}", f"raw.current_{kind}", build, _raw_query(kind), kind, _NOUNS[kind], True)
+        for kind, build in raw.items()
     ]
     for table in _DIMENSION_KEYS:
         specs.append(
@@ -128,6 +181,7 @@ def _suite_specs() -> tuple[_SuiteSpec, ...]:
                 f"marts.{table}",
                 lambda table=table: marts_dimension_suite(table),
                 _dimension_query(table),
+                noun=(f"row of {table}", f"rows of {table}"),
             )
         )
     facts = {
@@ -137,7 +191,16 @@ def _suite_specs() -> tuple[_SuiteSpec, ...]:
         "fct_cooperation_activity": marts_fct_cooperation_activity_suite,
     }
     for table, build in facts.items():
-        specs.append(_SuiteSpec(f"{MARTS_SUITE_PREFIX}{table}", f"marts.{table}", build, _fact_query(table)))
+        specs.append(
+            _SuiteSpec(
+                f"{MARTS_SUITE_PREFIX}{table}",
+                f"marts.{table}",
+                build,
+                _fact_query(table),
+                noun=_NOUNS[table],
+                lineage=True,
+            )
+        )
     return tuple(specs)
 
 
@@ -154,7 +217,15 @@ def expectation_parameters(con: duckdb.DuckDBPyConnection, today: dt.date) -> di
         max_date = today.replace(year=today.year + 1)
     except ValueError:  # 29 February
         max_date = today + dt.timedelta(days=365)
+    totals = {
+        raw_total_parameter(column, kind): con.execute(
+            f"select coalesce(sum({column}), 0) from raw.current_{kind}"
+        ).fetchall()[0][0]
+        for pairs in _FACT_TOTALS.values()
+        for column, kind in pairs
+    }
     return {
+        **{name: int(value) for name, value in totals.items()},
         "max_plausible_date": max_date,
         "rows_in_raw_current_memberships": counts["memberships"],
         "rows_in_raw_current_visits": counts["visits"],
@@ -165,3 +236,42 @@ def expectation_parameters(con: duckdb.DuckDBPyConnection, today: dt.date) -> di
 
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
+
+
+# --- the files of a run ---------------------------------------------------------------------------
+
+
+def run_files(con: duckdb.DuckDBPyConnection, run_id: str) -> tuple[RunFile, ...]:
+    """The files of run ``run_id`` as loaded (audit.file_loads), with the rows of each the build holds.
+
+    A build made without the loader of this run (a rebuild, a test) shows each file's latest outcome.
+    Rows are counted in raw.current_*: an unchanged file's rows are those of its version in force, a
+    rejected file's those of the earlier version that stays in use (0 when there is none).
+    """
+    if not _columns_of(con, "audit", "file_loads"):
+        return ()
+    (in_run,) = con.execute("select count(*) from audit.file_loads where load_id = ?", [run_id]).fetchone()
+    latest = "qualify row_number() over (partition by file_path order by checked_at desc) = 1"
+    chosen = "where load_id = ?" if in_run else latest
+    counts = (
+        " union all ".join(
+            f"select file_path, count(*) as n from raw.current_{kind} group by file_path"
+            for kind in PERIODS
+            if _columns_of(con, "raw", f"current_{kind}")
+        )
+        or "select null::varchar as file_path, 0 as n"
+    )
+    rows = con.execute(
+        f"with loads as (select * from audit.file_loads {chosen}), in_force as ({counts}) "
+        "select l.file_path, l.country_code, l.kind, l.outcome, coalesce(sum(f.n), 0), l.problem_count, l.message "
+        "from loads as l left join in_force as f on f.file_path = l.file_path "
+        "group by all order by l.file_path",
+        [run_id] if in_run else [],
+    ).fetchall()
+    files = []
+    for file_path, country, kind, outcome, n, problems, message in rows:
+        folder = file_path.split("/", 1)[0] if "/" in file_path else None
+        has_report = outcome in ("rejected", "skipped") and folder is not None
+        report = report_path(Path("raw") / "reports", file_path).as_posix() if has_report else None
+        files.append(RunFile(file_path, country or folder, kind, outcome, int(n), problems, report, message))
+    return tuple(files)

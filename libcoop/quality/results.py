@@ -5,14 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    pass
-
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +40,11 @@ FAILING_ROWS_SHOWN = 20
 # from code (no ids) never matches the stored one and every expectation got a new uuid4 each run.
 _ID_NAMESPACE = uuid.UUID("0b6f3f55-3c52-4d0e-9a55-6c1f1a4f5e21")
 
+# The key, in an expectation's meta, of the words that say what its failure found (see problem_sentence).
+PROBLEM_META = "problem"
+# How many distinct failing values a sentence quotes.
+VALUES_QUOTED = 5
+
 _ISO2_PATTERN = r"^[A-Z]{2}$"
 _ISO4217_PATTERN = r"^[A-Z]{3}$"
 
@@ -63,6 +64,9 @@ class ExpectationOutcome:
     observed_value: str | None
     unexpected_count: int | None
     description: str  # plain words: what is checked
+    problem: str = ""  # plain words: what a failure found, "{rows} without start_date" (the meta's PROBLEM_META)
+    noun: tuple[str, str] = ("row", "rows")  # what one row of the suite's data is, singular and plural
+    failing_rows: tuple[FailingRow, ...] = ()  # the first rows that failed, with their file and row
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,20 @@ class FailingRow:
     file_path: str | None
     row_number: int | None  # the row number the coordinator sees in Excel (header is row 1)
     value: str  # the checked value(s), e.g. "start_date=1850-01-01"
+
+
+@dataclass(frozen=True)
+class RunFile:
+    """One file of the run as loaded (audit.file_loads), with the rows of it the build holds."""
+
+    file_path: str
+    country_code: str | None
+    kind: str | None
+    outcome: str  # loaded, unchanged, restored, rejected, removed, skipped
+    rows: int  # rows of this file in force in the build (raw.current_*); a rejected file's earlier version
+    problem_count: int | None
+    report_path: str | None  # where the coordinator finds the file's report, when it has one
+    message: str | None
 
 
 @dataclass(frozen=True)
@@ -134,6 +152,8 @@ class QualityReport:
     countries: tuple[CountryView, ...] = ()
     # This run's validation result page of each suite, relative to data_docs_dir.
     validation_pages: Mapping[str, str] = field(default_factory=dict)
+    # The files of this run as loaded (the latest outcome of each file when the build has no loader run).
+    files: tuple[RunFile, ...] = ()
 
     @property
     def critical_failures(self) -> tuple[ExpectationOutcome, ...]:
@@ -178,3 +198,49 @@ def _as_text(value: Any) -> str:
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     return str(value)
+
+
+def problem_sentence(outcome: ExpectationOutcome, failing_rows: Iterable[FailingRow] | None = None) -> str:
+    """What a failed expectation found, as one sentence naming its rows and files.
+
+    E.g. "2 donations with an amount in a currency that has no exchange rate for their start year
+    (so no amount in USD) (VND in 2015): VN/donations.csv rows 2, 4." ``failing_rows`` (default:
+    the outcome's own) narrows it to some rows, e.g. a country's.
+    """
+    rows = tuple(outcome.failing_rows if failing_rows is None else failing_rows)
+    rows = tuple(sorted(rows, key=lambda r: (r.file_path or "", r.row_number or 0)))
+    template = outcome.problem or f"{{rows}} fail the check: {outcome.description}"
+    count = outcome.unexpected_count
+    if count is None and "{rows}" in template:
+        return f"The check “{outcome.description}” could not be made: {outcome.observed_value}."
+    singular, plural = outcome.noun
+    counted = f"{count} {singular if count == 1 else plural}"
+    text = template.replace("{rows}", counted).replace("{observed}", outcome.observed_value or "nothing")
+    text = text[:1].upper() + text[1:]
+    prefix = f"{outcome.column}="
+    values = [r.value.removeprefix(prefix) for r in rows if r.value]
+    values = [v for v in dict.fromkeys(values) if v != "(empty)"]
+    if values:
+        text += f" ({', '.join(values[:VALUES_QUOTED])}{', ...' if len(values) > VALUES_QUOTED else ''})"
+    places = _places(rows)
+    if places:
+        text += f": {places}"
+        more = (count or 0) - len(rows)
+        if failing_rows is None and more > 0:
+            text += f", and {more} more"
+    return text + "."
+
+
+def _places(rows: Iterable[FailingRow]) -> str:
+    """ "VN/visits.csv rows 4, 7, 9; CN/visits.csv row 2": the rows grouped by file, in order."""
+    by_file: dict[str, list[int]] = {}
+    for row in rows:
+        if row.file_path is not None:
+            numbers = by_file.setdefault(row.file_path, [])
+            if row.row_number is not None and row.row_number not in numbers:
+                numbers.append(row.row_number)
+    parts = []
+    for file_path, numbers in by_file.items():
+        label = "row" if len(numbers) == 1 else "rows"
+        parts.append(f"{file_path} {label} {', '.join(str(n) for n in numbers)}" if numbers else file_path)
+    return "; ".join(parts)

@@ -3,26 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import logging
 import re
 import shutil
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
 from libcoop.quality.reads import SUITE_NAMES, _suite_specs
 from libcoop.quality.results import (
-    CRITICAL,
     DATA_DOCS_DIRNAME,
     WARNING,
     CountryView,
     ExpectationOutcome,
     QualityReport,
-    _as_text,
     _count,
+    problem_sentence,
 )
 from libcoop.warehouse.publish import replace_folder
 
@@ -119,10 +122,11 @@ def publish_data_docs(report: QualityReport, target_dir: Path) -> Path:
     """Put the report's Data Docs site, with a page per reporting country, in ``target_dir``.
 
     ``target_dir`` is usually ``data_docs_target(paths.warehouse)`` (``warehouse/data_docs/``).
-    The site is copied to a temporary folder beside it, completed (a banner on the home page
-    with this run's verdict, ``countries/index.html`` and ``countries/<CC>.html``), then swapped
-    in with two renames: readers never see half of it. Published for every validated run,
-    including those whose publication is blocked (their failures are what people must read).
+    The site is copied to a temporary folder beside it, completed (our front page as
+    ``index.html``, Great Expectations' own home page as ``GX_HOME``, ``countries/index.html`` and
+    ``countries/<CC>.html``), then swapped in with two renames: readers never see half of it.
+    Published for every validated run, including those whose publication is blocked (their
+    failures are what people must read).
     Returns the path of the home page.
     """
     source = report.data_docs_dir
@@ -136,7 +140,7 @@ def publish_data_docs(report: QualityReport, target_dir: Path) -> Path:
     try:
         shutil.copytree(source, staging)
         write_country_pages(report, staging / "countries")
-        _add_banner(staging / "index.html", report)
+        _write_front_page(staging, report)
         replace_folder(staging, target_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -147,24 +151,34 @@ def publish_data_docs(report: QualityReport, target_dir: Path) -> Path:
 
 # --- pages for people -------------------------------------------------------------------------------
 
-_PAGE_STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d2733; max-width: 80rem; }
-h1 { font-size: 1.6rem; } h2 { font-size: 1.25rem; margin-top: 2rem; }
-table { border-collapse: collapse; width: 100%; margin: 0.5rem 0 1rem; font-size: 0.92rem; }
-th, td { border: 1px solid #c9d1da; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #eef2f6; }
-.critical { color: #a4161a; font-weight: 600; } .warning { color: #8a5a00; font-weight: 600; }
-.passed { color: #1b6e3a; } .failed { font-weight: 600; }
-.verdict { padding: 0.75rem 1rem; border-radius: 0.3rem; margin: 1rem 0; }
-.verdict.blocked { background: #fde2e1; border: 1px solid #a4161a; }
-.verdict.published { background: #e3f4e8; border: 1px solid #1b6e3a; }
-code { font-size: 0.9em; } .muted { color: #5b6b7b; }
-"""
+# The home page Great Expectations builds, kept beside ours (its pages link to it as their "home").
+GX_HOME = "great_expectations.html"
+
+# What each outcome of a file means, after its one-word name.
+_OUTCOME_WORDS = {
+    "unchanged": "as loaded before",
+    "restored": "an earlier version back in use",
+    "rejected": "not loaded",
+    "removed": "its rows left the warehouse",
+    "skipped": "not read",
+}
 
 
-def _e(value: Any) -> str:
-    """Text for HTML: every value on these pages may come from a coordinator's file."""
-    return html.escape("" if value is None else _as_text(value))
+@functools.cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("libcoop.quality", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["utc"] = _utc
+    return env
+
+
+def _render(template: str, **context: Any) -> str:
+    return _environment().get_template(template).render(**context)
 
 
 def _verdict(report: QualityReport) -> tuple[str, str]:
@@ -186,174 +200,152 @@ def _utc(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
-def _page(title: str, body: str) -> str:
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(title)}</title><style>{_PAGE_STYLE}</style></head>\n<body>\n{body}\n</body></html>\n"
+@dataclass(frozen=True)
+class _Finding:
+    outcome: ExpectationOutcome
+    sentence: str
+
+
+@dataclass(frozen=True)
+class _CountryCounts:
+    code: str
+    files: int
+    rows: int
+    warnings: int
+    critical: int
+    rejected: int
+
+
+def _findings(report: QualityReport) -> list[_Finding]:
+    return [_Finding(o, problem_sentence(o)) for o in report.critical_failures + report.warnings]
+
+
+def _country_counts(report: QualityReport) -> list[_CountryCounts]:
+    """Files, rows, failed checks on its rows and rejected files of each reporting country."""
+    files = report.files
+    counts = []
+    for view in report.countries:
+        failed = view.failed_checks
+        warnings = sum(1 for c in failed if c.outcome.severity == WARNING)
+        if files:
+            own = [f for f in files if f.country_code == view.country_code]
+            n_files, rejected = len(own), sum(1 for f in own if f.outcome == "rejected")
+        else:
+            n_files, rejected = len(view.files), sum(1 for f in view.files if f.outcome == "rejected")
+        counts.append(
+            _CountryCounts(
+                view.country_code, n_files, sum(view.rows.values()), warnings, len(failed) - warnings, rejected
+            )
+        )
+    return counts
+
+
+def _suite_rows(report: QualityReport) -> list[dict[str, Any]]:
+    """Every suite with this run's result: the site's own lists need scripts from the internet."""
+    relations = {spec.name: spec.relation for spec in _suite_specs()}
+    rows = []
+    for suite in dict.fromkeys([*SUITE_NAMES, *(o.suite for o in report.outcomes)]):
+        outcomes = [o for o in report.outcomes if o.suite == suite]
+        critical = sum(1 for o in outcomes if not o.success and o.severity != WARNING)
+        warnings = sum(1 for o in outcomes if not o.success and o.severity == WARNING)
+        result = "passed" if not (critical or warnings) else ("FAILED" if critical else "passed with warnings")
+        css = "critical" if critical else ("warning" if warnings else "passed")
+        rows.append(
+            {
+                "name": suite,
+                "relation": relations.get(suite, ""),
+                "result": result,
+                "css": css,
+                "checks": len(outcomes),
+                "critical": critical,
+                "warnings": warnings,
+            }
+        )
+    return rows
+
+
+def front_page(report: QualityReport) -> str:
+    """The home page of the Data Docs: the verdict, the run's files, what failed in words, per country."""
+    state, verdict = _verdict(report)
+    findings = _findings(report)
+    countries = _country_counts(report)
+    tied = {
+        (c.outcome.suite, c.outcome.expectation, c.outcome.column)
+        for view in report.countries
+        for c in view.failed_checks
+    }
+    untied = sum(1 for f in findings if (f.outcome.suite, f.outcome.expectation, f.outcome.column) not in tied)
+    totals = {
+        "files": len(report.files) if report.files else sum(c.files for c in countries),
+        "rows": sum(c.rows for c in countries),
+        "warnings": len(report.warnings),
+        "critical": len(report.critical_failures),
+        "rejected": sum(c.rejected for c in countries),
+    }
+    return _render(
+        "index.html.j2",
+        run_id=report.run_id,
+        validated_at=_utc(report.validated_at),
+        state=state,
+        summary=report.summary(),
+        verdict=verdict,
+        blocking=[f for f in findings if f.outcome.severity != WARNING],
+        files=report.files,
+        outcome_words=_OUTCOME_WORDS,
+        findings=findings,
+        countries=countries,
+        totals=totals,
+        untied=untied,
+        suites=_suite_rows(report),
+        pages=report.validation_pages,
+        gx_home=GX_HOME,
     )
 
 
-def _table(headers: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
-    """An HTML table; the cells are HTML already (escape values with _e)."""
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>\n" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead>\n<tbody>\n{body}</tbody></table>"
-
-
-def _severity_cell(severity: str) -> str:
-    css = WARNING if severity == WARNING else CRITICAL
-    return f'<span class="{css}">{_e(severity)}</span>'
-
-
-def _check_cell(o: ExpectationOutcome) -> str:
-    return f"<code>{_e(o.expectation)}</code>" + (f" on <code>{_e(o.column)}</code>" if o.column else "")
-
-
-def _suite_link(report: QualityReport, suite: str, prefix: str = "") -> str:
-    page = report.validation_pages.get(suite)
-    return f'<a href="{_e(prefix + page)}">{_e(suite)}</a>' if page else _e(suite)
-
-
 def _country_page(report: QualityReport, view: CountryView) -> str:
-    code = view.country_code
     state, verdict = _verdict(report)
     failed = sorted(view.failed_checks, key=lambda c: c.outcome.severity == WARNING)
     critical = [c for c in failed if c.outcome.severity != WARNING]
     passed = [c for c in view.checks if c.outcome.success]
-    parts = [
-        f"<h1>Data quality of the files reported by {_e(code)}</h1>",
-        f'<p class="muted">Run <code>{_e(report.run_id)}</code>, validated '
-        f"{_e(_utc(report.validated_at))} UTC. "
-        '<a href="../index.html">All Data Docs</a> · <a href="index.html">Other countries</a> · '
-        f'<a href="../../dashboard/countries/{_e(code)}.html">Cooperation dashboard of {_e(code)}</a></p>',
-        f'<div class="verdict {state}">Whole run: {_e(verdict)}</div>',
-        "<h2>Checks on your rows</h2>",
-    ]
-    if view.rows:
-        in_force = ", ".join(f"{n} {kind}" for kind, n in sorted(view.rows.items()))
-        parts.append(f"<p>Rows in force from your files: {_e(in_force)}.</p>")
-    if not view.checks:
-        parts.append("<p>No rows of yours are in force: nothing to check.</p>")
-    else:
-        parts.append(
-            f"<p>{_e(_count(len(view.checks), 'check'))} on your rows: "
-            f'<span class="{"critical" if critical else ""}">{_e(_count(len(critical), "critical failure"))}</span>, '
-            f'<span class="{"warning" if len(failed) > len(critical) else ""}">'
-            f"{_e(_count(len(failed) - len(critical), 'warning'))}</span>. "
-            "A critical failure blocks the publication of the whole warehouse; a warning is reported only.</p>"
-        )
-    if failed:
-        rows = []
-        for check in failed:
-            o = check.outcome
-            examples = "<br>".join(
-                f"<code>{_e(r.file_path)}</code> row {_e(r.row_number)}" + (f": {_e(r.value)}" if r.value else "")
-                for r in check.failing_rows
-            )
-            if check.failing_rows and (o.unexpected_count or 0) > len(check.failing_rows):
-                examples += f"<br>... and {o.unexpected_count - len(check.failing_rows)} more"  # type: ignore[operator]
-            rows.append(
-                [
-                    _severity_cell(o.severity),
-                    _suite_link(report, o.suite, "../"),
-                    _e(o.description),
-                    _check_cell(o),
-                    _e(o.unexpected_count if o.unexpected_count is not None else ""),
-                    examples or _e(o.observed_value),
-                ]
-            )
-        headers = ["Severity", "Data", "What is checked", "Check", "Rows failing", "Failing rows (file, row: value)"]
-        parts.append('<h3>Failed</h3><div id="failed-checks">' + _table(headers, rows) + "</div>")
-    if passed:
-        parts.append(
-            f"<details><summary>{_e(_count(len(passed), 'check'))} passed on your rows (show)</summary>"
-            + _table(
-                ["Severity", "Data", "What is checked", "Check"],
-                [
-                    [
-                        _severity_cell(c.outcome.severity),
-                        _e(c.outcome.suite),
-                        _e(c.outcome.description),
-                        _check_cell(c.outcome),
-                    ]
-                    for c in passed
-                ],
-            )
-            + "</details>"
-        )
-    parts.append("<h2>Your files</h2>")
-    if view.files:
-        parts.append(
-            _table(
-                ["File", "Kind", "Latest outcome", "Checked (UTC)", "Rows", "Problems", "Note"],
-                [
-                    [
-                        f"<code>{_e(f.file_path)}</code>",
-                        _e(f.kind),
-                        f'<span class="{"critical" if f.outcome == "rejected" else ""}">{_e(f.outcome)}</span>',
-                        _e(_utc(f.checked_at)),
-                        _e(f.row_count),
-                        _e(f.problem_count),
-                        _e(f.message),
-                    ]
-                    for f in view.files
-                ],
-            )
-        )
-    else:
-        parts.append("<p>No file of yours has been checked yet.</p>")
-    if view.problems:
-        parts.append(
-            "<h2>Problems in your rejected files</h2><p>A rejected file is not loaded at all; the version "
-            "loaded before stays in use. The full list of each file's problems is in "
-            f"<code>raw/reports/{_e(code)}/</code>.</p>"
-        )
-        parts.append(
-            _table(
-                ["File", "Row", "Column", "Value", "Problem", "What to do"],
-                [
-                    [
-                        f"<code>{_e(p.file_path)}</code>",
-                        _e(p.row_number),
-                        _e(p.column),
-                        _e(p.value),
-                        _e(p.explanation),
-                        _e(p.advice),
-                    ]
-                    for p in view.problems
-                ],
-            )
-        )
-    return _page(f"Data quality: {code}", "\n".join(parts))
+    rows_in_force = {f.file_path: f.rows for f in report.files}
+    return _render(
+        "country.html.j2",
+        code=view.country_code,
+        run_id=report.run_id,
+        validated_at=_utc(report.validated_at),
+        state=state,
+        verdict=verdict,
+        view=view,
+        in_force=", ".join(f"{n} {kind}" for kind, n in sorted(view.rows.items())),
+        n_checks=_count(len(view.checks), "check"),
+        critical=critical,
+        n_critical=_count(len(critical), "critical failure"),
+        warnings=len(failed) - len(critical),
+        n_warnings=_count(len(failed) - len(critical), "warning"),
+        failed=[
+            {
+                "check": c,
+                "sentence": problem_sentence(c.outcome, c.failing_rows),
+                "more": max((c.outcome.unexpected_count or 0) - len(c.failing_rows), 0) if c.failing_rows else 0,
+            }
+            for c in failed
+        ],
+        passed=passed,
+        n_passed=_count(len(passed), "check"),
+        rows_of=rows_in_force,
+        pages=report.validation_pages,
+    )
 
 
 def _countries_index(report: QualityReport) -> str:
     state, verdict = _verdict(report)
-    rows = []
-    for view in report.countries:
-        failed = view.failed_checks
-        critical = sum(1 for c in failed if c.outcome.severity != WARNING)
-        rejected = sum(1 for f in view.files if f.outcome == "rejected")
-        rows.append(
-            [
-                f'<a href="{_e(view.country_code)}.html">{_e(view.country_code)}</a>',
-                _e(len(view.files)),
-                _e(rejected),
-                f'<span class="critical">{critical}</span>' if critical else "0",
-                f'<span class="warning">{len(failed) - critical}</span>' if len(failed) - critical else "0",
-            ]
-        )
-    body = "\n".join(
-        [
-            "<h1>Data quality per reporting country</h1>",
-            f'<p class="muted">Run <code>{_e(report.run_id)}</code>. <a href="../index.html">All Data Docs</a></p>',
-            f'<div class="verdict {state}">{_e(verdict)}</div>',
-            _table(["Country", "Files", "Rejected files", "Critical failures", "Warnings"], rows)
-            if rows
-            else "<p>No country has files yet.</p>",
-        ]
+    return _render(
+        "countries.html.j2",
+        run_id=report.run_id,
+        state=state,
+        verdict=verdict,
+        countries=_country_counts(report),
     )
-    return _page("Data quality per reporting country", body)
 
 
 def write_country_pages(report: QualityReport, folder: Path) -> list[Path]:
@@ -371,71 +363,8 @@ def write_country_pages(report: QualityReport, folder: Path) -> list[Path]:
     return written
 
 
-def _latest_results_table(report: QualityReport) -> str:
-    """Every suite with this run's result: the site's own lists need scripts from the internet."""
-    relations = {spec.name: spec.relation for spec in _suite_specs()}
-    suites = list(dict.fromkeys([*SUITE_NAMES, *(o.suite for o in report.outcomes)]))
-    rows = []
-    for suite in suites:
-        outcomes = [o for o in report.outcomes if o.suite == suite]
-        critical = sum(1 for o in outcomes if not o.success and o.severity != WARNING)
-        warnings = sum(1 for o in outcomes if not o.success and o.severity == WARNING)
-        result = "passed" if not (critical or warnings) else ("FAILED" if critical else "passed with warnings")
-        css = "critical" if critical else ("warning" if warnings else "passed")
-        rows.append(
-            [
-                _suite_link(report, suite),
-                f"<code>{_e(relations.get(suite, ''))}</code>",
-                f'<span class="{css}">{_e(result)}</span>',
-                _e(len(outcomes)),
-                _e(critical),
-                _e(warnings),
-                f'<a href="expectations/{_e(suite)}.html">suite</a>',
-            ]
-        )
-    return _table(["Suite", "Protects", "Latest result", "Checks", "Critical failures", "Warnings", ""], rows)
-
-
-def _add_banner(index: Path, report: QualityReport) -> None:
-    """Put this run's verdict, every suite's latest result and the country pages at the top of the home page."""
-    state, verdict = _verdict(report)
-    links = " · ".join(
-        f'<a href="countries/{_e(v.country_code)}.html">{_e(v.country_code)}</a>' for v in report.countries
-    )
-    failures = "".join(
-        f"<li>{_severity_cell(o.severity)} {_suite_link(report, o.suite)}: {_e(o.description)} "
-        f"({_check_cell(o)}, observed: {_e(o.observed_value)})</li>"
-        for o in report.critical_failures + report.warnings
-    )
-    banner = (
-        f'<div id="libcoop-run" class="libcoop"><style>{_BANNER_STYLE}</style>'
-        f"<h2>Latest run <code>{_e(report.run_id)}</code>, validated "
-        f"{_e(_utc(report.validated_at))} UTC</h2>"
-        f'<div class="verdict {state}">{_e(report.summary())}. {_e(verdict)}</div>'
-        + (f"<h3>Failed checks</h3><ul>{failures}</ul>" if failures else "")
-        + "<h3>Every suite, latest result</h3>"
-        + _latest_results_table(report)
-        + '<p>Per reporting country: <a href="countries/index.html">all countries</a>'
-        + (f" · {links}" if links else "")
-        + '</p><p class="muted">Below: the results of the last runs kept, as Great Expectations lists them '
-        "(that list needs its scripts from the internet).</p></div>"
-    )
-    text = index.read_text(encoding="utf-8")
-    match = re.search(r"<body[^>]*>", text)
-    if match is None:
-        log.warning("no <body> in %s: the run banner is left out", index)
-        return
-    index.write_text(text[: match.end()] + banner + text[match.end() :], encoding="utf-8")
-
-
-_BANNER_STYLE = """
-.libcoop { font-family: system-ui, sans-serif; margin: 1rem; padding: 0.75rem 1rem; border: 1px solid #8899aa;
-  border-radius: 4px; color: #1d2733; }
-.libcoop table { border-collapse: collapse; margin: 0.5rem 0; font-size: 0.92rem; }
-.libcoop th, .libcoop td { border: 1px solid #c9d1da; padding: 0.3rem 0.5rem; text-align: left; }
-.libcoop th { background: #eef2f6; }
-.libcoop .critical { color: #a4161a; font-weight: 600; } .libcoop .warning { color: #8a5a00; font-weight: 600; }
-.libcoop .passed { color: #1b6e3a; } .libcoop .muted { color: #5b6b7b; }
-.libcoop .verdict { padding: 0.5rem 0.75rem; border-radius: 0.3rem; margin: 0.5rem 0; }
-.libcoop .verdict.blocked { background: #fde2e1; } .libcoop .verdict.published { background: #e3f4e8; }
-"""
+def _write_front_page(site: Path, report: QualityReport) -> None:
+    """Our front page becomes the site's index.html; Great Expectations' own moves to GX_HOME."""
+    index = site / "index.html"
+    index.replace(site / GX_HOME)
+    index.write_text(front_page(report), encoding="utf-8")

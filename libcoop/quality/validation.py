@@ -13,12 +13,13 @@ import duckdb
 
 # Never phone home: Great Expectations reads this when it sets up analytics (the context file says
 # analytics_enabled: false too).
-from libcoop.quality.reads import _columns_of, _quote, _suite_specs, _SuiteSpec, expectation_parameters
+from libcoop.quality.reads import _columns_of, _quote, _suite_specs, _SuiteSpec, expectation_parameters, run_files
 from libcoop.quality.results import (
     BATCH_DEFINITION_NAME,
     DATASOURCE_NAME,
     FAILING_ROWS_SHOWN,
     KEEP_RUNS,
+    PROBLEM_META,
     RAW_ROW_COLUMNS,
     CountryCheck,
     CountryFile,
@@ -143,21 +144,23 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
                 run_id=run_identifier,
                 result_format=result_format,
             )
-            suite_outcomes = _outcomes(spec.name, result)
+            suite_outcomes = [_outcome(spec, r) for r in result.results]
             outcomes.extend(suite_outcomes)
-            if spec.kind is not None and "reporting_country" in frame.columns:
+            if spec.lineage and "reporting_country" in frame.columns:
                 for country, rows in frame["reporting_country"].value_counts().items():
-                    country_rows.setdefault(str(country), {})[spec.kind] = int(rows)
+                    if spec.kind is not None:
+                        country_rows.setdefault(str(country), {})[spec.kind] = int(rows)
                 by_country = _country_checks(spec, definition, frame, result, suite_outcomes, parameters, result_format)
                 for country, checks in by_country.items():
                     country_checks.setdefault(country, []).extend(checks)
             _release_batches(definition)
             del frame
         countries = _country_views(con, country_rows, country_checks)
+        files = run_files(con, run_id)
     _prune_results(context, keep_runs)
     data_docs_dir, pages = _build_data_docs(context, run_id)
     report = QualityReport(
-        run_id, tuple(outcomes), data_docs_dir, validated_at, countries=countries, validation_pages=pages
+        run_id, tuple(outcomes), data_docs_dir, validated_at, countries=countries, validation_pages=pages, files=files
     )
     log.info("%s (%.1f s); Data Docs: %s", report.summary(), time.perf_counter() - started, data_docs_dir)
     for outcome in report.critical_failures + report.warnings:
@@ -183,8 +186,8 @@ def _release_batches(definition: ValidationDefinition) -> None:
 
 
 def _columns_checked(suite: ExpectationSuite, spec: _SuiteSpec) -> set[str] | None:
-    """The columns the suite's expectations name (with the row lineage of a raw suite); None: all of them."""
-    columns = set(RAW_ROW_COLUMNS) if spec.kind else set()
+    """The columns the suite's expectations name (with the row lineage of a raw or fact suite); None: all."""
+    columns = set(RAW_ROW_COLUMNS) if spec.lineage else set()
     for expectation in suite.expectations:
         kwargs = expectation.configuration.to_json_dict().get("kwargs", {})
         if isinstance(kwargs.get("row_condition"), str):
@@ -246,20 +249,16 @@ def _read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str]
 
 
 def _result_format(spec: _SuiteSpec, frame: pd.DataFrame) -> dict[str, Any]:
-    """SUMMARY results; for a raw suite, the file and row (and country) of the first failing rows too."""
+    """SUMMARY results; for a raw or fact suite, the file and row (and country) of the first failing rows too."""
     result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": FAILING_ROWS_SHOWN}
     row_columns = [name for name in RAW_ROW_COLUMNS if name in frame.columns]
-    if spec.kind is not None and row_columns:
+    if spec.lineage and row_columns:
         result_format["unexpected_index_column_names"] = row_columns
         result_format["return_unexpected_index_query"] = False
     return result_format
 
 
-def _outcomes(suite: str, result: ExpectationSuiteValidationResult) -> list[ExpectationOutcome]:
-    return [_outcome(suite, expectation_result) for expectation_result in result.results]
-
-
-def _outcome(suite: str, expectation_result: Any) -> ExpectationOutcome:
+def _outcome(spec: _SuiteSpec, expectation_result: Any) -> ExpectationOutcome:
     config = expectation_result.expectation_config
     kwargs = config.kwargs
     column = kwargs.get("column")
@@ -271,7 +270,7 @@ def _outcome(suite: str, expectation_result: Any) -> ExpectationOutcome:
     unexpected = details.get("unexpected_count")
     severity = _severity(config)
     return ExpectationOutcome(
-        suite=suite,
+        suite=spec.name,
         expectation=config.type,
         column=column,
         severity=severity,
@@ -279,6 +278,9 @@ def _outcome(suite: str, expectation_result: Any) -> ExpectationOutcome:
         observed_value=_observed_value(expectation_result.exception_info, details),
         unexpected_count=None if unexpected is None else int(unexpected),
         description=_plain_description(config.description, severity, config.type),
+        problem=str((config.meta or {}).get(PROBLEM_META) or ""),
+        noun=spec.noun,
+        failing_rows=() if expectation_result.success else _failing_rows(expectation_result),
     )
 
 
@@ -347,7 +349,7 @@ def _country_checks(
     """
     countries = sorted(str(c) for c in frame["reporting_country"].dropna().unique())
     if result.success:
-        return {country: [CountryCheck(o) for o in suite_outcomes] for country in countries}
+        return {country: [CountryCheck(o) for o in suite_outcomes if _on_rows(spec, o)] for country in countries}
     checks: dict[str, list[CountryCheck]] = {}
     for country in countries:
         rows = frame[frame["reporting_country"] == country]
@@ -355,11 +357,17 @@ def _country_checks(
         country_result = batch.validate(
             definition.suite, expectation_parameters=parameters, result_format=result_format
         )
-        checks[country] = [
-            CountryCheck(_outcome(spec.name, r), _failing_rows(r) if not r.success else ())
-            for r in country_result.results
-        ]
+        outcomes = [_outcome(spec, r) for r in country_result.results]
+        checks[country] = [CountryCheck(o, o.failing_rows) for o in outcomes if _on_rows(spec, o)]
     return checks
+
+
+def _on_rows(spec: _SuiteSpec, outcome: ExpectationOutcome) -> bool:
+    """Whether the check says something about a country's rows: a raw check, or a fact's row by row one.
+
+    A fact's table-level checks (its row count equals the raw layer's) hold for the whole table only.
+    """
+    return spec.kind is not None or outcome.unexpected_count is not None
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

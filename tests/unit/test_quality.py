@@ -11,7 +11,10 @@ import duckdb
 import pytest
 
 from libcoop import quality
+from libcoop.ingest.load import ensure_audit_tables
 from libcoop.quality import ExpectationOutcome, QualityReport
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _outcome(severity: str, success: bool, name: str = "expect_column_values_to_not_be_null") -> ExpectationOutcome:
@@ -55,8 +58,9 @@ def test_importing_the_module_does_not_import_great_expectations() -> None:
 def test_expectation_parameters_count_the_raw_rows_and_bound_the_dates() -> None:
     con = duckdb.connect()
     con.execute("create schema raw")
-    for kind, rows in (("memberships", 2), ("visits", 3), ("donations", 0)):
-        con.execute(f"create view raw.current_{kind} as select * from range({rows})")
+    con.execute("create view raw.current_memberships as select * from range(2)")
+    con.execute("create view raw.current_visits as select range as delegations, 10 as participants from range(3)")
+    con.execute("create view raw.current_donations as select 1 as quantity from range(0)")
 
     parameters = quality.expectation_parameters(con, dt.date(2024, 2, 29))
 
@@ -66,6 +70,9 @@ def test_expectation_parameters_count_the_raw_rows_and_bound_the_dates() -> None
         "rows_in_raw_current_visits": 3,
         "rows_in_raw_current_donations": 0,
         "rows_in_raw_current_activities": 5,
+        "delegations_in_raw_current_visits": 0 + 1 + 2,
+        "participants_in_raw_current_visits": 30,
+        "quantity_in_raw_current_donations": 0,  # no rows: the sum is 0, as GX sums an empty column
     }
 
 
@@ -126,6 +133,110 @@ def test_every_expectation_carries_its_severity_and_plain_words(suites: dict) ->
             assert expectation.description and "$" not in expectation.description, (name, expectation.expectation_type)
 
 
+def test_every_expectation_of_every_suite_says_in_words_what_its_failure_found(suites: dict) -> None:
+    """The front page's sentences come from the suites themselves (meta "problem"), never a second list."""
+    for name, suite in suites.items():
+        for expectation in suite.expectations:
+            problem = expectation.meta.get(quality.results.PROBLEM_META)
+            where = (name, expectation.expectation_type, getattr(expectation, "column", None))
+            assert isinstance(problem, str) and len(problem) > 15, where
+            row_by_row = expectation.expectation_type.startswith(
+                ("expect_column_values_", "expect_column_pair_values_", "expect_compound_columns_")
+            )
+            # A row-by-row check counts its failing rows ("3 visits ..."); a table-level one says what it saw.
+            assert ("{rows}" in problem) == row_by_row, where
+            assert ("{observed}" in problem) == (not row_by_row), where
+            assert not set(problem.replace("{rows}", "").replace("{observed}", "")) & set("{}$"), where
+
+
+def test_a_failure_is_one_sentence_naming_its_rows_and_files() -> None:
+    rows = tuple(
+        quality.FailingRow(path, row, f"missing_fx_rate=VND in {year}")
+        for path, row, year in [("VN/donations.csv", 9, 2015), ("VN/donations.csv", 4, 2015), ("KR/d.csv", 2, 2016)]
+    )
+    outcome = ExpectationOutcome(
+        "marts_integrity_fct_donation",
+        "expect_column_values_to_be_null",
+        "missing_fx_rate",
+        "warning",
+        False,
+        "unexpected: VND in 2015, VND in 2016",
+        5,
+        "a rate is known",
+        "{rows} in a currency without an exchange rate for their start year",
+        ("donation", "donations"),
+        rows,
+    )
+
+    assert quality.results.problem_sentence(outcome) == (
+        "5 donations in a currency without an exchange rate for their start year (VND in 2016, VND in 2015): "
+        "KR/d.csv row 2; VN/donations.csv rows 4, 9, and 2 more."
+    )
+    assert quality.results.problem_sentence(outcome, rows[:1]) == (
+        "5 donations in a currency without an exchange rate for their start year (VND in 2015): VN/donations.csv row 9."
+    )
+    one = ExpectationOutcome(
+        "raw_visits", "expect_column_values_to_not_be_null", "start_date", "critical", False, None, 1, "given",
+        "{rows} without start_date", ("visit", "visits"), (quality.FailingRow("SG/v.csv", 3, "start_date=(empty)"),),
+    )  # fmt: skip
+    assert quality.results.problem_sentence(one) == "1 visit without start_date: SG/v.csv row 3."
+    table = ExpectationOutcome(
+        "marts_integrity_fct_visit", "expect_table_row_count_to_equal", None, "critical", False, "2", None,
+        "as many rows", "fct_visit does not have as many rows as raw.current_visits: it has {observed}",
+    )  # fmt: skip
+    assert quality.results.problem_sentence(table) == (
+        "Fct_visit does not have as many rows as raw.current_visits: it has 2."
+    )
+
+
+def test_the_files_of_a_run_show_the_rows_the_build_holds_of_each() -> None:
+    """An unchanged file shows the rows of its version in force, a rejected one those of its earlier version."""
+    con = duckdb.connect()
+    ensure_audit_tables(con)
+    con.execute("create schema raw")
+    for kind in ("memberships", "visits", "donations"):
+        con.execute(f"create table raw.current_{kind} (file_path varchar)")
+    con.execute("insert into raw.current_visits select 'VN/visits.csv' from range(7)")
+    con.execute("insert into raw.current_donations select 'VN/donations.csv' from range(3)")
+    loads = [
+        ("run-1", "VN/visits.csv", "VN", "visits", "loaded", 7, 0, None),
+        ("run-2", "VN/visits.csv", "VN", "visits", "unchanged", 0, 0, None),
+        ("run-2", "VN/donations.csv", "VN", "donations", "rejected", 0, 2, "2 x bad_date"),
+        ("run-2", "VN/Visits (final).csv", None, None, "skipped", None, None, "rename it to visits_final.csv"),
+    ]
+    for load_id, path, country, kind, outcome, rows, problems, message in loads:
+        con.execute(
+            "insert into audit.file_loads values (?, ?, ?, ?, ?, null, ?, ?, ?, ?)",
+            [
+                load_id,
+                dt.datetime(2026, 1, int(load_id[-1]), tzinfo=dt.UTC),
+                path,
+                country,
+                kind,
+                outcome,
+                rows,
+                problems,
+                message,
+            ],
+        )
+
+    files = quality.reads.run_files(con, "run-2")
+
+    assert files == (
+        quality.RunFile("VN/Visits (final).csv", "VN", None, "skipped", 0, None,
+                        "raw/reports/VN/Visits (final).csv.report.txt", "rename it to visits_final.csv"),
+        quality.RunFile("VN/donations.csv", "VN", "donations", "rejected", 3, 2,
+                        "raw/reports/VN/donations.csv.report.txt", "2 x bad_date"),
+        quality.RunFile("VN/visits.csv", "VN", "visits", "unchanged", 7, 0, None, None),
+    )  # fmt: skip
+    # A build made without a loader run of its own: each file's latest outcome.
+    assert [(f.file_path, f.outcome) for f in quality.reads.run_files(con, "rebuild")] == [
+        ("VN/Visits (final).csv", "skipped"),
+        ("VN/donations.csv", "rejected"),
+        ("VN/visits.csv", "unchanged"),
+    ]
+
+
 def test_suites_are_deterministic(suites: dict) -> None:
     again = {spec.name: spec.build() for spec in quality.reads._suite_specs()}
     for name, suite in suites.items():
@@ -141,20 +252,65 @@ def test_values_that_change_every_run_are_parameters(suites: dict) -> None:
     assert "$PARAMETER" in text
 
 
-def test_every_fact_key_is_checked_against_its_dimension(suites: dict) -> None:
-    for table, references in quality.suites._FACT_REFERENCES.items():
-        checked = {
-            e.column
-            for e in suites[f"{quality.MARTS_SUITE_PREFIX}{table}"].expectations
-            if e.expectation_type == "expect_column_values_to_be_null"
-        }
-        assert checked == {f"orphan_{key}" for key, _ in references}, table
+def _dbt_column_tests() -> dict[tuple[str, str], set[str]]:
+    """(model, column) -> the names of dbt's generic tests on it, from the marts' YAML."""
+    import yaml
+
+    models = yaml.safe_load((REPO / "dbt_project" / "models" / "marts" / "_marts__models.yml").read_text())
+    tests: dict[tuple[str, str], set[str]] = {}
+    for model in models["models"]:
+        for column in model.get("columns", []):
+            names = {t if isinstance(t, str) else next(iter(t)) for t in column.get("data_tests", [])}
+            tests[(model["name"], column["name"])] = names
+    return tests
 
 
-def test_row_counts_reconcile_for_every_fact(suites: dict) -> None:
-    for table in quality.suites._FACT_REFERENCES:
-        types = [e.expectation_type for e in suites[f"{quality.MARTS_SUITE_PREFIX}{table}"].expectations]
+def test_the_marts_suites_do_not_repeat_the_keys_dbt_tests(suites: dict) -> None:
+    """dbt holds every key (unique, not_null, relationships, accepted values): GX checks what it does not."""
+    dbt = _dbt_column_tests()
+    repeated = {
+        "expect_column_values_to_not_be_null": "not_null",
+        "expect_column_values_to_be_unique": "unique",
+        "expect_column_values_to_be_in_set": "accepted_values",
+    }
+    for name, suite in suites.items():
+        if not name.startswith(quality.MARTS_SUITE_PREFIX):
+            continue
+        table = name.removeprefix(quality.MARTS_SUITE_PREFIX)
+        for e in suite.expectations:
+            column = getattr(e, "column", None)
+            assert not (column or "").startswith("orphan_"), (name, column)  # dbt's relationships
+            if e.expectation_type in repeated:
+                assert repeated[e.expectation_type] not in dbt.get((table, column), set()), (name, column)
+    # ...and dbt does hold them: every key of every fact is not_null with a relationship to its dimension.
+    for (model, column), names in dbt.items():
+        if model.startswith("fct_") and column.endswith("_key") and "unique" not in names:  # not its own key
+            assert {"not_null", "relationships"} <= names, (model, column)
+    for dimension, key in quality.marts_suites._DIMENSION_KEYS.items():
+        assert {"unique", "not_null"} <= dbt[(dimension, key)], dimension
+    # amount_usd filled in whenever a rate is known: dbt's test, no longer a GX copy.
+    assert (REPO / "dbt_project" / "tests" / "assert_amount_usd_present_when_rate_known.sql").is_file()
+    fct_donation = suites[f"{quality.MARTS_SUITE_PREFIX}fct_donation"].expectations
+    assert not [e for e in fct_donation if e.expectation_type == "expect_column_values_to_not_be_null"]
+
+
+def test_every_fact_reconciles_with_the_raw_layer(suites: dict) -> None:
+    for table, totals in quality.marts_suites._FACT_TOTALS.items():
+        expectations = suites[f"{quality.MARTS_SUITE_PREFIX}{table}"].expectations
+        types = [e.expectation_type for e in expectations]
         assert "expect_table_row_count_to_equal" in types, table
+        traced = [e for e in expectations if getattr(e, "column", None) == quality.marts_suites.UNTRACED_ROW]
+        assert [e.meta["severity"] for e in traced] == ["critical"], table
+        summed = {
+            (e.column, e.min_value["$PARAMETER"])
+            for e in expectations
+            if e.expectation_type == "expect_column_sum_to_be_between" and e.min_value == e.max_value
+        }
+        assert summed == {(c, f"{c}_in_raw_current_{kind}") for c, kind in totals}, table
+    donation = suites[f"{quality.MARTS_SUITE_PREFIX}fct_donation"].expectations
+    assert quality.marts_suites.CURRENCY_TOTAL_MISMATCH in {getattr(e, "column", None) for e in donation}
+    membership = suites[f"{quality.MARTS_SUITE_PREFIX}fct_membership"].expectations
+    assert quality.marts_suites.ORGANIZATION_COUNT_MISMATCH in {getattr(e, "column", None) for e in membership}
 
 
 def test_the_description_shows_severity_and_check_and_the_outcome_keeps_the_plain_words() -> None:
@@ -197,7 +353,7 @@ def test_a_suite_reads_only_the_columns_it_checks(suites: dict) -> None:
 
     assert {"guest_institution", "host_institution", "activity_type", *quality.RAW_ROW_COLUMNS} <= visits
     assert not {"notes", "source", "event", "city", "record_id"} & visits
-    assert "orphan_host_institution_key" in fct_visit and "start_day" in fct_visit
+    assert "not_in_raw" in fct_visit and "start_day" in fct_visit
     assert "event" not in fct_visit
 
 
@@ -271,6 +427,12 @@ def _report_with_a_country(tmp_path: Path, *, critical: bool) -> quality.Quality
         site,
         countries=(view,),
         validation_pages={"raw_visits": "validations/raw_visits/run-7/t/page.html"},
+        files=(
+            quality.RunFile("VN/visits_<i>2015</i>.csv", "VN", "visits", "unchanged", 2, 0, None, None),
+            quality.RunFile(
+                "VN/donations.csv", "VN", "donations", "rejected", 0, 1, "raw/reports/VN/donations.csv.report.txt", "x"
+            ),
+        ),
     )
 
 
@@ -303,10 +465,19 @@ def test_publish_data_docs_swaps_in_the_site_with_the_verdict_and_the_country_pa
 
     assert index == target / "index.html"
     assert sorted(p.name for p in target.parent.iterdir()) == ["data_docs"]
-    assert sorted(p.name for p in target.iterdir()) == ["countries", "index.html", "validations"]
+    assert sorted(p.name for p in target.iterdir()) == [
+        "countries",
+        quality.site.GX_HOME,
+        "index.html",
+        "validations",
+    ]
     home = index.read_text(encoding="utf-8")
-    assert home.index("<body class='x'>") < home.index('id="libcoop-run"') < home.index("GX index")
+    assert 'id="libcoop-run"' in home and "GX index" not in home
+    assert "GX index" in (target / quality.site.GX_HOME).read_text(encoding="utf-8")  # kept, linked
+    assert f'href="{quality.site.GX_HOME}"' in home
     assert "the build is not published" in home
+    assert "<i>2015" not in home and "VN/visits_&lt;i&gt;2015&lt;/i&gt;.csv" in home
+    assert "raw/reports/VN/donations.csv.report.txt" in home and "(1 problem)" in home
     assert '<a href="countries/VN.html">VN</a>' in home
     assert '<a href="validations/raw_visits/run-7/t/page.html">raw_visits</a>' in home
     assert (target / "countries" / "VN.html").is_file()

@@ -1,0 +1,199 @@
+"""The suites of the marts: what dbt's own tests do not check.
+
+dbt's tests (``dbt_project/models/marts/_marts__models.yml`` and ``dbt_project/tests/``) already
+hold every key: ``unique`` and ``not_null`` on each dimension key, ``not_null`` and
+``relationships`` on each fact key, the accepted values of the coded columns; a failed dbt test
+fails the build, which is then never published. These suites do not check those keys again.
+They reconcile each fact with the raw layer it is built from (its rows, its totals, each row
+traced back to its file and row) and look for implausible values; one suite per table (a suite
+validates one batch), named ``marts_integrity_<table>``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from libcoop.quality.results import MAX_PLAUSIBLE_AMOUNT
+from libcoop.quality.suites import _critical, _plausible_date, _suite, _warning
+
+if TYPE_CHECKING:
+    from great_expectations import ExpectationSuite
+    from great_expectations.expectations import Expectation
+
+
+MARTS_SUITE_PREFIX = "marts_integrity_"
+
+_DIMENSION_KEYS = {
+    "dim_country": "country_key",
+    "dim_institution": "institution_key",
+    "dim_organization": "organization_key",
+    "dim_date": "date_key",
+}
+
+# The raw rows each fact holds one row for: (the raw kinds, the suite parameter with their count).
+_FACT_SOURCES = {
+    "fct_membership": (("memberships",), "rows_in_raw_current_memberships"),
+    "fct_visit": (("visits",), "rows_in_raw_current_visits"),
+    "fct_donation": (("donations",), "rows_in_raw_current_donations"),
+    "fct_cooperation_activity": (("memberships", "visits", "donations"), "rows_in_raw_current_activities"),
+}
+
+# The totals each fact must share with the raw layer: (column, raw kind); the suite parameter
+# ``<column>_in_raw_current_<kind>`` holds the raw total (libcoop.quality.reads).
+_FACT_TOTALS = {
+    "fct_membership": (),
+    "fct_visit": (("delegations", "visits"), ("participants", "visits")),
+    "fct_donation": (("quantity", "donations"),),
+    "fct_cooperation_activity": (("delegations", "visits"), ("participants", "visits"), ("quantity", "donations")),
+}
+
+# The date key of each fact whose day is checked for plausibility, and the helper column holding it.
+_FACT_START_DAYS = {
+    "fct_membership": ("joined_date_key", "joined_day"),
+    "fct_visit": ("start_date_key", "start_day"),
+    "fct_donation": ("start_date_key", "start_day"),
+}
+
+# Helper columns (libcoop.quality.reads): NULL on a good row, words saying what is wrong otherwise.
+UNTRACED_ROW = "not_in_raw"  # the fact row's file and row, when no current raw row has them
+CURRENCY_TOTAL_MISMATCH = "currency_total_mismatch"  # "VND: 7000000 in the marts, 5000000 in raw"
+ORGANIZATION_COUNT_MISMATCH = "organization_count_mismatch"  # "IFLA: 3 in the marts, 2 in raw"
+
+
+def raw_total_parameter(column: str, kind: str) -> str:
+    return f"{column}_in_raw_current_{kind}"
+
+
+def marts_dimension_suite(table: str) -> ExpectationSuite:
+    """A dimension of the marts: exactly one unknown member, which empty references point to."""
+    import great_expectations.expectations as gxe
+
+    return _suite(
+        f"{MARTS_SUITE_PREFIX}{table}",
+        f"marts.{table}",
+        [
+            gxe.ExpectColumnSumToBeBetween(
+                column="is_unknown_member",
+                min_value=1,
+                max_value=1,
+                **_critical(
+                    f"{table} has exactly one unknown member (is_unknown_member), for empty or unknown references",
+                    f"{table} does not have exactly one unknown member: it has {{observed}}",
+                ),
+            )
+        ],
+    )
+
+
+def _fact_expectations(table: str) -> list[Expectation]:
+    """What every fact must satisfy: one row per raw row, traced back to it, the raw totals kept."""
+    import great_expectations.expectations as gxe
+
+    kinds, parameter = _FACT_SOURCES[table]
+    source = " + ".join(f"raw.current_{kind}" for kind in kinds)
+    expectations: list[Expectation] = [
+        gxe.ExpectTableRowCountToEqual(
+            value={"$PARAMETER": parameter},
+            **_critical(
+                f"{table} has as many rows as {source}",
+                f"{table} does not have as many rows as {source}: it has {{observed}}",
+            ),
+        ),
+        gxe.ExpectColumnValuesToBeNull(
+            column=UNTRACED_ROW,
+            **_critical(
+                f"every row of {table} comes from a row of a current file version in {source} "
+                "(the unexpected values are the file and row it names)",
+                f"{{rows}} naming a file and row that {source} does not hold",
+            ),
+        ),
+    ]
+    for column, kind in _FACT_TOTALS[table]:
+        total = {"$PARAMETER": raw_total_parameter(column, kind)}
+        expectations.append(
+            gxe.ExpectColumnSumToBeBetween(
+                column=column,
+                min_value=total,
+                max_value=total,
+                **_critical(
+                    f"the {column} of {table} add up to those of raw.current_{kind}",
+                    f"the {column} of {table} add up to {{observed}}, not to the total of raw.current_{kind}",
+                ),
+            )
+        )
+    if table in _FACT_START_DAYS:
+        date_key, day = _FACT_START_DAYS[table]
+        expectations.append(_plausible_date(day, f"the day of {date_key} ({day})"))
+    return expectations
+
+
+def marts_fct_membership_suite() -> ExpectationSuite:
+    import great_expectations.expectations as gxe
+
+    return _suite(
+        f"{MARTS_SUITE_PREFIX}fct_membership",
+        "marts.fct_membership",
+        [
+            *_fact_expectations("fct_membership"),
+            gxe.ExpectColumnValuesToBeNull(
+                column=ORGANIZATION_COUNT_MISMATCH,
+                **_critical(
+                    "each organization has as many memberships as raw.current_memberships has rows with the "
+                    "organization names resolved to it",
+                    "{rows} of an organization whose count differs from raw.current_memberships",
+                ),
+            ),
+        ],
+    )
+
+
+def marts_fct_visit_suite() -> ExpectationSuite:
+    return _suite(f"{MARTS_SUITE_PREFIX}fct_visit", "marts.fct_visit", _fact_expectations("fct_visit"))
+
+
+def marts_fct_donation_suite() -> ExpectationSuite:
+    import great_expectations.expectations as gxe
+
+    return _suite(
+        f"{MARTS_SUITE_PREFIX}fct_donation",
+        "marts.fct_donation",
+        [
+            *_fact_expectations("fct_donation"),
+            gxe.ExpectColumnValuesToBeNull(
+                column=CURRENCY_TOTAL_MISMATCH,
+                **_critical(
+                    "the amounts of each currency add up to those of raw.current_donations",
+                    "{rows} in a currency whose amounts do not add up to those of raw.current_donations",
+                ),
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="amount", min_value=0, **_critical("amount is not negative", "{rows} with a negative amount")
+            ),
+            # missing_fx_rate is "VND in 2015" where no rate is known (NULL otherwise): the words name it.
+            gxe.ExpectColumnValuesToBeNull(
+                column="missing_fx_rate",
+                **_warning(
+                    "a yearly exchange rate is known for the currency and start year of every donation with an "
+                    "amount (the others have no amount_usd)",
+                    "{rows} in a currency without an exchange rate for their start year, so without an amount in USD",
+                ),
+            ),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="amount_usd",
+                min_value=0,
+                max_value=MAX_PLAUSIBLE_AMOUNT,
+                **_warning(
+                    f"a donation is worth at most USD {MAX_PLAUSIBLE_AMOUNT:,}",
+                    f"{{rows}} worth more than USD {MAX_PLAUSIBLE_AMOUNT:,}",
+                ),
+            ),
+        ],
+    )
+
+
+def marts_fct_cooperation_activity_suite() -> ExpectationSuite:
+    return _suite(
+        f"{MARTS_SUITE_PREFIX}fct_cooperation_activity",
+        "marts.fct_cooperation_activity",
+        _fact_expectations("fct_cooperation_activity"),
+    )
