@@ -212,6 +212,26 @@ def test_foundations_gave_asean_national_libraries_per_year(nights: Nights) -> N
     assert direct == [(year, count, usd) for year, count, _, usd, _ in FOUNDATIONS_TO_ASEAN_NATIONAL_LIBRARIES]
 
 
+def test_countries_carry_the_regions_of_the_seed(nights: Nights) -> None:
+    # seeds/regions.csv by UN sub-region (Timor-Leste, ASEAN's eleventh member since 2025, with
+    # Viet Nam), else the continent; the unknown member is in no region.
+    assert query(
+        nights.paths.warehouse,
+        "select iso2, region, is_asean from marts.dim_country "
+        "where iso2 in ('BR', 'CN', 'FR', 'KR', 'TL', 'US', 'VN', 'ZZ') order by iso2",
+    ) == [
+        ("BR", "America", False),
+        ("CN", "East Asia", False),
+        ("FR", "Europe", False),
+        ("KR", "East Asia", False),
+        ("TL", "ASEAN", True),
+        ("US", "North America", False),
+        ("VN", "ASEAN", True),
+        ("ZZ", "Unknown", False),
+    ]
+    assert query(nights.paths.warehouse, "select count(*) from marts.dim_country where is_asean") == [(11,)]
+
+
 def test_people_exchanged_by_the_libraries_of_china_and_japan_since_1981(nights: Nights) -> None:
     assert query(nights.paths.warehouse, analysis_sql("china_japan_library_exchanges")) == [
         CHINA_JAPAN_LIBRARY_EXCHANGES
