@@ -27,7 +27,6 @@ from libcoop.reference import write_reference_tables
 from libcoop.settings import Paths
 from libcoop.transform.dbt_build import build_marts
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
-from libcoop.transform.review import review_unresolved
 from libcoop.warehouse.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
 from libcoop.warehouse.publish import discard_build, prepare_build, publish
 from libcoop.warehouse.runlock import run_lock
@@ -182,11 +181,8 @@ def load_step(paths: Paths, run_id: str) -> tuple[Path, LoadResult]:
 
 @phase("build", note=lambda nodes: f"{nodes} dbt nodes passed")
 def build_step(build: Path) -> int:
-    """dbt build, then the work list of unresolved names with their closest known candidates."""
-    nodes = build_marts(build, on_event=current().dbt_event).nodes
-    with duckdb.connect(str(build)) as con:
-        review_unresolved(con)
-    return nodes
+    """dbt build: seeds, snapshot, models (the review candidates included) and their tests."""
+    return build_marts(build, on_event=current().dbt_event).nodes
 
 
 @phase("validate", note=lambda report: report.summary())

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 _NOT_FOUND = "\x00not found"
 
+
 @cache
 def _converter():  # type: ignore[no-untyped-def]
     import country_converter as coco
