@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from libcoop.dashboard import dashboard_target
-from libcoop.fingerprint import docs_are_current, record_fingerprint, unchanged_since
+from libcoop.fingerprint import built_by_same_code, docs_are_current, record_fingerprint, unchanged_since
 from libcoop.ingest.drop_folder import discover
 from libcoop.ingest.load import LoadResult, load_drop
 from libcoop.ingest.reports import report_path
@@ -181,8 +181,9 @@ def load_step(paths: Paths, run_id: str) -> tuple[Path, LoadResult]:
 
 @phase("build", note=lambda nodes: f"{nodes} dbt nodes passed")
 def build_step(build: Path) -> int:
-    """dbt build: seeds, snapshot, models (the review candidates included) and their tests."""
-    return build_marts(build, on_event=current().dbt_event).nodes
+    """dbt build: seeds, snapshot, models (the review candidates included) and their tests; only
+    the new file versions when the code is the one that built the published warehouse."""
+    return build_marts(build, full_refresh=not built_by_same_code(build), on_event=current().dbt_event).nodes
 
 
 @phase("validate", note=lambda report: report.summary())

@@ -25,6 +25,7 @@ class BuildFailed(RuntimeError):
 class BuildResult:
     nodes: int
     failures: tuple[str, ...]
+    full_refresh: bool = False
 
 
 def dbt_project_dir() -> Path:
@@ -96,10 +97,12 @@ def build_marts(
     database: Path,
     *,
     select: str | None = None,
+    full_refresh: bool = False,
     state_dir: Path | None = None,
     on_event: Callable[[Any], None] | None = None,
 ) -> BuildResult:
     """``dbt build`` (seeds, snapshots, models, tests) into ``database``; raise BuildFailed on any error.
+    ``full_refresh`` rebuilds the incremental models from all rows (needed when the code changed).
     ``on_event`` receives every dbt event (libcoop.progress counts the finished nodes)."""
     from dbt.cli.main import dbtRunner
 
@@ -108,6 +111,8 @@ def build_marts(
         args = dbt_args("build", database, "--quiet", state_dir=state)
         if select:
             args += ["--select", select]
+        if full_refresh:
+            args.append("--full-refresh")
         try:
             outcome = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
         finally:
@@ -125,8 +130,8 @@ def build_marts(
     if outcome.exception is not None or not outcome.success:
         reason = "; ".join(failures) or repr(outcome.exception)
         raise BuildFailed(f"dbt build failed: {reason}")
-    log.info("dbt build: %d nodes passed", len(results))
-    return BuildResult(len(results), failures)
+    log.info("dbt build%s: %d nodes passed", " --full-refresh" if full_refresh else "", len(results))
+    return BuildResult(len(results), failures, full_refresh)
 
 
 def _release_duckdb() -> None:
