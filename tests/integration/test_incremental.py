@@ -11,6 +11,7 @@ the same rows in both.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pytest
 from libcoop.fingerprint import built_by_same_code, record_fingerprint
 from libcoop.pipeline import RunSummary, load_step, record_run
 from libcoop.settings import PROJECT_ROOT, Paths, resolve_paths
-from libcoop.transform.dbt_build import build_marts
+from libcoop.transform.dbt_build import build_marts, dbt_state_dir
 from libcoop.warehouse.publish import discard_build, publish
 
 pytestmark = pytest.mark.integration
@@ -31,6 +32,14 @@ REMOVED = "VN/memberships.csv"
 # CN-V-01: 33 delegations, 166 participants become 34 and 170.
 BEFORE, AFTER = ",Japan,1981,2015-05,33,166,", ",Japan,1981,2015-05,34,170,"
 SCHEMAS = ("intermediate", "marts", "review")
+INCREMENTAL = {
+    "int_memberships_resolved",
+    "int_visits_resolved",
+    "int_donations_converted",
+    "fct_membership",
+    "fct_visit",
+    "fct_donation",
+}
 
 
 def night(paths: Paths, run_id: str) -> tuple[bool, Path | None]:
@@ -89,6 +98,11 @@ def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restor
 
     first_full, _ = night(paths, "night-1")
     assert first_full, "nothing to carry over: the first build refreshes fully"
+    manifest = json.loads((dbt_state_dir(paths.warehouse) / "target" / "manifest.json").read_text())
+    incremental = {
+        node["name"] for node in manifest["nodes"].values() if node["config"]["materialized"] == "incremental"
+    }
+    assert incremental == INCREMENTAL
 
     (incoming / CHANGED).write_bytes(original.replace(BEFORE.encode(), AFTER.encode()))
     (incoming / REMOVED).unlink()

@@ -1,19 +1,12 @@
 -- Donations with their donor and recipient institution, country and date keys, and the amount
 -- converted to US dollars at the yearly average rate of the start year (NULL, and flagged, when
 -- no rate is known: never guessed).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='file_path',
-    pre_hook="{{ delete_replaced_file_versions() }}",
-) }}
-
 with
 
--- Incremental by file version (macros/file_versions.sql): only the versions not built yet.
 donations as (
 
     select * from {{ ref('stg_raw__donations') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
     {{ new_file_versions() }}
 
 ),

@@ -1,18 +1,11 @@
 -- Visits and exchanges with their host and guest institution, country and date keys.
 -- An empty side ("many or unspecified") points to the unknown institution.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='file_path',
-    pre_hook="{{ delete_replaced_file_versions() }}",
-) }}
-
 with
 
--- Incremental by file version (macros/file_versions.sql): only the versions not built yet.
 visits as (
 
     select * from {{ ref('stg_raw__visits') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
     {{ new_file_versions() }}
 
 ),

@@ -1,17 +1,10 @@
 -- One row per membership of an institution in an organization (current file versions only).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='file_path',
-    pre_hook="{{ delete_replaced_file_versions() }}",
-) }}
-
 with
 
--- Incremental by file version (macros/file_versions.sql): only the versions not built yet.
 memberships as (
 
     select * from {{ ref('int_memberships_resolved') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
     {{ new_file_versions() }}
 
 ),
