@@ -74,20 +74,33 @@ def _published(paths: Paths) -> tuple[str, str | None, int] | None:
     if not paths.warehouse.exists():
         return None
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        tables = {
-            name
-            for (name,) in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'audit'"
-            ).fetchall()
-        }
-        if not {"runs", "build_fingerprints"} <= tables:
-            return None
-        rows = con.execute(
-            "select last.run_id, f.fingerprint, (select count(*) from raw.file_versions where is_current) "
-            "from (select run_id from audit.runs where status = 'published' order by finished_at desc limit 1) "
-            "as last left join audit.build_fingerprints as f using (run_id)"
+        return _last_published(con)
+
+
+def _last_published(con: duckdb.DuckDBPyConnection) -> tuple[str, str | None, int] | None:
+    tables = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'audit'"
         ).fetchall()
+    }
+    if not {"runs", "build_fingerprints"} <= tables:
+        return None
+    rows = con.execute(
+        "select last.run_id, f.fingerprint, (select count(*) from raw.file_versions where is_current) "
+        "from (select run_id from audit.runs where status = 'published' order by finished_at desc limit 1) "
+        "as last left join audit.build_fingerprints as f using (run_id)"
+    ).fetchall()
     return rows[0] if rows else None
+
+
+def built_by_same_code(build: Path) -> bool:
+    """The build (a copy of the published warehouse) was last built by this very code: its
+    incremental dbt models may carry over and only the new file versions be built. False for a
+    first build, or after a change of code, seeds, reference data or libraries (a full refresh)."""
+    with duckdb.connect(str(build), read_only=True) as con:
+        published = _last_published(con)
+    return published is not None and published[1] == code_fingerprint()
 
 
 def unchanged_since(paths: Paths) -> tuple[str, int] | None:

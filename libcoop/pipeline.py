@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 
 from libcoop.dashboard import dashboard_target
-from libcoop.fingerprint import docs_are_current, record_fingerprint, unchanged_since
+from libcoop.fingerprint import built_by_same_code, docs_are_current, record_fingerprint, unchanged_since
 from libcoop.ingest.drop_folder import Discovery, DropFile, discover
 from libcoop.ingest.load import LoadResult, load_drop
 from libcoop.ingest.reports import report_path
@@ -27,7 +27,6 @@ from libcoop.reference import write_reference_tables
 from libcoop.settings import Paths
 from libcoop.transform.dbt_build import build_marts
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
-from libcoop.transform.review import review_unresolved
 from libcoop.warehouse.audit import audit_store, bring_in, ensure_audit_tables, keep_run
 from libcoop.warehouse.publish import discard_build, prepare_build, publish
 from libcoop.warehouse.runlock import run_lock
@@ -194,11 +193,9 @@ def load_step(paths: Paths, run_id: str, discovery: Discovery | None = None) -> 
 
 @phase("build", note=lambda nodes: f"{nodes} dbt nodes passed")
 def build_step(build: Path) -> int:
-    """dbt build, then the work list of unresolved names with their closest known candidates."""
-    nodes = build_marts(build, on_event=current().dbt_event).nodes
-    with duckdb.connect(str(build)) as con:
-        review_unresolved(con)
-    return nodes
+    """dbt build: seeds, snapshot, models (the review candidates included) and their tests; only
+    the new file versions when the code is the one that built the published warehouse."""
+    return build_marts(build, full_refresh=not built_by_same_code(build), on_event=current().dbt_event).nodes
 
 
 @phase("validate", note=lambda report: report.summary())

@@ -21,20 +21,6 @@ log = logging.getLogger(__name__)
 
 _NOT_FOUND = "\x00not found"
 
-# The regions BI users ask about, from the UN M49 sub-regions that country_converter carries.
-_REGION_BY_UN_SUBREGION = {
-    "South-eastern Asia": "ASEAN",
-    "Eastern Asia": "East Asia",
-    "Southern Asia": "South Asia",
-    "Central Asia": "Central Asia",
-    "Western Asia": "Western Asia",
-    "Australia and New Zealand": "Oceania",
-    "Melanesia": "Oceania",
-    "Micronesia": "Oceania",
-    "Polynesia": "Oceania",
-    "Northern America": "North America",
-}
-
 
 @cache
 def _converter():  # type: ignore[no-untyped-def]
@@ -143,8 +129,11 @@ def currency_codes() -> list[str]:
     return sorted(c.alpha_3 for c in pycountry.currencies)
 
 
-def country_rows() -> list[tuple[str, str, str, str, bool]]:
-    """(iso2, iso3, country_name, region, is_asean) for every ISO 3166-1 country."""
+def country_rows() -> list[tuple[str, str, str, str | None, str | None]]:
+    """(iso2, iso3, country_name, un_subregion, continent) for every ISO 3166-1 country.
+
+    The regions BI users ask about (ASEAN, East Asia...) are a business list: the dbt seed
+    ``regions`` maps these UN M49 sub-regions to them."""
     data = _converter().data
     by_iso2 = {row.ISO2: row for row in data.itertuples() if isinstance(row.ISO2, str)}
     rows = []
@@ -152,9 +141,16 @@ def country_rows() -> list[tuple[str, str, str, str, bool]]:
         entry = by_iso2.get(country.alpha_2)
         subregion = getattr(entry, "UNregion", None) if entry is not None else None
         continent = getattr(entry, "continent", None) if entry is not None else None
-        region = _REGION_BY_UN_SUBREGION.get(subregion or "") or (continent if isinstance(continent, str) else None)
         name = getattr(country, "common_name", None) or country.name
-        rows.append((country.alpha_2, country.alpha_3, name, region or "Other", region == "ASEAN"))
+        rows.append(
+            (
+                country.alpha_2,
+                country.alpha_3,
+                name,
+                subregion if isinstance(subregion, str) else None,
+                continent if isinstance(continent, str) else None,
+            )
+        )
     return rows
 
 
@@ -245,14 +241,17 @@ def write_reference_tables(con: duckdb.DuckDBPyConnection) -> bool:
 
     con.execute("create schema if not exists ref")
     countries = pa.Table.from_pylist(
-        [dict(zip(("iso2", "iso3", "country_name", "region", "is_asean"), row, strict=True)) for row in country_rows()]
+        [
+            dict(zip(("iso2", "iso3", "country_name", "un_subregion", "continent"), row, strict=True))
+            for row in country_rows()
+        ]
     )
     fx = pa.Table.from_pylist(
         [dict(zip(("currency", "year", "usd_per_unit", "observation_days"), row, strict=True)) for row in fx_rows()]
     )
     con.execute(
         "create or replace table ref.countries ("
-        "iso2 varchar primary key, iso3 varchar, country_name varchar, region varchar, is_asean boolean)"
+        "iso2 varchar primary key, iso3 varchar, country_name varchar, un_subregion varchar, continent varchar)"
     )
     _insert(con, "ref.countries", countries)
     con.execute(

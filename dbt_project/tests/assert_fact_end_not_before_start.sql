@@ -3,59 +3,20 @@
 -- start 2015-06-15 (day) and end 2015 (year) is a valid pair.
 with
 
-memberships as (
-
-    select * from {{ ref('fct_membership') }}
-
-),
-
-visits as (
-
-    select * from {{ ref('fct_visit') }}
-
-),
-
-donations as (
-
-    select * from {{ ref('fct_donation') }}
-
-),
-
 periods as (
 
-    select
-        'fct_membership' as fact_table,
-        membership_key as fact_key,
-        file_path,
-        source_row_number,
-        joined_date as start_date,
-        left_date as end_date,
-        {{ period_end('left_date', 'left_date_precision') }} as end_period_last_day
-    from memberships
-
-    union all
-
-    select
-        'fct_visit' as fact_table,
-        visit_key as fact_key,
-        file_path,
-        source_row_number,
-        start_date,
-        end_date,
-        {{ period_end('end_date', 'end_date_precision') }} as end_period_last_day
-    from visits
-
-    union all
-
-    select
-        'fct_donation' as fact_table,
-        donation_key as fact_key,
-        file_path,
-        source_row_number,
-        start_date,
-        end_date,
-        {{ period_end('end_date', 'end_date_precision') }} as end_period_last_day
-    from donations
+    {% for fact in fact_tables() %}
+        select
+            '{{ fact.name }}' as fact_table,
+            {{ fact.key }} as fact_key,
+            file_path,
+            source_row_number,
+            {{ fact.start }} as start_date,
+            {{ fact.end }} as end_date,
+            {{ period_end(fact.end, fact.end ~ '_precision') }} as end_period_last_day
+        from {{ ref(fact.name) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

@@ -4,24 +4,6 @@
 -- start takes the first version.
 with
 
-memberships as (
-
-    select * from {{ ref('fct_membership') }}
-
-),
-
-visits as (
-
-    select * from {{ ref('fct_visit') }}
-
-),
-
-donations as (
-
-    select * from {{ ref('fct_donation') }}
-
-),
-
 institution_versions as (
 
     select * from {{ ref('dim_institution_history') }}
@@ -30,58 +12,18 @@ institution_versions as (
 
 fact_versions as (
 
-    select
-        'fct_membership' as fact_table,
-        'member' as institution_role,
-        membership_key as fact_key,
-        institution_key,
-        institution_version_key,
-        joined_date as activity_date
-    from memberships
-
-    union all
-
-    select
-        'fct_visit' as fact_table,
-        'host' as institution_role,
-        visit_key as fact_key,
-        host_institution_key as institution_key,
-        host_institution_version_key as institution_version_key,
-        start_date as activity_date
-    from visits
-
-    union all
-
-    select
-        'fct_visit' as fact_table,
-        'guest' as institution_role,
-        visit_key as fact_key,
-        guest_institution_key as institution_key,
-        guest_institution_version_key as institution_version_key,
-        start_date as activity_date
-    from visits
-
-    union all
-
-    select
-        'fct_donation' as fact_table,
-        'donor' as institution_role,
-        donation_key as fact_key,
-        donor_institution_key as institution_key,
-        donor_institution_version_key as institution_version_key,
-        start_date as activity_date
-    from donations
-
-    union all
-
-    select
-        'fct_donation' as fact_table,
-        'recipient' as institution_role,
-        donation_key as fact_key,
-        recipient_institution_key as institution_key,
-        recipient_institution_version_key as institution_version_key,
-        start_date as activity_date
-    from donations
+    {% for side in fact_institution_sides() %}
+        select
+            '{{ side.fact }}' as fact_table,
+            '{{ side.role }}' as institution_role,
+            {{ side.key }} as fact_key,
+            -- The member's columns have no prefix: no alias.
+            {{ side.prefix }}institution_key{% if side.prefix %} as institution_key{% endif %},
+            {{ side.prefix }}institution_version_key{% if side.prefix %} as institution_version_key{% endif %},
+            {{ side.date }} as activity_date
+        from {{ ref(side.fact) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

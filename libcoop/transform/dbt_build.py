@@ -26,6 +26,7 @@ class BuildFailed(RuntimeError):
 class BuildResult:
     nodes: int
     failures: tuple[str, ...]
+    full_refresh: bool = False
 
 
 # dbt's own folder beside the warehouse: its target (manifest, partial-parse state, run results)
@@ -92,16 +93,20 @@ def dbt_state_lock(state_dir: Path) -> Iterator[None]:
 def build_marts(
     database: Path,
     *,
+    full_refresh: bool = False,
     state_dir: Path | None = None,
     on_event: Callable[[Any], None] | None = None,
 ) -> BuildResult:
     """``dbt build`` (seeds, snapshots, models, tests) into ``database``; raise BuildFailed on any error.
+    ``full_refresh`` rebuilds the incremental models from all rows (needed when the code changed).
     ``on_event`` receives every dbt event (libcoop.progress counts the finished nodes)."""
     from dbt.cli.main import dbtRunner
 
     state = state_dir or dbt_state_dir(database)
     with dbt_state_lock(state):
         args = dbt_args("build", database, "--quiet", state_dir=state)
+        if full_refresh:
+            args.append("--full-refresh")
         try:
             outcome = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
         finally:
@@ -119,8 +124,8 @@ def build_marts(
     if outcome.exception is not None or not outcome.success:
         reason = "; ".join(failures) or repr(outcome.exception)
         raise BuildFailed(f"dbt build failed: {reason}")
-    log.info("dbt build: %d nodes passed", len(results))
-    return BuildResult(len(results), failures)
+    log.info("dbt build%s: %d nodes passed", " --full-refresh" if full_refresh else "", len(results))
+    return BuildResult(len(results), failures, full_refresh)
 
 
 def release_duckdb() -> None:

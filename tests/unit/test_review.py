@@ -1,17 +1,15 @@
-"""libcoop.transform.review on a small in-memory DuckDB: the seeds dbt loads and the list of unresolved names."""
+"""libcoop.transform.review, the scoring behind the dbt Python model review.unresolved_institution_candidates,
+on small seeds and review lists (tests/integration/test_dimensional_model.py builds the model with dbt)."""
 
 from __future__ import annotations
 
-import duckdb
-import pytest
-
 from libcoop.transform.review import (
-    CANDIDATES_TABLE,
+    CANDIDATE_COLUMNS,
     KnownSpelling,
-    ReviewListMissing,
+    candidate_rows,
     closest_institutions,
+    known_spellings,
     normalize_name,
-    review_unresolved,
 )
 
 INSTITUTIONS = [
@@ -35,92 +33,79 @@ UNRESOLVED = [
 ]
 
 
-@pytest.fixture
-def con():
-    con = duckdb.connect(":memory:")
-    con.execute("create schema ref_seeds")
-    con.execute("create schema review")
-    con.execute(
-        "create table ref_seeds.institutions (institution_code varchar, institution_name varchar, "
-        "institution_type varchar, country_iso2 varchar, acronym varchar)"
-    )
-    con.executemany("insert into ref_seeds.institutions values (?, ?, ?, ?, ?)", INSTITUTIONS)
-    con.execute("create table ref_seeds.institution_aliases (alias varchar, institution_code varchar)")
-    con.executemany("insert into ref_seeds.institution_aliases values (?, ?)", ALIASES)
-    con.execute(
-        "create table review.review_unresolved_institutions (institution_key varchar, institution_name varchar, "
-        "institution_name_normalized varchar, country_iso2 varchar, fact_count bigint)"
-    )
-    con.executemany("insert into review.review_unresolved_institutions values (?, ?, ?, ?, 1)", UNRESOLVED)
-    yield con
-    con.close()
+# The seed's rows as the model reads them: (institution_code, institution_name, country_iso2, acronym).
+SPELLINGS = known_spellings(
+    [(code, name, country, acronym) for code, name, _, country, acronym in INSTITUTIONS], ALIASES
+)
 
 
-def candidates(con: duckdb.DuckDBPyConnection, key: str) -> list[tuple]:
-    return con.execute(
-        f"select candidate_rank, candidate_institution_code, candidate_alias, score, is_same_country "
-        f"from {CANDIDATES_TABLE} where institution_key = ? order by candidate_rank",
-        [key],
-    ).fetchall()
+def candidates(rows: list[tuple], key: str) -> list[tuple]:
+    """(candidate_rank, candidate_institution_code, candidate_alias, score, is_same_country) of one name."""
+    return [(row[4], row[5], row[8], row[9], row[10]) for row in rows if row[0] == key]
 
 
-def test_a_misspelt_national_library_ranks_its_institution_first(con) -> None:
-    written = review_unresolved(con, limit=3)
+def test_a_misspelt_national_library_ranks_its_institution_first() -> None:
+    rows = candidate_rows(UNRESOLVED, SPELLINGS, limit=3)
 
-    assert written == 6  # two names, three candidates each
-    nlv = candidates(con, "key-nlv")
+    assert len(rows) == 6  # two names, three candidates each
+    nlv = candidates(rows, "key-nlv")
     assert [row[0] for row in nlv] == [1, 2, 3]
-    assert nlv[0][1:3] == ("NLV", "National Library of Vietnam")
-    assert nlv[0][3] > 95
-    assert nlv[0][4] is True
+    assert nlv[0] == (1, "NLV", "National Library of Vietnam", 98.1, True)
     assert [row[3] for row in nlv] == sorted((row[3] for row in nlv), reverse=True)
     assert len({row[1] for row in nlv}) == 3, "one row per candidate institution, not per alias"
-    assert candidates(con, "key-taf")[0][1] == "TAF"
+    assert candidates(rows, "key-taf")[0][1] == "TAF"
 
 
-def test_the_table_keeps_the_names_and_countries_of_the_review_list(con) -> None:
-    review_unresolved(con, limit=1)
+def test_the_rows_keep_the_names_and_countries_of_the_review_list() -> None:
+    rows = candidate_rows(UNRESOLVED, SPELLINGS, limit=1)
 
-    rows = con.execute(
-        f"select institution_key, institution_name, country_iso2, candidate_institution_code, "
-        f"candidate_institution_name, candidate_country_iso2 from {CANDIDATES_TABLE} order by institution_key"
-    ).fetchall()
-    assert rows == [
-        ("key-nlv", "Nationl Library of Vietnam", "VN", "NLV", "National Library of Viet Nam", "VN"),
-        ("key-taf", "The  Asia Fundation", "US", "TAF", "The Asia Foundation", "US"),
+    assert [dict(zip(CANDIDATE_COLUMNS, row, strict=True)) for row in rows] == [
+        {
+            "institution_key": "key-nlv",
+            "institution_name": "Nationl Library of Vietnam",
+            "institution_name_normalized": "nationl library of vietnam",
+            "country_iso2": "VN",
+            "candidate_rank": 1,
+            "candidate_institution_code": "NLV",
+            "candidate_institution_name": "National Library of Viet Nam",
+            "candidate_country_iso2": "VN",
+            "candidate_alias": "National Library of Vietnam",
+            "score": 98.1,
+            "is_same_country": True,
+        },
+        {
+            "institution_key": "key-taf",
+            "institution_name": "The  Asia Fundation",
+            "institution_name_normalized": "the asia fundation",
+            "country_iso2": "US",
+            "candidate_rank": 1,
+            "candidate_institution_code": "TAF",
+            "candidate_institution_name": "The Asia Foundation",
+            "candidate_country_iso2": "US",
+            "candidate_alias": "The Asia Foundation",
+            "score": 97.3,
+            "is_same_country": True,
+        },
     ]
 
 
-def test_running_twice_replaces_the_candidates(con) -> None:
-    first = review_unresolved(con, limit=2)
-    con.execute("delete from review.review_unresolved_institutions where institution_key = 'key-taf'")
-    second = review_unresolved(con, limit=2)
-
-    assert (first, second) == (4, 2)
-    assert con.execute(f"select count(*) from {CANDIDATES_TABLE}").fetchone() == (2,)
+def test_no_unresolved_name_gives_no_rows() -> None:
+    assert candidate_rows([], SPELLINGS) == []
 
 
-def test_no_unresolved_name_gives_an_empty_table(con) -> None:
-    con.execute("delete from review.review_unresolved_institutions")
-
-    assert review_unresolved(con) == 0
-    assert con.execute(f"select count(*) from {CANDIDATES_TABLE}").fetchone() == (0,)
-
-
-def test_a_warehouse_without_the_review_list_is_a_plain_error() -> None:
-    with duckdb.connect(":memory:") as empty, pytest.raises(ReviewListMissing, match="run dbt build"):
-        review_unresolved(empty)
+def test_the_known_spellings_are_what_dbt_resolves() -> None:
+    nlk = sorted(known.spelling for known in SPELLINGS if known.institution_code == "NLK")
+    # Its alias, code, name and acronym (the same as the code: one spelling); no empty acronym.
+    assert nlk == ["NLK", "National Library of Korea", "National Library of Korean"]
+    assert all(known.spelling.strip() for known in SPELLINGS)
 
 
-def test_aliases_to_unknown_codes_are_never_candidates(con) -> None:
-    con.execute(
-        "insert into review.review_unresolved_institutions values ('key-x', 'Library of Nowhere!', 'x', 'ZZ', 1)"
-    )
-    review_unresolved(con, limit=5)
+def test_aliases_to_unknown_codes_are_never_candidates() -> None:
+    rows = candidate_rows([("key-x", "Library of Nowhere!", "library of nowhere!", "ZZ")], SPELLINGS, limit=5)
 
-    codes = {row[1] for row in candidates(con, "key-x")}
+    codes = {row[5] for row in rows}
     assert "GONE" not in codes
-    assert codes <= {code for code, *_ in INSTITUTIONS}
+    assert codes == {code for code, *_ in INSTITUTIONS}
 
 
 def test_same_country_breaks_a_tie_of_scores() -> None:

@@ -6,6 +6,8 @@ with
 donations as (
 
     select * from {{ ref('stg_raw__donations') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 
@@ -37,10 +39,8 @@ normalized as (
 
     select
         *,
-        {{ normalize_name('donor_name') }} as donor_name_normalized,
-        {{ normalize_name('recipient_institution_name') }} as recipient_institution_name_normalized,
-        coalesce(donor_country_iso2, {{ unknown_country_iso2() }}) as donor_country_iso2_or_unknown,
-        coalesce(recipient_country_iso2, {{ unknown_country_iso2() }}) as recipient_country_iso2_or_unknown,
+        {{ institution_side_inputs('donor_', 'donor_name', 'donor_country_iso2') }},
+        {{ institution_side_inputs('recipient_', 'recipient_institution_name', 'recipient_country_iso2') }},
         cast(year(start_date) as integer) as fx_rate_year
     from donations
 
@@ -70,20 +70,8 @@ resolved as (
             'converted.file_path',
             "coalesce('id:' || converted.record_id, 'row:' || converted.source_row_number)",
         ]) }} as donation_key,
-        coalesce(
-            donor_names.institution_key,
-            {{ surrogate_key([unknown_institution_code()]) }}
-        ) as donor_institution_key,
-        coalesce(
-            recipient_names.institution_key,
-            {{ surrogate_key([unknown_institution_code()]) }}
-        ) as recipient_institution_key,
-        {{ surrogate_key([
-            'coalesce(donor_countries.iso2, ' ~ unknown_country_iso2() ~ ')'
-        ]) }} as donor_country_key,
-        {{ surrogate_key([
-            'coalesce(recipient_countries.iso2, ' ~ unknown_country_iso2() ~ ')'
-        ]) }} as recipient_country_key,
+        {{ institution_side_keys('donor', 'donor_') }},
+        {{ institution_side_keys('recipient', 'recipient_') }},
         converted.donor_type,
         converted.donation_type,
         converted.project,
@@ -114,18 +102,8 @@ resolved as (
         converted.content_hash,
         converted.load_id
     from converted
-    left join institution_names as donor_names
-        on
-            converted.donor_name_normalized = donor_names.institution_name_normalized
-            and converted.donor_country_iso2_or_unknown = donor_names.country_iso2
-    left join institution_names as recipient_names
-        on
-            converted.recipient_institution_name_normalized = recipient_names.institution_name_normalized
-            and converted.recipient_country_iso2_or_unknown = recipient_names.country_iso2
-    left join countries as donor_countries
-        on converted.donor_country_iso2 = donor_countries.iso2
-    left join countries as recipient_countries
-        on converted.recipient_country_iso2 = recipient_countries.iso2
+    {{ institution_side_joins('donor', 'donor_', 'converted', 'donor_country_iso2') }}
+    {{ institution_side_joins('recipient', 'recipient_', 'converted', 'recipient_country_iso2') }}
 
 ),
 
@@ -134,17 +112,11 @@ final as (
 
     select
         resolved.*,
-        donor_versions.institution_version_key as donor_institution_version_key,
-        recipient_versions.institution_version_key as recipient_institution_version_key
+        {{ institution_side_version_key('donor', 'donor_') }},
+        {{ institution_side_version_key('recipient', 'recipient_') }}
     from resolved
-    left join institution_versions as donor_versions
-        on
-            resolved.donor_institution_key = donor_versions.institution_key
-            and {{ institution_version_valid_at('donor_versions', 'resolved.start_date') }}
-    left join institution_versions as recipient_versions
-        on
-            resolved.recipient_institution_key = recipient_versions.institution_key
-            and {{ institution_version_valid_at('recipient_versions', 'resolved.start_date') }}
+    {{ institution_side_version_join('donor', 'donor_', 'resolved', 'start_date') }}
+    {{ institution_side_version_join('recipient', 'recipient_', 'resolved', 'start_date') }}
 
 )
 

@@ -23,31 +23,10 @@ institution_aliases as (
 -- Names that resolve: the curated aliases, plus each institution's own code, name and acronym.
 alias_candidates as (
 
-    select
-        {{ normalize_name('alias') }} as name_normalized,
-        institution_code
-    from institution_aliases
-
-    union
-
-    select
-        {{ normalize_name('institution_code') }} as name_normalized,
-        institution_code
-    from institutions
-
-    union
-
-    select
-        {{ normalize_name('institution_name') }} as name_normalized,
-        institution_code
-    from institutions
-
-    union
-
-    select
-        {{ normalize_name('acronym') }} as name_normalized,
-        institution_code
-    from institutions
+    {{ alias_names(
+        'institution_aliases', 'institutions', 'institution_code',
+        own_name_columns=['institution_code', 'institution_name', 'acronym']
+    ) }}
 
 ),
 

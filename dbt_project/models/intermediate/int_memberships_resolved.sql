@@ -4,6 +4,8 @@ with
 memberships as (
 
     select * from {{ ref('stg_raw__memberships') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 
@@ -35,9 +37,8 @@ normalized as (
 
     select
         *,
-        {{ normalize_name('institution_name') }} as institution_name_normalized,
-        {{ normalize_name('organization_name') }} as organization_name_normalized,
-        coalesce(country_iso2, {{ unknown_country_iso2() }}) as country_iso2_or_unknown
+        {{ institution_side_inputs('', 'institution_name', 'country_iso2') }},
+        {{ normalize_name('organization_name') }} as organization_name_normalized
     from memberships
 
 ),
@@ -49,17 +50,11 @@ resolved as (
             'normalized.file_path',
             "coalesce('id:' || normalized.record_id, 'row:' || normalized.source_row_number)",
         ]) }} as membership_key,
-        coalesce(
-            institution_names.institution_key,
-            {{ surrogate_key([unknown_institution_code()]) }}
-        ) as institution_key,
+        {{ institution_side_keys('member', '') }},
         coalesce(
             organization_names.organization_key,
             {{ surrogate_key([unknown_organization_acronym()]) }}
         ) as organization_key,
-        {{ surrogate_key([
-            'coalesce(countries.iso2, ' ~ unknown_country_iso2() ~ ')'
-        ]) }} as country_key,
         normalized.membership_type,
         {{ date_key('normalized.joined_date') }} as joined_date_key,
         {{ date_key('normalized.left_date') }} as left_date_key,
@@ -80,14 +75,9 @@ resolved as (
         normalized.content_hash,
         normalized.load_id
     from normalized
-    left join institution_names
-        on
-            normalized.institution_name_normalized = institution_names.institution_name_normalized
-            and normalized.country_iso2_or_unknown = institution_names.country_iso2
+    {{ institution_side_joins('member', '', 'normalized', 'country_iso2') }}
     left join organization_names
         on normalized.organization_name_normalized = organization_names.organization_name_normalized
-    left join countries
-        on normalized.country_iso2 = countries.iso2
 
 ),
 
@@ -96,12 +86,9 @@ final as (
 
     select
         resolved.*,
-        member_versions.institution_version_key
+        {{ institution_side_version_key('member', '') }}
     from resolved
-    left join institution_versions as member_versions
-        on
-            resolved.institution_key = member_versions.institution_key
-            and {{ institution_version_valid_at('member_versions', 'resolved.joined_date') }}
+    {{ institution_side_version_join('member', '', 'resolved', 'joined_date') }}
 
 )
 

@@ -23,24 +23,7 @@ organization_aliases as (
 -- Names that resolve: the curated aliases, plus each organization's own acronym and name.
 alias_candidates as (
 
-    select
-        {{ normalize_name('alias') }} as name_normalized,
-        acronym
-    from organization_aliases
-
-    union
-
-    select
-        {{ normalize_name('acronym') }} as name_normalized,
-        acronym
-    from organizations
-
-    union
-
-    select
-        {{ normalize_name('organization_name') }} as name_normalized,
-        acronym
-    from organizations
+    {{ alias_names('organization_aliases', 'organizations', 'acronym', ['acronym', 'organization_name']) }}
 
 ),
 

@@ -5,6 +5,8 @@ with
 visits as (
 
     select * from {{ ref('stg_raw__visits') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 
@@ -30,10 +32,8 @@ normalized as (
 
     select
         *,
-        {{ normalize_name('host_institution_name') }} as host_institution_name_normalized,
-        {{ normalize_name('guest_institution_name') }} as guest_institution_name_normalized,
-        coalesce(host_country_iso2, {{ unknown_country_iso2() }}) as host_country_iso2_or_unknown,
-        coalesce(guest_country_iso2, {{ unknown_country_iso2() }}) as guest_country_iso2_or_unknown
+        {{ institution_side_inputs('host_', 'host_institution_name', 'host_country_iso2') }},
+        {{ institution_side_inputs('guest_', 'guest_institution_name', 'guest_country_iso2') }}
     from visits
 
 ),
@@ -46,20 +46,8 @@ resolved as (
             "coalesce('id:' || normalized.record_id, 'row:' || normalized.source_row_number)",
         ]) }} as visit_key,
         normalized.activity_type,
-        coalesce(
-            host_names.institution_key,
-            {{ surrogate_key([unknown_institution_code()]) }}
-        ) as host_institution_key,
-        coalesce(
-            guest_names.institution_key,
-            {{ surrogate_key([unknown_institution_code()]) }}
-        ) as guest_institution_key,
-        {{ surrogate_key([
-            'coalesce(host_countries.iso2, ' ~ unknown_country_iso2() ~ ')'
-        ]) }} as host_country_key,
-        {{ surrogate_key([
-            'coalesce(guest_countries.iso2, ' ~ unknown_country_iso2() ~ ')'
-        ]) }} as guest_country_key,
+        {{ institution_side_keys('host', 'host_') }},
+        {{ institution_side_keys('guest', 'guest_') }},
         {{ date_key('normalized.start_date') }} as start_date_key,
         {{ date_key('normalized.end_date') }} as end_date_key,
         normalized.start_date,
@@ -84,18 +72,8 @@ resolved as (
         normalized.content_hash,
         normalized.load_id
     from normalized
-    left join institution_names as host_names
-        on
-            normalized.host_institution_name_normalized = host_names.institution_name_normalized
-            and normalized.host_country_iso2_or_unknown = host_names.country_iso2
-    left join institution_names as guest_names
-        on
-            normalized.guest_institution_name_normalized = guest_names.institution_name_normalized
-            and normalized.guest_country_iso2_or_unknown = guest_names.country_iso2
-    left join countries as host_countries
-        on normalized.host_country_iso2 = host_countries.iso2
-    left join countries as guest_countries
-        on normalized.guest_country_iso2 = guest_countries.iso2
+    {{ institution_side_joins('host', 'host_', 'normalized', 'host_country_iso2') }}
+    {{ institution_side_joins('guest', 'guest_', 'normalized', 'guest_country_iso2') }}
 
 ),
 
@@ -104,17 +82,11 @@ final as (
 
     select
         resolved.*,
-        host_versions.institution_version_key as host_institution_version_key,
-        guest_versions.institution_version_key as guest_institution_version_key
+        {{ institution_side_version_key('host', 'host_') }},
+        {{ institution_side_version_key('guest', 'guest_') }}
     from resolved
-    left join institution_versions as host_versions
-        on
-            resolved.host_institution_key = host_versions.institution_key
-            and {{ institution_version_valid_at('host_versions', 'resolved.start_date') }}
-    left join institution_versions as guest_versions
-        on
-            resolved.guest_institution_key = guest_versions.institution_key
-            and {{ institution_version_valid_at('guest_versions', 'resolved.start_date') }}
+    {{ institution_side_version_join('host', 'host_', 'resolved', 'start_date') }}
+    {{ institution_side_version_join('guest', 'guest_', 'resolved', 'start_date') }}
 
 )
 

@@ -1,9 +1,29 @@
--- Countries of the reference list, plus the unknown member 'ZZ'.
+-- Countries of the reference list with their region (seed regions by UN sub-region, else the
+-- continent), plus the unknown member 'ZZ'.
 with
 
 countries as (
 
     select * from {{ ref('stg_ref__countries') }}
+
+),
+
+regions as (
+
+    select * from {{ ref('regions') }}
+
+),
+
+countries_with_regions as (
+
+    select
+        countries.iso2,
+        countries.iso3,
+        countries.country_name,
+        coalesce(regions.region, countries.continent, 'Other') as region
+    from countries
+    left join regions
+        on countries.un_subregion = regions.un_subregion
 
 ),
 
@@ -26,9 +46,9 @@ unioned as (
         iso3,
         country_name,
         region,
-        coalesce(is_asean, false) as is_asean,
+        region = 'ASEAN' as is_asean,
         false as is_unknown_member
-    from countries
+    from countries_with_regions
     where iso2 <> {{ unknown_country_iso2() }}
 
     union all

@@ -4,6 +4,8 @@ with
 donations as (
 
     select * from {{ ref('int_donations_converted') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 

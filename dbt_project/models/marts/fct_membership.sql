@@ -4,6 +4,8 @@ with
 memberships as (
 
     select * from {{ ref('int_memberships_resolved') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 

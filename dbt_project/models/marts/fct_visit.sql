@@ -4,6 +4,8 @@ with
 visits as (
 
     select * from {{ ref('int_visits_resolved') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 

@@ -12,8 +12,8 @@ renamed as (
         cast(iso2 as varchar) as iso2,
         cast(iso3 as varchar) as iso3,
         cast(country_name as varchar) as country_name,
-        cast(region as varchar) as region,
-        cast(is_asean as boolean) as is_asean
+        cast(un_subregion as varchar) as un_subregion,
+        cast(continent as varchar) as continent
 
     from source
 

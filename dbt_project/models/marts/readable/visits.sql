@@ -10,47 +10,15 @@ visits as (
 
 ),
 
-institutions as (
-
-    select * from {{ ref('dim_institution').include(database=false) }}
-
-),
-
-native_names as (
-
-    select * from {{ ref('institution_native_names').include(database=false) }}
-
-),
-
-countries as (
-
-    select * from {{ ref('dim_country').include(database=false) }}
-
-),
-
 institution_labels as (
 
-    select
-        institutions.institution_key,
-        institutions.institution_type,
-        native_names.native_name,
-        case
-            when institutions.is_unknown_member then {{ unknown_label() }}
-            else institutions.institution_name
-        end as institution_name
-    from institutions
-    left join native_names
-        on institutions.institution_code = native_names.institution_code
+    {{ readable_institution_labels() }}
 
 ),
 
 country_labels as (
 
-    select
-        country_key,
-        iso2,
-        case when is_unknown_member then {{ unknown_label() }} else country_name end as country_name
-    from countries
+    {{ readable_country_labels() }}
 
 ),
 

@@ -1,0 +1,129 @@
+"""The incremental dbt build (models keyed by file version) equals a full refresh of the same drop.
+
+Three nights on a copy of the sample drop in tmp_path, each load -> dbt build -> publish with the
+fingerprint recorded, as `libcoop run` does minus the validation: the first builds everything,
+the second sees one file changed and one removed, the third the changed file restored to its
+earlier version and the removed one back. After the second and third night the build is copied and
+rebuilt with --full-refresh; every table of the intermediate, marts and review schemas must hold
+the same rows in both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from libcoop.fingerprint import built_by_same_code, record_fingerprint
+from libcoop.pipeline import RunSummary, load_step, record_run
+from libcoop.settings import PROJECT_ROOT, Paths, resolve_paths
+from libcoop.transform.dbt_build import build_marts, dbt_state_dir
+from libcoop.warehouse.publish import discard_build, publish
+
+pytestmark = pytest.mark.integration
+
+SAMPLE_DROP = PROJECT_ROOT / "raw" / "incoming"
+CHANGED = "CN/visits.csv"
+REMOVED = "VN/memberships.csv"
+# CN-V-01: 33 delegations, 166 participants become 34 and 170.
+BEFORE, AFTER = ",Japan,1981,2015-05,33,166,", ",Japan,1981,2015-05,34,170,"
+SCHEMAS = ("intermediate", "marts", "review")
+INCREMENTAL = {
+    "int_memberships_resolved",
+    "int_visits_resolved",
+    "int_donations_converted",
+    "fct_membership",
+    "fct_visit",
+    "fct_donation",
+}
+
+
+def night(paths: Paths, run_id: str) -> tuple[bool, Path | None]:
+    """Load, build (incremental when the code built the published warehouse), publish. Returns
+    whether dbt refreshed fully, and a full-refresh rebuild of the same build for comparison."""
+    build, _ = load_step(paths, run_id)
+    try:
+        full_refresh = not built_by_same_code(build)
+        build_marts(build, full_refresh=full_refresh)
+        fresh = None
+        if not full_refresh:
+            # Beside the build, so dbt reuses its state folder (and its parse).
+            fresh = build.parent.parent / f"{run_id}-fresh" / build.name
+            fresh.parent.mkdir()
+            shutil.copyfile(build, fresh)
+            build_marts(fresh, full_refresh=True)
+        with duckdb.connect(str(build)) as con:
+            record_run(con, RunSummary(run_id, "published", build), dt.datetime.now(dt.UTC))
+            record_fingerprint(con, run_id)
+        publish(paths, build)
+        return full_refresh, fresh
+    finally:
+        discard_build(build)
+
+
+def differences(built: Path, fresh: Path) -> dict[str, tuple[int, int, int]]:
+    """Per table: (rows, rows only in the incremental build, rows only in the full refresh), for
+    every table whose rows differ; also each table's row count, to see nothing is empty."""
+    with duckdb.connect(str(built), read_only=True) as con:
+        con.execute(f"attach '{fresh}' as fresh (read_only)")
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() where database_name = current_database() "
+            f"and schema_name in {SCHEMAS} order by all"
+        ).fetchall()
+        counts = {}
+        for schema, table in tables:
+            name = f"{schema}.{table}"
+            only_built = con.execute(
+                f"select count(*) from (select * from {name} except all select * from fresh.{name})"
+            ).fetchone()[0]
+            only_fresh = con.execute(
+                f"select count(*) from (select * from fresh.{name} except all select * from {name})"
+            ).fetchone()[0]
+            rows = con.execute(f"select count(*) from {name}").fetchone()[0]
+            counts[name] = (rows, only_built, only_fresh)
+    return counts
+
+
+def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restore(tmp_path, monkeypatch):
+    incoming = tmp_path / "raw" / "incoming"
+    shutil.copytree(SAMPLE_DROP, incoming)
+    paths = resolve_paths(tmp_path / "raw", tmp_path / "warehouse" / "cooperation.duckdb")
+    original = (incoming / CHANGED).read_bytes()
+    removed = (incoming / REMOVED).read_bytes()
+    assert original.count(BEFORE.encode()) == 1
+
+    first_full, _ = night(paths, "night-1")
+    assert first_full, "nothing to carry over: the first build refreshes fully"
+    manifest = json.loads((dbt_state_dir(paths.warehouse) / "target" / "manifest.json").read_text())
+    incremental = {
+        node["name"] for node in manifest["nodes"].values() if node["config"]["materialized"] == "incremental"
+    }
+    assert incremental == INCREMENTAL
+
+    (incoming / CHANGED).write_bytes(original.replace(BEFORE.encode(), AFTER.encode()))
+    (incoming / REMOVED).unlink()
+    second_full, second_fresh = night(paths, "night-2")
+    assert not second_full
+    second = differences(paths.warehouse, second_fresh)
+    assert {name: diff for name, diff in second.items() if diff[1:] != (0, 0)} == {}
+    assert second["marts.fct_membership"][0] == 0  # the only memberships file was removed
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute(
+            "select delegations, participants from marts.fct_visit where record_id = 'CN-V-01'"
+        ).fetchall() == [(34, 170)]
+
+    (incoming / CHANGED).write_bytes(original)
+    (incoming / REMOVED).write_bytes(removed)
+    third_full, third_fresh = night(paths, "night-3")
+    assert not third_full
+    third = differences(paths.warehouse, third_fresh)
+    assert {name: diff for name, diff in third.items() if diff[1:] != (0, 0)} == {}
+    assert third["marts.fct_membership"][0] > 0
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute(
+            "select delegations, participants from marts.fct_visit where record_id = 'CN-V-01'"
+        ).fetchall() == [(33, 166)]
