@@ -25,11 +25,11 @@ from libcoop.ingest.staged import stage_check, staged_checks
 from libcoop.progress import Progress, current, files_to_check, phase, using
 from libcoop.reference import write_reference_tables
 from libcoop.settings import Paths
-from libcoop.transform.dbt_build import build_marts
+from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
 from libcoop.transform.review import review_unresolved
 from libcoop.warehouse.dq_history import RUNS_DDL, clear_pending, fold_pending, keep_pending, pending_dir
-from libcoop.warehouse.publish import discard_build, prepare_build, publish
+from libcoop.warehouse.publish import discard_build, keep_blocked_docs, prepare_build, publish, staged_docs
 from libcoop.warehouse.runlock import run_lock
 
 log = logging.getLogger(__name__)
@@ -192,13 +192,13 @@ def build_step(build: Path) -> int:
 @phase("validate", note=lambda report: report.summary())
 def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-untyped-def]
     """Run every Great Expectations suite on the build and keep the results in it."""
-    from libcoop.quality import data_docs_target, publish_data_docs, record_results, validate_warehouse
+    from libcoop.quality import publish_data_docs, record_results, validate_warehouse
 
     report = validate_warehouse(build, run_id, paths.expectations_dir)
     with duckdb.connect(str(build)) as con:
         record_results(con, report)
-    # Published even when the build is blocked: its failures are what people need to read.
-    publish_data_docs(report, data_docs_target(paths.warehouse))
+    # Beside the build: published with it, or kept under warehouse/blocked/ when it is blocked.
+    publish_data_docs(report, staged_docs(build, "data_docs"))
     log.info(report.summary())
     return report
 
@@ -245,11 +245,29 @@ def publish_step(
     quality_summary: str,
     started_at: dt.datetime,
 ) -> RunSummary:
-    """Record the run in the build and publish it, or refuse when quality failed."""
+    """Record the run in the build and publish it, or refuse when quality failed. Whatever the
+    outcome, the build's folder (its docs and dashboard included) is gone afterwards."""
+    try:
+        return _publish_or_block(paths, build, run_id, files, quality_passed, quality_summary, started_at)
+    finally:
+        discard_build(build)
+
+
+def _publish_or_block(
+    paths: Paths,
+    build: Path,
+    run_id: str,
+    files: dict[str, int],
+    quality_passed: bool,
+    quality_summary: str,
+    started_at: dt.datetime,
+) -> RunSummary:
     summary = RunSummary(run_id, "published", paths.warehouse, files, quality=quality_summary, reports=paths.reports)
     if not quality_passed:
         summary.status = "blocked"
         summary.message = "a critical data-quality check failed; the last good warehouse stays published"
+        if docs := keep_blocked_docs(build, paths.warehouse, run_id):
+            summary.message += f"; this run's Data Docs: {docs / 'index.html'}"
         # The blocked run's results reach the warehouse with the next published build.
         keep_pending(
             build,
@@ -260,14 +278,13 @@ def publish_step(
             quality=quality_summary,
             message=summary.message,
         )
-        discard_build(build)
         raise PublishBlocked(f"{summary.message}: {quality_summary}")
     try:
         # Before the rename: dbt must document the build file, never write the published one.
         if docs_are_current(paths):
             log.info("dbt docs kept: the models and seeds are those of the published build")
         else:
-            generate_docs(build, paths.warehouse.parent / "dbt_docs")
+            generate_docs(build, staged_docs(build, "dbt_docs"), state_dir=paths.warehouse.parent / STATE_DIRNAME)
     except DocsFailed as error:
         log.warning("dbt docs not refreshed: %s", error)
     with duckdb.connect(str(build)) as con:
@@ -287,7 +304,6 @@ def publish_step(
         summary.lake = f"{paths.lake.url}, snapshot {snapshot}"
     publish(paths, build)
     clear_pending(pending_dir(paths.warehouse), paths.warehouse)
-    discard_build(build)
     return summary
 
 
