@@ -111,6 +111,7 @@ def seal(build: Path) -> None:
 
     Checkpointed (the write-ahead log folded in), its tables readable read-only, fsynced, and open
     in no process (an instance left open would write the published file after the rename)."""
+    _refuse_if_open(build)  # before DuckDB's own lock says it less clearly
     with duckdb.connect(str(build)) as con:
         con.execute("checkpoint")
     wal = build.with_name(build.name + ".wal")
@@ -123,6 +124,10 @@ def seal(build: Path) -> None:
         os.fsync(fd)  # a crash after the rename must not publish a file with blocks still in memory
     finally:
         os.close(fd)
+    _refuse_if_open(build)
+
+
+def _refuse_if_open(build: Path) -> None:
     if still := holders(build):
         who = "; ".join(f"pid {pid} ({command})" for pid, command in still)
         raise BuildStillOpen(f"{build} is still open by {who}: not publishing a file that may still be written")
