@@ -14,7 +14,16 @@ from tests.integration.sample_figures import nlc_ndl_business_meetings_since_198
 
 pytestmark = pytest.mark.integration
 
-EXPECTED_TASKS = {"discover_files", "check_file", "load", "build_marts", "validate", "publish"}
+EXPECTED_TASKS = {
+    "take_lease",
+    "discover_files",
+    "check_file",
+    "load",
+    "build_marts",
+    "validate",
+    "publish",
+    "release_lease",
+}
 WRITERS = {"load", "build_marts", "validate", "publish"}
 
 
