@@ -326,8 +326,9 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
         with progress.phase("check"):
             for n, relative_path in enumerate(to_check, start=1):
                 check_step(paths, run_id, relative_path, n, len(to_check))
-        build, result = load_step(paths, run_id)
-        try:
+        build = paths.build_dir / run_id / paths.warehouse.name
+        try:  # a failed run leaves no build, staged docs or dashboard behind (a full disk included)
+            build, result = load_step(paths, run_id)
             build_step(build)
             report = validate_step(paths, build, run_id)
         except BaseException:
