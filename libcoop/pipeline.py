@@ -6,10 +6,12 @@ The Airflow tasks of ``dags/cooperation_nightly.py`` call these same functions o
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
 import re
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -331,10 +333,35 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
             build, result = load_step(paths, run_id)
             build_step(build)
             report = validate_step(paths, build, run_id)
-        except BaseException:
+        except BaseException as error:
             discard_build(build)
+            if _is_disk_full(error):
+                raise DiskFull(_disk_full_message(paths, error)) from error
             raise
-        return publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
+        try:
+            return publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
+        except Exception as error:
+            if _is_disk_full(error):
+                raise DiskFull(_disk_full_message(paths, error)) from error
+            raise
+
+
+class DiskFull(RuntimeError):
+    """The disk of the warehouse filled up during a run; nothing was published."""
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    # DuckDB and dbt report it in their own exception types; shutil.copytree as a list of failures.
+    return getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in str(error)
+
+
+def _disk_full_message(paths: Paths, error: BaseException) -> str:
+    free = shutil.disk_usage(paths.warehouse.parent).free // 2**20 if paths.warehouse.parent.exists() else 0
+    return (
+        f"no space left on device in {paths.warehouse.parent} ({free} MB free after cleaning up this run): "
+        "the published warehouse is unchanged and this run left nothing behind; free some space and run again "
+        f"(first error: {str(error)[:200]})"
+    )
 
 
 def published_summary(paths: Paths) -> RunSummary:

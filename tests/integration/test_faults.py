@@ -87,6 +87,7 @@ def test_a_blocked_run_keeps_its_data_docs_apart_and_publishes_nothing(box, monk
 def test_a_full_disk_fails_clearly_and_leaves_the_published_build_and_no_debris(box):
     outcome = full_disk(box, spare_mb=16)
     assert outcome["exit"] == 1, outcome
-    assert "No space left on device" in str(outcome["error"]), outcome
+    assert "no space left on device in " in str(outcome["error"]), outcome
+    assert "the published warehouse is unchanged" in str(outcome["error"])
     assert outcome["published_intact"] is True
     assert outcome["debris"] == []
