@@ -229,7 +229,7 @@ def concurrent_pair(box: Sandbox) -> dict[str, object]:
     refused = [line for line in second.stderr.splitlines() if "in progress" in line]
     return {
         "first": f"exit {first.returncode}, runs {before.runs} -> {after.runs}",
-        "second": f"exit {second.returncode}: {(refused or second.stderr.splitlines()[-1:] or [''])[0][:220]}",
+        "second": f"exit {second.returncode}: {(refused or second.stderr.splitlines()[-1:] or [''])[0][:400]}",
         "met": first.returncode == 0 and second.returncode == 1 and bool(refused) and after.runs == before.runs + 1,
     }
 
@@ -277,13 +277,14 @@ def full_disk(box: Sandbox, spare_mb: int) -> dict[str, object]:
         digest = small.warehouse.read_bytes()
         small.set_extra(before.extra_rows % 7 + 1)
         run = small.run()
-        said = [line for line in run.stderr.splitlines() if "no space left" in line.lower()]
+        final = [line for line in run.stderr.splitlines() if line.startswith("libcoop run: nothing was published")]
+        said = [line for line in final if "no space left on device in" in line]
         left = debris(small.warehouse)
         intact = small.warehouse.read_bytes() == digest and published_state(small.warehouse).complete
         return {
             "spare_mb": spare_mb,
             "exit": run.returncode,
-            "error": (said or run.stderr.splitlines()[-1:] or [""])[0].strip()[:220],
+            "error": (final or run.stderr.splitlines()[-1:] or [""])[-1].strip()[:400],
             "published_intact": intact,
             "debris": left,
             "met": (run.returncode == 1 and bool(said) and intact and not left) or (run.returncode == 0 and not left),
