@@ -262,3 +262,22 @@ def test_publish_refuses_a_build_this_process_still_has_open(tmp_path):
     publish(paths, build)  # once it is closed, the build publishes
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert con.execute("select run_id from audit.runs").fetchall() == [("run-0",)]
+
+
+def test_blocked_runs_keep_the_data_docs_of_the_last_three(tmp_path):
+    from libcoop.warehouse.publish import keep_blocked_docs, staged_docs
+
+    warehouse = tmp_path / "warehouse" / "cooperation.duckdb"
+    kept = []
+    for n in range(5):
+        build = tmp_path / "warehouse" / ".build" / f"run-{n}" / warehouse.name
+        staged = staged_docs(build, "data_docs")
+        staged.mkdir(parents=True)
+        (staged / "index.html").write_text(f"run {n}", encoding="utf-8")
+        kept.append(keep_blocked_docs(build, warehouse, f"run-{n}"))
+        assert not staged.exists()
+        time.sleep(0.01)  # distinct modification times
+    assert kept[-1] == tmp_path / "warehouse" / "blocked" / "run-4" / "data_docs"
+    assert sorted(p.name for p in (tmp_path / "warehouse" / "blocked").iterdir()) == ["run-2", "run-3", "run-4"]
+    assert (kept[-1] / "index.html").read_text(encoding="utf-8") == "run 4"
+    assert keep_blocked_docs(tmp_path / "nothing" / warehouse.name, warehouse, "run-5") is None
