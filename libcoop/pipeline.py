@@ -359,7 +359,8 @@ def _disk_full_message(paths: Paths, error: BaseException) -> str:
     free = shutil.disk_usage(paths.warehouse.parent).free // 2**20 if paths.warehouse.parent.exists() else 0
     return (
         f"no space left on device in {paths.warehouse.parent} ({free} MB free after cleaning up this run): "
-        "the published warehouse is unchanged and this run left nothing behind; free some space and run again "
+        "the published warehouse is still a complete build and this run left nothing behind; "
+        "free some space and run again "
         f"(first error: {str(error)[:200]})"
     )
 

@@ -88,6 +88,6 @@ def test_a_full_disk_fails_clearly_and_leaves_the_published_build_and_no_debris(
     outcome = full_disk(box, spare_mb=16)
     assert outcome["exit"] == 1, outcome
     assert "no space left on device in " in str(outcome["error"]), outcome
-    assert "the published warehouse is unchanged" in str(outcome["error"])
+    assert "the published warehouse is still a complete build" in str(outcome["error"])
     assert outcome["published_intact"] is True
     assert outcome["debris"] == []
