@@ -206,9 +206,8 @@ def kill_in(box: Sandbox, phase: str, rng: random.Random) -> dict[str, object]:
     started = [line.split(":")[1].strip() for line in stderr.lines if line.endswith(")\n") and ": started (" in line]
     landed = started[-1] if started else "start"
     return {
-        "phase": phase
-        if landed == "publish"
-        else landed,  # where the kill landed, docs/dashboard/rename within publish
+        # Where the kill landed (docs, dashboard and rename are parts of the publish phase).
+        "phase": phase if landed == "publish" and phase in ("docs", "dashboard", "rename") else landed,
         "killed": not finished and reached,
         "last_line": (stderr.lines[-1].strip() if stderr.lines else "")[:100],
         "outcome": "old" if after == before else "new" if after == new else "BROKEN",
@@ -333,11 +332,12 @@ class Matrix:
 
     def goals(self) -> dict[str, bool]:
         survived = [k for k in self.kills if k["outcome"] != "BROKEN"]
+        landed = [k for k in self.kills if k["killed"]]
         disks = [d for d in self.disks if "skipped" not in d]
         folders = [f for f in self.folders if "skipped" not in f]
         return {
-            f"{len(self.kills)}/{len(self.kills)} kills leave the old or the new complete build": len(survived)
-            == len(self.kills),
+            f"{len(survived)}/{len(self.kills)} kills ({len(landed)} before the run ended) leave the old or "
+            "the new complete build": len(survived) == len(self.kills),
             f"0 reader errors in {self.queries} queries": not self.reader_errors and self.queries > 0,
             "the second of two concurrent runs refuses clearly, nothing lost": bool(self.pair.get("met")),
             "a full disk fails clearly, leaves the published build and no debris": bool(disks)
@@ -350,9 +350,11 @@ class Matrix:
         lines = ["libcoop fault matrix", f"  kills: {len(self.kills)}"]
         by_phase: dict[str, list[str]] = {}
         for k in self.kills:
-            by_phase.setdefault(str(k["phase"]), []).append(str(k["outcome"]))
+            by_phase.setdefault(str(k["phase"]), []).append(str(k["outcome"]) if k["killed"] else "ended")
         for phase_name, outcomes in by_phase.items():
-            counts = ", ".join(f"{outcomes.count(o)} {o}" for o in ("old", "new", "BROKEN") if outcomes.count(o))
+            counts = ", ".join(
+                f"{outcomes.count(o)} {o}" for o in ("old", "new", "BROKEN", "ended") if outcomes.count(o)
+            )
             lines.append(f"    {phase_name:<10} {len(outcomes):>3} kills: {counts}")
         lines.append(f"  readers: {self.queries} queries, {len(self.reader_errors)} errors")
         lines += [f"    error: {e}" for e in self.reader_errors[:5]]
