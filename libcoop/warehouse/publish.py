@@ -58,6 +58,12 @@ def prepare_build(paths: Paths, run_id: str) -> Path:
             shutil.rmtree(stale)
         else:
             stale.unlink()
+    # Folders a run killed in the middle of a swap left beside the published ones (.dashboard.*.old...).
+    for name in ("dashboard", "dashboard.previous", *DOCS_DIRNAMES):
+        for leftover in paths.warehouse.parent.glob(f".{name}.*"):
+            if leftover.suffix in (".old", ".tmp"):
+                log.info("removing %s, left by an interrupted run", leftover.name)
+                shutil.rmtree(leftover, ignore_errors=True)
     build = paths.build_dir / run_id / paths.warehouse.name
     build.parent.mkdir(exist_ok=True)
     for leftover in build.parent.glob(build.name + "*"):

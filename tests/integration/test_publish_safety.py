@@ -281,3 +281,20 @@ def test_blocked_runs_keep_the_data_docs_of_the_last_three(tmp_path):
     assert sorted(p.name for p in (tmp_path / "warehouse" / "blocked").iterdir()) == ["run-2", "run-3", "run-4"]
     assert (kept[-1] / "index.html").read_text(encoding="utf-8") == "run 4"
     assert keep_blocked_docs(tmp_path / "nothing" / warehouse.name, warehouse, "run-5") is None
+
+
+def test_the_next_run_removes_folders_a_kill_left_in_the_middle_of_a_swap(tmp_path):
+    from libcoop.warehouse.publish import prepare_build
+
+    paths = _paths(tmp_path)
+    folder = paths.warehouse.parent
+    left = [
+        folder / ".dashboard.previous.077580af.old",
+        folder / ".data_docs.3d29f779.old",
+        folder / ".dbt_docs.1a2b3c4d.tmp",
+    ]
+    for leftover in left:
+        (leftover / "assets").mkdir(parents=True)
+    (folder / "data_docs").mkdir()  # the published folders stay
+    prepare_build(paths, "run-after-kill")
+    assert sorted(p.name for p in folder.iterdir()) == [".build", "data_docs"]
