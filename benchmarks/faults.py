@@ -264,15 +264,15 @@ def full_disk(box: Sandbox, spare_mb: int) -> dict[str, object]:
     """The published warehouse moved onto a tmpfs with ``spare_mb`` MB free; one run on it."""
     source = box.warehouse.parent
     files = [p for p in source.rglob("*") if p.is_file() and not p.is_symlink() and ".dbt-target" not in p.parts]
-    used = sum(p.stat().st_size for p in files) // 2**20  # dbt's state is not copied
+    used = sum(p.stat().st_blocks * 512 for p in files) // 2**20 + 1  # as allocated; dbt's state is not copied
     disk = box.root / f"disk-{spare_mb}"
     disk.mkdir()
     if not _mount("tmpfs", disk, used + spare_mb):
         return {"spare_mb": spare_mb, "skipped": "mount -t tmpfs refused"}
     try:
         small = Sandbox(box.root, disk / "warehouse" / box.warehouse.name)
-        shutil.copytree(source, small.warehouse.parent, symlinks=True)
-        shutil.rmtree(small.warehouse.parent / ".dbt-target", ignore_errors=True)  # its link points at the old folder
+        # Not dbt's state: its link points at the old folder, and the run makes its own.
+        shutil.copytree(source, small.warehouse.parent, symlinks=True, ignore=shutil.ignore_patterns(".dbt-target"))
         before = published_state(small.warehouse)
         digest = small.warehouse.read_bytes()
         small.set_extra(before.extra_rows % 7 + 1)
