@@ -195,10 +195,12 @@ def test_quality_results_are_in_the_published_warehouse(sample_run):
 
 
 def test_run_leaves_no_build_behind(sample_run):
-    _, raw, _ = sample_run
+    _, raw, log = sample_run
     build_dir = raw.parent / "warehouse" / ".build"
     assert not build_dir.exists() or os.listdir(build_dir) == []
     assert (raw.parent / "warehouse" / "cooperation.duckdb").exists()
+    assert not (raw.parent / "warehouse" / ".libcoop-run.lease").exists(), "release_lease ran last"
+    assert "task_id=take_lease" in log and "task_id=release_lease" in log
 
 
 def test_make_run_shows_the_run_phase_by_phase(sample_run):
