@@ -22,7 +22,7 @@ AIRFLOW_PORT ?= 8080
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup run test test-unit lint format fuzz bench airflow docs dashboard rollback templates clean
+.PHONY: help setup run test test-unit lint format fuzz bench faults airflow docs dashboard rollback templates clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,6 +80,10 @@ fuzz: $(VENV)/.synced ## property tests on many random drops (LIBCOOP_FUZZ_EXAMP
 bench: $(VENV)/.synced ## a night's cost side by side (libcoop full / nothing changed / one changed, DuckDB, pandas, dlt), as ratios
 	$(UV) sync --frozen --compile-bytecode --group bench
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# FAULTS_ARGS, e.g. "--kills 10" or "--disk-spare-mb 16"; see benchmarks/faults.py. Mounts a tmpfs and read-only binds: run as root.
+faults: $(VENV)/.synced ## fault matrix: 50 SIGKILLs over every phase with readers polling, two runs at once, a full disk, read-only folders
+	$(BIN)/python -m benchmarks.faults $(FAULTS_ARGS)
 
 airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow, DAGs paused (UI on http://localhost:8080, or make airflow AIRFLOW_PORT=N); Ctrl-C stops it
 	exec $(BIN)/python -m libcoop.local_airflow --port $(AIRFLOW_PORT)

@@ -4,6 +4,8 @@
 The nightly build of the library-cooperation warehouse. It runs at 02:00 UTC, and also as soon as
 `drop_folder_watch` reports new files from coordinators; never two builds at once.
 
+0. **take_lease** takes the warehouse's lease for this DAG run (`libcoop.warehouse.runlock`): a
+   `libcoop run` started between two tasks refuses, naming this run; every writing task renews it.
 1. **discover_files** lists the files of `raw/incoming/<CC>/` once, hashes each once, and hands on
    (XCom) that listing and the files that are new or changed since the published build (strays
    are skipped with a warning).
@@ -17,6 +19,7 @@ The nightly build of the library-cooperation warehouse. It runs at 02:00 UTC, an
 5. **validate** runs the Great Expectations suites; results land in `audit.dq_results`.
 6. **publish** swaps the build in as `warehouse/cooperation.duckdb` with one rename, only when
    nothing critical failed, and logs the run summary (also in `audit.runs`).
+7. **release_lease** drops the lease, whatever happened before it (trigger rule `all_done`).
 
 Every task that writes the DuckDB build runs in the one-slot pool `duckdb_writer`. With a
 DuckLake target, the mapped checks write their verdicts to the lake in parallel, from any worker.
@@ -56,8 +59,19 @@ DROP_FOLDER = Asset(DROP_FOLDER_ASSET)
     doc_md=__doc__,
 )
 def cooperation_nightly() -> None:
+    @task(retries=5)
+    def take_lease() -> str:
+        """This DAG run holds the warehouse until release_lease: no `libcoop run` in between."""
+        from libcoop.pipeline import safe_run_id
+        from libcoop.settings import resolve_paths
+        from libcoop.warehouse.runlock import take_lease
+
+        run_id = safe_run_id(get_current_context()["run_id"])
+        take_lease(resolve_paths().warehouse, run_id)
+        return run_id
+
     @task
-    def discover_files() -> list[dict[str, object]]:
+    def discover_files(_lease: str) -> list[dict[str, object]]:
         """The files new or changed since the published build (mapped over by check_file); the whole
         drop folder, listed and hashed once, goes to load as the XCom ``discovery``."""
         from libcoop.pipeline import discover_step, safe_run_id
@@ -89,7 +103,8 @@ def cooperation_nightly() -> None:
         run_id = safe_run_id(get_current_context()["run_id"])
         started_at = datetime.now().astimezone().isoformat()
         # ``checked`` only orders this task after the checks: their verdicts are in the run's checks/
-        # folder (libcoop.ingest.staged), found by the hashes of ``discovery``.
+        # folder or the DuckLake (libcoop.ingest.staged), found by the hashes of ``discovery``.
+        _renew_lease(run_id)
         build, result = load_step(paths, run_id, Discovery.from_json(paths.incoming, discovery))
         return {"run_id": run_id, "build": str(build), "files": file_counts(result), "started_at": started_at}
 
@@ -100,6 +115,7 @@ def cooperation_nightly() -> None:
 
         from libcoop.pipeline import build_step
 
+        _renew_lease(str(loaded["run_id"]))
         return build_step(Path(str(loaded["build"])))
 
     @task(pool=WRITER_POOL)
@@ -110,6 +126,7 @@ def cooperation_nightly() -> None:
         from libcoop.pipeline import validate_step
         from libcoop.settings import resolve_paths
 
+        _renew_lease(str(loaded["run_id"]))
         report = validate_step(resolve_paths(), Path(str(loaded["build"])), str(loaded["run_id"]))
         return {"passed": report.passed, "summary": report.summary()}
 
@@ -121,6 +138,7 @@ def cooperation_nightly() -> None:
         from libcoop.pipeline import publish_step
         from libcoop.settings import resolve_paths
 
+        _renew_lease(str(loaded["run_id"]))
         summary = publish_step(
             resolve_paths(),
             Path(str(loaded["build"])),
@@ -133,9 +151,26 @@ def cooperation_nightly() -> None:
         print(summary.render())
         return summary.status
 
-    found = discover_files()
+    @task(trigger_rule="all_done")
+    def release_lease(lease: str) -> None:
+        """The warehouse is free again, whether the run published, was blocked or failed."""
+        from libcoop.settings import resolve_paths
+        from libcoop.warehouse.runlock import release_lease
+
+        release_lease(resolve_paths().warehouse, lease)
+
+    lease = take_lease()
+    found = discover_files(lease)
     loaded = load(found["discovery"], check_file.expand(drop=found))
-    publish(loaded, validate(loaded, build_marts(loaded)))
+    published = publish(loaded, validate(loaded, build_marts(loaded)))
+    published >> release_lease(lease)
+
+
+def _renew_lease(run_id: str) -> None:
+    from libcoop.settings import resolve_paths
+    from libcoop.warehouse.runlock import take_lease
+
+    take_lease(resolve_paths().warehouse, run_id)
 
 
 cooperation_nightly()

@@ -6,10 +6,12 @@ The Airflow tasks of ``dags/cooperation_nightly.py`` call these same functions o
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
 import re
 import secrets
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,10 @@ from libcoop.ingest.staged import stage_check, staged_checks
 from libcoop.progress import Progress, current, files_to_check, phase, using
 from libcoop.reference import write_reference_tables
 from libcoop.settings import Paths
-from libcoop.transform.dbt_build import build_marts
+from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
 from libcoop.warehouse.audit import audit_store, bring_in, ensure_audit_tables, keep_run
-from libcoop.warehouse.publish import discard_build, prepare_build, publish
+from libcoop.warehouse.publish import discard_build, keep_blocked_docs, prepare_build, publish, staged_docs
 from libcoop.warehouse.runlock import run_lock
 
 log = logging.getLogger(__name__)
@@ -201,13 +203,13 @@ def build_step(build: Path) -> int:
 @phase("validate", note=lambda report: report.summary())
 def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-untyped-def]
     """Run every Great Expectations suite on the build and keep the results in it."""
-    from libcoop.quality import data_docs_target, publish_data_docs, record_results, validate_warehouse
+    from libcoop.quality import publish_data_docs, record_results, validate_warehouse
 
     report = validate_warehouse(build, run_id, paths.expectations_dir)
     with duckdb.connect(str(build)) as con:
         record_results(con, report)
-    # Published even when the build is blocked: its failures are what people need to read.
-    publish_data_docs(report, data_docs_target(paths.warehouse))
+    # Beside the build: published with it, or kept under warehouse/blocked/ when it is blocked.
+    publish_data_docs(report, staged_docs(build, "data_docs"))
     log.info(report.summary())
     return report
 
@@ -254,24 +256,41 @@ def publish_step(
     quality_summary: str,
     started_at: dt.datetime,
 ) -> RunSummary:
-    """Record the run in the build and publish it, or refuse when quality failed."""
+    """Record the run in the build and publish it, or refuse when quality failed. Whatever the
+    outcome, the build's folder (its docs and dashboard included) is gone afterwards."""
+    try:
+        return _publish_or_block(paths, build, run_id, files, quality_passed, quality_summary, started_at)
+    finally:
+        discard_build(build)
+
+
+def _publish_or_block(
+    paths: Paths,
+    build: Path,
+    run_id: str,
+    files: dict[str, int],
+    quality_passed: bool,
+    quality_summary: str,
+    started_at: dt.datetime,
+) -> RunSummary:
     summary = RunSummary(run_id, "published", paths.warehouse, files, quality=quality_summary, reports=paths.reports)
     if not quality_passed:
         summary.status = "blocked"
         summary.message = "a critical data-quality check failed; the last good warehouse stays published"
+        if docs := keep_blocked_docs(build, paths.warehouse, run_id):
+            summary.message += f"; this run's Data Docs: {docs / 'index.html'}"
         # The blocked run's results reach the warehouse with the next published build.
         with duckdb.connect(str(build)) as con:
             summary.mart_rows = mart_row_counts(con)
             record_run(con, summary, started_at)
         keep_run(audit_store(paths.warehouse), build, run_id)
-        discard_build(build)
         raise PublishBlocked(f"{summary.message}: {quality_summary}")
     try:
         # Before the rename: dbt must document the build file, never write the published one.
         if docs_are_current(paths):
             log.info("dbt docs kept: the models and seeds are those of the published build")
         else:
-            generate_docs(build, paths.warehouse.parent / "dbt_docs")
+            generate_docs(build, staged_docs(build, "dbt_docs"), state_dir=paths.warehouse.parent / STATE_DIRNAME)
     except DocsFailed as error:
         log.warning("dbt docs not refreshed: %s", error)
     with duckdb.connect(str(build)) as con:
@@ -290,7 +309,6 @@ def publish_step(
         snapshot = publish_build(paths.lake, build, run_id)
         summary.lake = f"{paths.lake.url}, snapshot {snapshot}"
     publish(paths, build)
-    discard_build(build)
     return summary
 
 
@@ -314,14 +332,41 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
         with progress.phase("check"):
             for n, drop in enumerate(to_check, start=1):
                 check_step(paths, run_id, drop, n, len(to_check))
-        build, result = load_step(paths, run_id, pending.discovery)
-        try:
+        build = paths.build_dir / run_id / paths.warehouse.name
+        try:  # a failed run leaves no build, staged docs or dashboard behind (a full disk included)
+            build, result = load_step(paths, run_id, pending.discovery)
             build_step(build)
             report = validate_step(paths, build, run_id)
-        except BaseException:
+        except BaseException as error:
             discard_build(build)
+            if _is_disk_full(error):
+                raise DiskFull(_disk_full_message(paths, error)) from error
             raise
-        return publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
+        try:
+            return publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
+        except Exception as error:
+            if _is_disk_full(error):
+                raise DiskFull(_disk_full_message(paths, error)) from error
+            raise
+
+
+class DiskFull(RuntimeError):
+    """The disk of the warehouse filled up during a run; nothing was published."""
+
+
+def _is_disk_full(error: BaseException) -> bool:
+    # DuckDB and dbt report it in their own exception types; shutil.copytree as a list of failures.
+    return getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in str(error)
+
+
+def _disk_full_message(paths: Paths, error: BaseException) -> str:
+    free = shutil.disk_usage(paths.warehouse.parent).free // 2**20 if paths.warehouse.parent.exists() else 0
+    return (
+        f"no space left on device in {paths.warehouse.parent} ({free} MB free after cleaning up this run): "
+        "the published warehouse is still a complete build and this run left nothing behind; "
+        "free some space and run again "
+        f"(first error: {str(error)[:200]})"
+    )
 
 
 def published_summary(paths: Paths) -> RunSummary:

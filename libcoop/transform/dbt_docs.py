@@ -2,8 +2,9 @@
 
 ``dbt docs generate --static`` writes one self-contained page (models, columns, tests, lineage
 from the sources to the BI exposures, and the catalog of the build: column types and row counts).
-It runs on a run's build file, after the build and before the publication, and the folder it
-fills is swapped in whole, so readers never see half of it.
+It runs on a run's build file, after the build and before the publication, into the build's
+folder (``warehouse/.build/<run_id>/dbt_docs``); ``publish`` swaps it in whole with the build, so
+readers never see half of it, and a run that fails leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -27,17 +28,18 @@ class DocsFailed(RuntimeError):
     """dbt could not generate the documentation of the warehouse."""
 
 
-def generate_docs(database: Path, target_dir: Path) -> Path:
+def generate_docs(database: Path, target_dir: Path, state_dir: Path | None = None) -> Path:
     """Run ``dbt docs generate --static`` against ``database`` and put the page (``index.html``),
     ``manifest.json`` and ``catalog.json`` in ``target_dir``, replacing its previous content.
 
-    ``target_dir`` is usually ``warehouse/dbt_docs`` beside the published warehouse. Returns the
-    path of ``index.html``."""
+    ``target_dir`` is a run's staging folder beside its build, or ``warehouse/dbt_docs`` for
+    ``libcoop docs``. dbt's state is ``state_dir`` (default ``.dbt-target`` beside ``target_dir``).
+    Returns the path of ``index.html``."""
     from dbt.cli.main import dbtRunner
 
     target_dir = target_dir.absolute()
     # dbt's state beside the docs folder (the warehouse's): the parse of the build step is reused.
-    state = target_dir.parent / STATE_DIRNAME
+    state = state_dir or target_dir.parent / STATE_DIRNAME
     with dbt_state_lock(state):
         args = ["docs", *dbt_args("generate", database, "--static", "--quiet", state_dir=state)]
         try:
@@ -54,9 +56,13 @@ def generate_docs(database: Path, target_dir: Path) -> Path:
 
         target_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.tmp")
-        staging.mkdir()
-        for source_name, target_name in DOCS_FILES.items():
-            shutil.copyfile(generated / source_name, staging / target_name)
+        try:
+            staging.mkdir()
+            for source_name, target_name in DOCS_FILES.items():
+                shutil.copyfile(generated / source_name, staging / target_name)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # a full disk leaves no half-copied folder
+            raise
     replace_folder(staging, target_dir)
     log.info("dbt docs written to %s", target_dir)
     return target_dir / "index.html"

@@ -14,7 +14,16 @@ from tests.integration.sample_figures import nlc_ndl_business_meetings_since_198
 
 pytestmark = pytest.mark.integration
 
-EXPECTED_TASKS = {"discover_files", "check_file", "load", "build_marts", "validate", "publish"}
+EXPECTED_TASKS = {
+    "take_lease",
+    "discover_files",
+    "check_file",
+    "load",
+    "build_marts",
+    "validate",
+    "publish",
+    "release_lease",
+}
 WRITERS = {"load", "build_marts", "validate", "publish"}
 
 
@@ -187,10 +196,12 @@ def test_quality_results_are_in_the_published_warehouse(sample_run):
 
 
 def test_run_leaves_no_build_behind(sample_run):
-    _, raw, _ = sample_run
+    _, raw, log = sample_run
     build_dir = raw.parent / "warehouse" / ".build"
     assert not build_dir.exists() or os.listdir(build_dir) == []
     assert (raw.parent / "warehouse" / "cooperation.duckdb").exists()
+    assert not (raw.parent / "warehouse" / ".libcoop-run.lease").exists(), "release_lease ran last"
+    assert "task_id=take_lease" in log and "task_id=release_lease" in log
 
 
 def test_make_run_shows_the_run_phase_by_phase(sample_run):

@@ -146,3 +146,155 @@ def test_rollback_puts_the_previous_build_back(published):
     assert rollback.returncode == 0, rollback.stderr
     assert digest(warehouse) == first_digest
     assert digest(warehouse.with_name("cooperation.previous.duckdb")) == second_digest
+
+
+# --- the swap itself, hammered without dbt: many small builds published while readers poll -------
+
+SWAP_READER = """
+import json, os, sys, time, duckdb
+warehouse, stop_file = sys.argv[1], sys.argv[2]
+queries, errors, states = 0, [], set()
+while not os.path.exists(stop_file):
+    try:
+        with duckdb.connect(warehouse, read_only=True) as con:
+            runs = con.execute("select count(*) from audit.runs").fetchone()[0]
+            rows = con.execute("select count(*) from marts.fct_visit").fetchone()[0]
+        queries += 1
+        states.add((runs, rows))
+    except Exception as error:
+        errors.append(repr(error)[:300])
+    time.sleep(0.01)
+print(json.dumps({"queries": queries, "errors": errors, "states": sorted(states)}))
+"""
+
+
+def _paths(tmp_path: Path):
+    from libcoop.settings import Paths
+
+    return Paths(tmp_path / "raw", tmp_path / "warehouse" / "cooperation.duckdb", tmp_path / "expectations")
+
+
+def _build_run(paths, number: int) -> Path:
+    """A build like a run's: the published file copied, one run and 20,000 rows more written into it."""
+    from libcoop.warehouse.publish import prepare_build
+
+    build = prepare_build(paths, f"run-{number}")
+    with duckdb.connect(str(build)) as con:
+        con.execute("create schema if not exists audit; create schema if not exists marts")
+        con.execute("create table if not exists audit.runs (run_id varchar)")
+        con.execute("create table if not exists marts.fct_visit (visit_key bigint, note varchar)")
+        con.execute("insert into audit.runs values (?)", [f"run-{number}"])
+        con.execute("insert into marts.fct_visit select range, repeat('x', 40) from range(20000)")
+    return build
+
+
+def test_readers_never_see_an_error_across_many_swaps(tmp_path):
+    from libcoop.warehouse.publish import discard_build, publish
+
+    paths = _paths(tmp_path)
+    publish(paths, _build_run(paths, 0))
+    stop_file = tmp_path / "stop"
+    readers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SWAP_READER, str(paths.warehouse), str(stop_file)], stdout=subprocess.PIPE
+        )
+        for _ in range(3)
+    ]
+    try:
+        time.sleep(1)  # the readers are polling before the first swap
+        for number in range(1, 16):
+            build = _build_run(paths, number)
+            publish(paths, build)
+            discard_build(build)
+            time.sleep(0.05)
+    finally:
+        stop_file.touch()
+        outputs = [json.loads(reader.communicate(timeout=60)[0]) for reader in readers]
+    assert [o["errors"] for o in outputs] == [[], [], []]
+    # Only complete builds: run n holds n + 1 runs and (n + 1) * 20,000 rows.
+    assert all(rows == runs * 20000 for o in outputs for runs, rows in o["states"])
+    assert max(runs for o in outputs for runs, _ in o["states"]) == 16
+    assert sum(o["queries"] for o in outputs) > 100  # the readers did poll through the swaps
+    assert list(paths.warehouse.parent.glob("*.wal")) == []
+
+
+def test_publish_refuses_a_build_another_process_still_has_open(tmp_path):
+    from libcoop.warehouse.publish import BuildStillOpen, publish
+
+    paths = _paths(tmp_path)
+    publish(paths, _build_run(paths, 0))
+    published = digest(paths.warehouse)
+    build = _build_run(paths, 1)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(build)!r}); print('open', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "open\n"
+        with pytest.raises(BuildStillOpen, match=rf"still open by pid {holder.pid} "):
+            publish(paths, build)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert digest(paths.warehouse) == published, "the published file must not have changed"
+    assert build.exists()
+
+
+def test_publish_refuses_a_build_this_process_still_has_open(tmp_path):
+    from libcoop.warehouse.publish import BuildStillOpen, publish
+
+    paths = _paths(tmp_path)
+    build = _build_run(paths, 0)
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(build)  # as dbt reaches a build: another path, another DuckDB instance
+    lingering = duckdb.connect(str(link), read_only=False)
+    try:
+        with pytest.raises(BuildStillOpen, match=rf"pid {os.getpid()} "):
+            publish(paths, build)
+    finally:
+        lingering.close()
+    assert not paths.warehouse.exists()
+    publish(paths, build)  # once it is closed, the build publishes
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        assert con.execute("select run_id from audit.runs").fetchall() == [("run-0",)]
+
+
+def test_blocked_runs_keep_the_data_docs_of_the_last_three(tmp_path):
+    from libcoop.warehouse.publish import keep_blocked_docs, staged_docs
+
+    warehouse = tmp_path / "warehouse" / "cooperation.duckdb"
+    kept = []
+    for n in range(5):
+        build = tmp_path / "warehouse" / ".build" / f"run-{n}" / warehouse.name
+        staged = staged_docs(build, "data_docs")
+        staged.mkdir(parents=True)
+        (staged / "index.html").write_text(f"run {n}", encoding="utf-8")
+        kept.append(keep_blocked_docs(build, warehouse, f"run-{n}"))
+        assert not staged.exists()
+        time.sleep(0.01)  # distinct modification times
+    assert kept[-1] == tmp_path / "warehouse" / "blocked" / "run-4" / "data_docs"
+    assert sorted(p.name for p in (tmp_path / "warehouse" / "blocked").iterdir()) == ["run-2", "run-3", "run-4"]
+    assert (kept[-1] / "index.html").read_text(encoding="utf-8") == "run 4"
+    assert keep_blocked_docs(tmp_path / "nothing" / warehouse.name, warehouse, "run-5") is None
+
+
+def test_the_next_run_removes_folders_a_kill_left_in_the_middle_of_a_swap(tmp_path):
+    from libcoop.warehouse.publish import prepare_build
+
+    paths = _paths(tmp_path)
+    folder = paths.warehouse.parent
+    left = [
+        folder / ".dashboard.previous.077580af.old",
+        folder / ".data_docs.3d29f779.old",
+        folder / ".dbt_docs.1a2b3c4d.tmp",
+    ]
+    for leftover in left:
+        (leftover / "assets").mkdir(parents=True)
+    (folder / "data_docs").mkdir()  # the published folders stay
+    prepare_build(paths, "run-after-kill")
+    assert sorted(p.name for p in folder.iterdir()) == [".build", "data_docs"]
