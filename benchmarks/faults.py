@@ -42,7 +42,7 @@ VISIT = (
 # What may sit beside the published file between runs; anything else there is debris.
 EXPECTED = {
     "cooperation.duckdb", "cooperation.previous.duckdb", "dashboard", "dashboard.previous", "data_docs",
-    "dbt_docs", ".dbt-target", ".build", ".libcoop-run.lock", "blocked", ".pending_audit",
+    "dbt_docs", ".dbt-target", ".build", ".libcoop-run.lock", "blocked",
 }  # fmt: skip
 
 
@@ -108,8 +108,11 @@ def published_state(warehouse: Path) -> State:
 
 def debris(warehouse: Path) -> list[str]:
     """Files beside the published one that no finished run should leave (temporary folders, WALs, builds)."""
+    from libcoop.warehouse.audit import audit_store
+
     folder = warehouse.parent
-    found = [p.name for p in folder.iterdir() if p.name not in EXPECTED]
+    expected = EXPECTED | {audit_store(warehouse).name}  # the runs that were not published
+    found = [p.name for p in folder.iterdir() if p.name not in expected]
     build_dir = folder / ".build"
     if build_dir.exists():
         found += [f".build/{p.name}" for p in build_dir.iterdir()]
