@@ -79,6 +79,12 @@ def lake_work_dir() -> Path:
     return Path(_env("LIBCOOP_WORK_DIR") or project_root() / "warehouse" / "lake-work").absolute()
 
 
+def lease_ttl_seconds() -> float | None:
+    """After how long an Airflow run's unrenewed lease counts as dead (libcoop.warehouse.runlock)."""
+    seconds = _env("LIBCOOP_LEASE_TTL_SECONDS")
+    return float(seconds) if seconds else None
+
+
 def point_dbt_at(database: Path) -> None:
     """The one variable libcoop writes: dbt's profiles.yml reads the database with
     ``env_var('LIBCOOP_DBT_DATABASE')``, and dbtRunner runs in this process."""

@@ -119,8 +119,10 @@ def lease_path(warehouse: Path) -> Path:
 
 
 def _ttl() -> dt.timedelta:
-    seconds = os.environ.get("LIBCOOP_LEASE_TTL_SECONDS")
-    return dt.timedelta(seconds=float(seconds)) if seconds else LEASE_TTL
+    from libcoop.settings import lease_ttl_seconds
+
+    seconds = lease_ttl_seconds()
+    return dt.timedelta(seconds=seconds) if seconds is not None else LEASE_TTL
 
 
 def read_lease(warehouse: Path) -> dict[str, str] | None:
