@@ -259,57 +259,47 @@ def publish_step(
     """Record the run in the build and publish it, or refuse when quality failed. Whatever the
     outcome, the build's folder (its docs and dashboard included) is gone afterwards."""
     try:
-        return _publish_or_block(paths, build, run_id, files, quality_passed, quality_summary, started_at)
+        summary = RunSummary(
+            run_id, "published", paths.warehouse, files, quality=quality_summary, reports=paths.reports
+        )
+        if not quality_passed:
+            summary.status = "blocked"
+            summary.message = "a critical data-quality check failed; the last good warehouse stays published"
+            if docs := keep_blocked_docs(build, paths.warehouse, run_id):
+                summary.message += f"; this run's Data Docs: {docs / 'index.html'}"
+            # The blocked run's results reach the warehouse with the next published build.
+            with duckdb.connect(str(build)) as con:
+                summary.mart_rows = mart_row_counts(con)
+                record_run(con, summary, started_at)
+            keep_run(audit_store(paths.warehouse), build, run_id)
+            raise PublishBlocked(f"{summary.message}: {quality_summary}")
+        try:
+            # Before the rename: dbt must document the build file, never write the published one.
+            if docs_are_current(paths):
+                log.info("dbt docs kept: the models and seeds are those of the published build")
+            else:
+                generate_docs(build, staged_docs(build, "dbt_docs"), state_dir=paths.warehouse.parent / STATE_DIRNAME)
+        except DocsFailed as error:
+            log.warning("dbt docs not refreshed: %s", error)
+        with duckdb.connect(str(build)) as con:
+            bring_in(con, audit_store(paths.warehouse))
+            summary.mart_rows = mart_row_counts(con)
+            summary.file_names = files_of_run(con, run_id)
+            record_run(con, summary, started_at)
+            record_fingerprint(con, run_id)
+        from libcoop.dashboard.build import stage_dashboard
+
+        stage_dashboard(build)  # beside the build file; publish swaps it in with it
+        if paths.lake is not None:
+            from libcoop.warehouse.lake import publish_build
+
+            # What readers see: one DuckLake snapshot. The local copy below is what the next run starts from.
+            snapshot = publish_build(paths.lake, build, run_id)
+            summary.lake = f"{paths.lake.url}, snapshot {snapshot}"
+        publish(paths, build)
+        return summary
     finally:
         discard_build(build)
-
-
-def _publish_or_block(
-    paths: Paths,
-    build: Path,
-    run_id: str,
-    files: dict[str, int],
-    quality_passed: bool,
-    quality_summary: str,
-    started_at: dt.datetime,
-) -> RunSummary:
-    summary = RunSummary(run_id, "published", paths.warehouse, files, quality=quality_summary, reports=paths.reports)
-    if not quality_passed:
-        summary.status = "blocked"
-        summary.message = "a critical data-quality check failed; the last good warehouse stays published"
-        if docs := keep_blocked_docs(build, paths.warehouse, run_id):
-            summary.message += f"; this run's Data Docs: {docs / 'index.html'}"
-        # The blocked run's results reach the warehouse with the next published build.
-        with duckdb.connect(str(build)) as con:
-            summary.mart_rows = mart_row_counts(con)
-            record_run(con, summary, started_at)
-        keep_run(audit_store(paths.warehouse), build, run_id)
-        raise PublishBlocked(f"{summary.message}: {quality_summary}")
-    try:
-        # Before the rename: dbt must document the build file, never write the published one.
-        if docs_are_current(paths):
-            log.info("dbt docs kept: the models and seeds are those of the published build")
-        else:
-            generate_docs(build, staged_docs(build, "dbt_docs"), state_dir=paths.warehouse.parent / STATE_DIRNAME)
-    except DocsFailed as error:
-        log.warning("dbt docs not refreshed: %s", error)
-    with duckdb.connect(str(build)) as con:
-        bring_in(con, audit_store(paths.warehouse))
-        summary.mart_rows = mart_row_counts(con)
-        summary.file_names = files_of_run(con, run_id)
-        record_run(con, summary, started_at)
-        record_fingerprint(con, run_id)
-    from libcoop.dashboard.build import stage_dashboard
-
-    stage_dashboard(build)  # beside the build file; publish swaps it in with it
-    if paths.lake is not None:
-        from libcoop.warehouse.lake import publish_build
-
-        # What readers see: one DuckLake snapshot. The local copy below is what the next run starts from.
-        snapshot = publish_build(paths.lake, build, run_id)
-        summary.lake = f"{paths.lake.url}, snapshot {snapshot}"
-    publish(paths, build)
-    return summary
 
 
 def run(paths: Paths, run_id: str | None = None, progress: Progress | None = None) -> RunSummary:
