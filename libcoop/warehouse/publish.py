@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from libcoop.dashboard import staged_dashboard
-from libcoop.dashboard.publishing import swap_back, swap_in
+from libcoop.dashboard.publishing import swap_back, swap_folder_back, swap_folder_in, swap_in
 from libcoop.settings import Paths
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def prepare_build(paths: Paths, run_id: str) -> Path:
         else:
             stale.unlink()
     # Folders a run killed in the middle of a swap left beside the published ones (.dashboard.*.old...).
-    for name in ("dashboard", "dashboard.previous", *DOCS_DIRNAMES):
+    for name in ("dashboard", "dashboard.previous", *DOCS_DIRNAMES, *(f"{n}.previous" for n in DOCS_DIRNAMES)):
         for leftover in paths.warehouse.parent.glob(f".{name}.*"):
             if leftover.suffix in (".old", ".tmp"):
                 log.info("removing %s, left by an interrupted run", leftover.name)
@@ -148,12 +148,14 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def swap_in_docs(build: Path, warehouse: Path) -> None:
-    """The build's Data Docs and dbt docs replace the published ones (a build that has none of a
-    kind, e.g. dbt docs kept because the models did not change, leaves the published ones)."""
+    """The build's Data Docs and dbt docs replace the published ones, which become ``<name>.previous``
+    for rollback. A build that has none of a kind (dbt docs kept because the models did not
+    change) shows the published ones, which then describe both builds."""
     for name in DOCS_DIRNAMES:
-        staged = staged_docs(build, name)
-        if staged.is_dir():
-            replace_folder(staged, warehouse.parent / name)
+        current, staged = warehouse.parent / name, staged_docs(build, name)
+        if not staged.is_dir() and current.is_dir():
+            shutil.copytree(current, staged)
+        swap_folder_in(staged, current, f"{name}.previous")
 
 
 def publish(paths: Paths, build: Path) -> Path:
@@ -195,7 +197,9 @@ def rollback(paths: Paths) -> Path:
     restored.unlink(missing_ok=True)
     restored.hardlink_to(paths.previous_warehouse)
     _replace_keeping(restored, paths.warehouse, paths.previous_warehouse)
-    swap_back(paths.warehouse)  # the previous dashboard comes back with its data
+    swap_back(paths.warehouse)  # the previous dashboard and docs come back with their data
+    for name in DOCS_DIRNAMES:
+        swap_folder_back(paths.warehouse.parent / name, f"{name}.previous")
     log.info("rolled back %s to the previous build", paths.warehouse)
     return paths.warehouse
 

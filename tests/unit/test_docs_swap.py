@@ -1,0 +1,55 @@
+"""The Data Docs and dbt docs beside the warehouse always describe the published build: swapped in
+with it, and back with the previous build on rollback (a real DuckDB file, real renames)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from libcoop.settings import Paths
+from libcoop.warehouse.publish import publish, rollback, staged_docs
+
+
+def test_docs_come_and_go_with_their_build(tmp_path: Path) -> None:
+    paths = Paths(
+        raw_dir=tmp_path / "raw", warehouse=tmp_path / "warehouse" / "cooperation.duckdb", expectations_dir=tmp_path
+    )
+
+    def build(run: str, *docs: str) -> Path:
+        database = tmp_path / ".build" / run / "cooperation.duckdb"
+        database.parent.mkdir(parents=True)
+        with duckdb.connect(str(database)) as con:
+            con.execute("create table run as select ? as run_id", [run])
+        for name in docs:
+            staged = staged_docs(database, name)
+            staged.mkdir()
+            (staged / "index.html").write_text(f"{name} of {run}", encoding="utf-8")
+        return database
+
+    def shown() -> tuple[str, str, str]:
+        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+            (data,) = con.execute("select run_id from run").fetchone()
+        pages = [
+            (paths.warehouse.parent / name / "index.html").read_text(encoding="utf-8")
+            for name in ("data_docs", "dbt_docs")
+        ]
+        return data, *pages
+
+    publish(paths, build("first", "data_docs", "dbt_docs"))
+    assert shown() == ("first", "data_docs of first", "dbt_docs of first")
+    # the second build kept the dbt docs (same models): the published ones describe it too
+    publish(paths, build("second", "data_docs"))
+    assert shown() == ("second", "data_docs of second", "dbt_docs of first")
+    rollback(paths)
+    assert shown() == ("first", "data_docs of first", "dbt_docs of first")
+    rollback(paths)  # and forward again
+    assert shown() == ("second", "data_docs of second", "dbt_docs of first")
+    assert sorted(p.name for p in paths.warehouse.parent.iterdir()) == [
+        "cooperation.duckdb",
+        "cooperation.previous.duckdb",
+        "data_docs",
+        "data_docs.previous",
+        "dbt_docs",
+        "dbt_docs.previous",
+    ]
