@@ -26,6 +26,8 @@ import sys
 import time
 from pathlib import Path
 
+from libcoop.settings import airflow_port
+
 GRACE_SECONDS = 30.0
 
 
@@ -130,7 +132,7 @@ def run(port: int, grace: float = GRACE_SECONDS) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m libcoop.local_airflow", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT", "8080")), help="UI port")
+    parser.add_argument("--port", type=int, default=airflow_port(), help="UI port")
     return run(parser.parse_args(argv).port)
 
 

@@ -91,6 +91,11 @@ def point_dbt_at(database: Path) -> None:
     os.environ["LIBCOOP_DBT_DATABASE"] = str(database)
 
 
+def airflow_port() -> int:
+    """The port of the local Airflow UI (`make airflow`, libcoop.local_airflow)."""
+    return int(_env("AIRFLOW_PORT") or 8080)
+
+
 def dashboard_font() -> Path | None:
     """The font file the dashboard subsets, when LIBCOOP_DASHBOARD_FONT names one."""
     font = _env("LIBCOOP_DASHBOARD_FONT")

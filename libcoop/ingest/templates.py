@@ -18,10 +18,15 @@ import sys
 from pathlib import Path
 
 from libcoop.ingest.contract import KIND_COLUMNS, Column, ColumnType, columns_of
-from libcoop.settings import PROJECT_ROOT
+from libcoop.settings import project_root
 
 KINDS = tuple(KIND_COLUMNS)  # memberships, visits, donations
-TEMPLATES_DIR = PROJECT_ROOT / "raw" / "templates"
+
+
+def templates_dir() -> Path:
+    """raw/templates/ of the project (the files coordinators copy), found when asked."""
+    return project_root() / "raw" / "templates"
+
 
 # One example row per kind, taken from the seed documents. Every value must pass the contract
 # check (the test of the templates runs `libcoop check` on them).
@@ -169,8 +174,10 @@ def write_xlsx(kind: str, path: Path) -> None:
     book.save(path)
 
 
-def write_templates(folder: Path = TEMPLATES_DIR) -> list[Path]:
-    """Write ``<kind>.csv`` and ``<kind>.xlsx`` for every kind into ``folder``; return the paths."""
+def write_templates(folder: Path | None = None) -> list[Path]:
+    """Write ``<kind>.csv`` and ``<kind>.xlsx`` for every kind into ``folder`` (default
+    raw/templates/); return the paths."""
+    folder = folder or templates_dir()
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for kind in KINDS:
@@ -184,5 +191,5 @@ def write_templates(folder: Path = TEMPLATES_DIR) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for written in write_templates(Path(sys.argv[1]) if len(sys.argv) > 1 else TEMPLATES_DIR):
+    for written in write_templates(Path(sys.argv[1]) if len(sys.argv) > 1 else templates_dir()):
         print(written)

@@ -10,10 +10,11 @@ import pytest
 
 from libcoop.cli import main
 from libcoop.ingest.contract import ACTIVITY_TYPES, DONATION_TYPES, DONOR_TYPES, columns_of
-from libcoop.ingest.templates import KINDS, TEMPLATES_DIR, write_templates
+from libcoop.ingest.templates import KINDS, templates_dir, write_templates
 from libcoop.reference import currency_codes
 from libcoop.settings import PROJECT_ROOT
 
+TEMPLATES_DIR = templates_dir()  # the committed raw/templates/
 NAMES = [f"{kind}.{ext}" for kind in KINDS for ext in ("csv", "xlsx")]
 
 
