@@ -30,7 +30,14 @@ from libcoop.settings import Paths
 from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
 from libcoop.warehouse.audit import audit_store, bring_in, ensure_audit_tables, keep_run
-from libcoop.warehouse.publish import discard_build, keep_blocked_docs, prepare_build, publish, staged_docs
+from libcoop.warehouse.publish import (
+    build_path,
+    discard_build,
+    keep_blocked_docs,
+    prepare_build,
+    publish,
+    staged_docs,
+)
 from libcoop.warehouse.runlock import run_lock
 
 log = logging.getLogger(__name__)
@@ -322,7 +329,7 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
         with progress.phase("check"):
             for n, drop in enumerate(to_check, start=1):
                 check_step(paths, run_id, drop, n, len(to_check))
-        build = paths.build_dir / run_id / paths.warehouse.name
+        build = build_path(paths, run_id)  # known before the load, to clean up after a failed one
         try:  # a failed run leaves no build, staged docs or dashboard behind (a full disk included)
             build, result = load_step(paths, run_id, pending.discovery)
             build_step(build)

@@ -47,6 +47,11 @@ def staged_docs(build: Path, name: str) -> Path:
     return build.parent / name
 
 
+def build_path(paths: Paths, run_id: str) -> Path:
+    """The private build file of run ``run_id``: ``warehouse/.build/<run_id>/cooperation.duckdb``."""
+    return paths.build_dir / run_id / paths.warehouse.name
+
+
 def prepare_build(paths: Paths, run_id: str) -> Path:
     """A private copy of the published warehouse (or a new file) for this run to build into."""
     paths.build_dir.mkdir(parents=True, exist_ok=True)
@@ -64,7 +69,7 @@ def prepare_build(paths: Paths, run_id: str) -> Path:
             if leftover.suffix in (".old", ".tmp"):
                 log.info("removing %s, left by an interrupted run", leftover.name)
                 shutil.rmtree(leftover, ignore_errors=True)
-    build = paths.build_dir / run_id / paths.warehouse.name
+    build = build_path(paths, run_id)
     build.parent.mkdir(exist_ok=True)
     for leftover in build.parent.glob(build.name + "*"):
         leftover.unlink()  # a retried load starts again from the published warehouse
