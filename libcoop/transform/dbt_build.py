@@ -131,11 +131,16 @@ def build_marts(
 def release_duckdb() -> None:
     """Close the DuckDB database dbt-duckdb keeps open for the whole process after a run.
 
-    Left open, it holds the build file read-write, and the read-only connections of the
-    validation that follows in the same process fail with "different configuration".
-    ``close_all_connections`` is dbt-duckdb's own public release (it runs it at exit): it drops
-    the process-wide environment, whose finalizer closes the database once it is collected."""
+    Left open, it holds the build file read-write: the read-only connections of the validation
+    that follows in the same process fail with "different configuration", and a database closed
+    later by the garbage collector checkpoints into a folder that may already be gone (a fuzz run
+    saw the next example's folder refuse to be removed). So it is closed here, in order: dbt's
+    own ``cleanup_connections`` closes every thread's handle (the last one closes the database,
+    dbt-duckdb counts them), then ``close_all_connections`` (its public release, which it runs at
+    exit) drops the process-wide environment."""
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    from dbt.adapters.factory import cleanup_connections
 
+    cleanup_connections()
     DuckDBConnectionManager.close_all_connections()
     gc.collect()

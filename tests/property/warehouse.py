@@ -13,6 +13,7 @@ from libcoop.ingest.check import check_file
 from libcoop.ingest.drop_folder import discover
 from libcoop.pipeline import run
 from libcoop.settings import Paths
+from libcoop.warehouse.publish import holders
 from tests.generated_drops import DropFile, resolved_names, totals, write_drop
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ class Workspace:
 
     def __init__(self, root: Path) -> None:
         if root.exists():
-            shutil.rmtree(root)
+            remove_finished(root)
         root.mkdir(parents=True)
         expectations = root / "expectations"
         shutil.copytree(REPO / "expectations", expectations, ignore=shutil.ignore_patterns("uncommitted"))
@@ -46,6 +47,20 @@ class Workspace:
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.paths.warehouse), read_only=True) as con:
             return con.execute(sql, params or []).fetchall()
+
+
+def remove_finished(root: Path) -> None:
+    """Remove an earlier example's folder. Its run has ended, so nothing may write into it any
+    more: if removing it fails, say what is in it and which process holds a file there, rather
+    than let the next example start on half of it."""
+    try:
+        shutil.rmtree(root)
+    except OSError as error:
+        left = sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+        held = {str(p.relative_to(root)): holders(p) for p in root.rglob("*") if p.is_file() and holders(p)}
+        raise AssertionError(
+            f"{root} could not be removed after its run ({error}); left: {left}; held: {held}"
+        ) from error
 
 
 def assert_check_accepts_each_file(ws: Workspace) -> None:
