@@ -86,9 +86,12 @@ def lease_ttl_seconds() -> float | None:
 
 
 def point_dbt_at(database: Path) -> None:
-    """The one variable libcoop writes: dbt's profiles.yml reads the database with
-    ``env_var('LIBCOOP_DBT_DATABASE')``, and dbtRunner runs in this process."""
+    """The variables libcoop writes, for dbtRunner in this process: profiles.yml reads the
+    database with ``env_var('LIBCOOP_DBT_DATABASE')``; LIBCOOP_DBT_TEST_CHANGED_FILES=1 lets the
+    generic tests of an incremental build look at the last load's files only
+    (dbt_project/macros/tests_on_changed_files.sql; a --full-refresh build tests every row)."""
     os.environ["LIBCOOP_DBT_DATABASE"] = str(database)
+    os.environ["LIBCOOP_DBT_TEST_CHANGED_FILES"] = "1"
 
 
 def airflow_port() -> int:

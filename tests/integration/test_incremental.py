@@ -42,6 +42,12 @@ INCREMENTAL = {
 }
 
 
+# The generic tests of fct_visit in each night's build: (status, compiled SQL) by test id.
+TESTS_OF_FCT_VISIT: dict[str, dict[str, tuple[str, str]]] = {}
+# What restricts them to the files of the last load (dbt_project/macros/tests_on_changed_files.sql).
+CHANGED_FILES_FILTER = "from audit.file_loads where outcome in ('loaded', 'restored')"
+
+
 def night(paths: Paths, run_id: str) -> tuple[bool, Path | None]:
     """Load, build (incremental when the code built the published warehouse), publish. Returns
     whether dbt refreshed fully, and a full-refresh rebuild of the same build for comparison."""
@@ -49,6 +55,12 @@ def night(paths: Paths, run_id: str) -> tuple[bool, Path | None]:
     try:
         full_refresh = not built_by_same_code(build)
         build_marts(build, full_refresh=full_refresh)
+        results = json.loads((dbt_state_dir(build) / "build_run_results.json").read_text())["results"]
+        TESTS_OF_FCT_VISIT[run_id] = {
+            r["unique_id"]: (r["status"], r["compiled_code"])
+            for r in results
+            if r["unique_id"].startswith("test.") and r["relation_name"] is None and "_fct_visit_" in r["unique_id"]
+        }
         fresh = None
         if not full_refresh:
             # Beside the build, so dbt reuses its state folder (and its parse).
@@ -109,6 +121,16 @@ def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restor
     second_full, second_fresh = night(paths, "night-2")
     assert not second_full
     second = differences(paths.warehouse, second_fresh)
+    # The first night tested every row; the second only the rows of the changed file.
+    first_tests, second_tests = TESTS_OF_FCT_VISIT["night-1"], TESTS_OF_FCT_VISIT["night-2"]
+    assert len(first_tests) >= 10 and first_tests.keys() == second_tests.keys()
+    assert not any(CHANGED_FILES_FILTER in sql for _, sql in first_tests.values())
+    assert all(CHANGED_FILES_FILTER in sql for _, sql in second_tests.values())
+    assert {status for status, _ in second_tests.values()} == {"pass"}
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        one_test = next(sql for _, sql in second_tests.values() if "not_null" in sql or "is null" in sql)
+        scope = one_test[one_test.index("(select * from") : one_test.index("dbt_subquery") + len("dbt_subquery")]
+        assert con.execute(f"select distinct file_path from {scope}").fetchall() == [(CHANGED,)]
     assert {name: diff for name, diff in second.items() if diff[1:] != (0, 0)} == {}
     assert second["marts.fct_membership"][0] == 0  # the only memberships file was removed
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:

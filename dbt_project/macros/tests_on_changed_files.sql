@@ -1,0 +1,41 @@
+{#
+    The generic tests of the models that are incremental by file version (macros/file_versions.sql)
+    look only at the rows of the files the last load brought in, when libcoop builds incrementally.
+
+    The rows of the other files are those the published warehouse already tested with the same
+    code: a change of code, seeds or reference data builds with --full-refresh, which tests every
+    row, and so does any dbt command run without LIBCOOP_DBT_TEST_CHANGED_FILES=1 (libcoop sets it;
+    an environment variable and not a --var, because a changed --var makes dbt parse the whole
+    project again). The last load is the newest in audit.file_loads, the loader's record of every
+    file of a night (libcoop.warehouse.audit); `restored` is an earlier version back in force.
+    A test's own `where` config is kept and combined with the filter.
+
+    This overrides dbt's own get_where_subquery (global project, materializations/tests), which
+    every generic test calls on the relation it tests.
+#}
+{% macro get_where_subquery(relation) -%}
+    {%- set by_file_version = [
+        'int_memberships_resolved', 'int_visits_resolved', 'int_donations_converted',
+        'fct_membership', 'fct_visit', 'fct_donation', 'fct_cooperation_activity',
+    ] -%}
+    {%- set conditions = [] -%}
+    {%- set where = config.get('where', '') -%}
+    {%- if where -%}
+        {%- do conditions.append('(' ~ where ~ ')') -%}
+    {%- endif -%}
+    {%- set changed_only = env_var('LIBCOOP_DBT_TEST_CHANGED_FILES', '') == '1' and not flags.FULL_REFRESH -%}
+    {%- if changed_only and relation.identifier in by_file_version -%}
+        {%- do conditions.append(
+            "file_path in (select file_path from audit.file_loads where outcome in ('loaded', 'restored') "
+            ~ "and load_id = (select load_id from audit.file_loads order by checked_at desc, load_id desc limit 1))"
+        ) -%}
+    {%- endif -%}
+    {%- if conditions -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where {{ conditions | join(' and ') }}) dbt_subquery
+        {%- endset -%}
+        {%- do return(filtered) -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
