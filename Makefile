@@ -101,4 +101,4 @@ rollback: $(VENV)/.synced ## put the previously published warehouse back
 	$(BIN)/libcoop rollback
 
 clean: ## remove the local Airflow home, builds and caches (keeps the published warehouse)
-	rm -rf $(AIRFLOW_HOME) warehouse/.build warehouse/.dbt-target dbt_project/target dbt_project/logs .pytest_cache .ruff_cache
+	rm -rf $(AIRFLOW_HOME) warehouse/.build warehouse/.dbt-target warehouse/.cache dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

@@ -162,7 +162,7 @@ def _dashboard(args: argparse.Namespace) -> int:
     if not paths.warehouse.exists():
         print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
         return 1
-    print(f"dashboard: {build_dashboard(paths.warehouse, dashboard_target(paths.warehouse))}")
+    print(f"dashboard: {build_dashboard(paths.warehouse, dashboard_target(paths.warehouse), paths.cache_dir)}")
     return 0
 
 

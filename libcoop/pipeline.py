@@ -296,7 +296,7 @@ def publish_step(
             record_fingerprint(con, run_id)
         from libcoop.dashboard.build import stage_dashboard
 
-        stage_dashboard(build)  # beside the build file; publish swaps it in with it
+        stage_dashboard(build, paths.cache_dir)  # beside the build file; publish swaps it in with it
         if paths.lake is not None:
             from libcoop.warehouse.lake import publish_build
 

@@ -147,6 +147,12 @@ class Paths:
         return self.warehouse.parent / ".build"
 
     @property
+    def cache_dir(self) -> Path:
+        """What runs compute once and reuse while the libraries that made it stay the same
+        (the dashboard's chart scripts); removing it only costs the next run the time to redo it."""
+        return self.warehouse.parent / ".cache"
+
+    @property
     def previous_warehouse(self) -> Path:
         """The build published before the current one, kept for rollback."""
         return self.warehouse.with_name(self.warehouse.stem + ".previous" + self.warehouse.suffix)

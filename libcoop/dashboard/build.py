@@ -15,6 +15,7 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,32 @@ VEGA_LITE_VERSION = "6.4"
 COUNTRY_CODE = re.compile(r"[A-Z0-9]{2}")
 
 
+def vega_bundle(cache_dir: Path | None = None) -> str:
+    """Vega, Vega-Lite and Vega-Embed in one script exposing ``vegaEmbed`` (about 900 kB).
+
+    vl-convert builds it in about 3 s, the same script for the same vl-convert and Vega-Lite
+    versions: it is kept in ``cache_dir`` under a name carrying both, and in this process."""
+    name = f"vega-embed-vl{VEGA_LITE_VERSION}-vl-convert{version('vl-convert-python')}.js"
+    cached = cache_dir / name if cache_dir is not None else None
+    if cached is not None and cached.is_file():
+        return cached.read_text(encoding="utf-8")
+    text = _bundle(VEGA_LITE_VERSION)
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_name(f".{name}.{uuid.uuid4().hex[:8]}.tmp")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(cached)  # whole or not at all: two runs may write it at once
+        except OSError as error:
+            log.warning("the chart scripts could not be cached in %s: %s", cache_dir, error)
+    return text
+
+
 @functools.cache
-def vega_bundle() -> str:
-    """Vega, Vega-Lite and Vega-Embed in one script exposing ``vegaEmbed`` (about 900 kB; cached per process)."""
+def _bundle(vl_version: str) -> str:
     import vl_convert
 
-    return vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+    return vl_convert.javascript_bundle(vl_version=vl_version)
 
 
 def _environment() -> Environment:
@@ -126,8 +147,9 @@ def render_pages(con: duckdb.DuckDBPyConnection, *, with_font: bool = True) -> d
     return pages
 
 
-def build_dashboard(database: Path, target_dir: Path) -> Path:
+def build_dashboard(database: Path, target_dir: Path, cache_dir: Path | None = None) -> Path:
     """Write the dashboard of ``database`` (opened read-only) into ``target_dir``, replacing it whole.
+    ``cache_dir`` keeps the chart scripts from one run to the next (``vega_bundle``).
 
     The pages are written into a temporary folder beside ``target_dir`` and put in place with
     renames. Returns the path of ``index.html``."""
@@ -144,7 +166,7 @@ def build_dashboard(database: Path, target_dir: Path) -> Path:
         if font is None:  # no font installed: the pages must not point at a file that is not there
             with duckdb.connect(str(database), read_only=True) as con:
                 pages = render_pages(con, with_font=False)
-        (staging / ASSETS / SCRIPT_NAME).write_text(vega_bundle(), encoding="utf-8")
+        (staging / ASSETS / SCRIPT_NAME).write_text(vega_bundle(cache_dir), encoding="utf-8")
         for relative, text in pages.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -157,12 +179,12 @@ def build_dashboard(database: Path, target_dir: Path) -> Path:
     return target_dir / "index.html"
 
 
-def stage_dashboard(build: Path) -> Path | None:
+def stage_dashboard(build: Path, cache_dir: Path | None = None) -> Path | None:
     """The dashboard of a run's build, written beside it before the publication (``publish`` swaps
     it in with the build file). A failure is logged, not raised: the data still gets published,
     with no dashboard rather than the one of another build."""
     try:
-        return build_dashboard(build, staged_dashboard(build))
+        return build_dashboard(build, staged_dashboard(build), cache_dir)
     except Exception:
         log.exception("the dashboard of %s could not be built; it is published without one", build)
         shutil.rmtree(staged_dashboard(build), ignore_errors=True)

@@ -142,6 +142,30 @@ def test_charts_have_titles_units_legends_and_the_country_filter(con):
     assert charts.memberships_timeline(figures)["layer"][0]["encoding"]["x2"]["field"] == "until"
 
 
+@pytest.mark.parametrize(("country", "charts_drawn"), [(None, 5), ("VN", 5), ("JP", 2)])
+def test_every_chart_follows_the_vega_lite_schema(con, country, charts_drawn):
+    """The charts are written without Altair's own check (charts._spec): it is made here, on
+    every chart of the home page and of two country pages."""
+    import altair as alt
+    import jsonschema
+
+    figures = compute(con, country)
+    specs = [
+        charts.activities_per_year(figures, with_filter=country is None),
+        charts.national_library_pairs(figures),
+        charts.donations_in_usd(figures),
+        charts.books_given(figures),
+        charts.memberships_timeline(figures),
+    ]
+    drawn = [spec for spec in specs if spec is not None]
+    assert len(drawn) == charts_drawn
+    for spec in drawn:
+        alt.TopLevelSpec.validate(spec)
+    # and the check does catch a chart that breaks the schema
+    with pytest.raises(jsonschema.ValidationError):
+        alt.TopLevelSpec.validate({**drawn[0], "mark": {"type": "no-such-mark"}})
+
+
 def test_libcoop_dashboard_writes_pages_with_their_scripts_and_font_beside_them(tmp_path, capsys):
     assert main(["dashboard", "--warehouse", str(tmp_path / "none.duckdb")]) == 1  # nothing published yet
     database = tiny_warehouse(tmp_path / "warehouse" / "cooperation.duckdb")
@@ -211,3 +235,23 @@ def test_publish_swaps_the_dashboard_in_with_the_data_and_rollback_brings_the_pr
     assert not dashboard_target(paths.warehouse).exists()
     rollback(paths)
     assert published()[:2] == ("first", "first")
+
+
+def test_the_chart_scripts_are_built_once_and_kept_in_the_cache_folder(tmp_path):
+    from importlib.metadata import version
+
+    from libcoop.dashboard.build import VEGA_LITE_VERSION, vega_bundle
+
+    cache = tmp_path / ".cache"
+    script = vega_bundle(cache)
+    assert "vegaEmbed" in script and len(script) > 500_000
+    (cached,) = cache.iterdir()
+    assert cached.name == f"vega-embed-vl{VEGA_LITE_VERSION}-vl-convert{version('vl-convert-python')}.js"
+    assert cached.read_text(encoding="utf-8") == script
+    # The next run reads the file instead of building the script again.
+    cached.write_text("/* from the cache */", encoding="utf-8")
+    assert vega_bundle(cache) == "/* from the cache */"
+    # An unwritable cache only costs the time: the script is still returned.
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("", encoding="utf-8")
+    assert vega_bundle(blocked) == script
