@@ -20,6 +20,11 @@ from libcoop.dashboard.fonts import FONT_FAMILY
 FAMILIES = ["membership", "visit", "donation"]
 FAMILY_COLOURS = ["#6a3d9a", "#1f78b4", "#e6870b"]
 WIDTH = 720
+# A chart carries its rows inline in the page. Above these many, the donations are summed per year
+# and donor country (the tooltips give counts and totals instead of each donation), and the
+# memberships timeline shows the memberships in force first, then the latest ended ones.
+DETAIL_ROWS = 1000
+MEMBERSHIPS_SHOWN = 60
 
 
 def built_on(figures: Figures) -> str:
@@ -47,6 +52,11 @@ def _years(values: pd.Series) -> list[int]:
 def _width(years: list[int]) -> int:
     """Bars of a sensible width: a chart of one or two years is not stretched across the page."""
     return max(180, min(WIDTH, 26 * len(years)))
+
+
+def _summed(rows: pd.DataFrame, by: list[str], column: str) -> pd.DataFrame:
+    """``column`` summed, and the rows counted (``donations``), per group of ``by``."""
+    return rows.groupby(by, dropna=False).agg(**{column: (column, "sum"), "donations": (column, "size")}).reset_index()
 
 
 def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
@@ -177,38 +187,62 @@ def donations_in_usd(figures: Figures) -> dict[str, Any] | None:
         else "every amount is converted at the average rate of its start year",
         f"{without_amount} donations state no amount (in kind or not given) and are not in this chart",
     ]
+    converted_rows = named[named["amount_usd"].notna()]
+    if len(converted_rows) > DETAIL_ROWS:
+        converted_rows = _summed(converted_rows, ["year", "donor_country_label"], "amount_usd")
+        money_tooltip = [
+            alt.Tooltip("year:O", title="Year"),
+            alt.Tooltip("donor_country_label:N", title="Donor country"),
+            alt.Tooltip("donations:Q", title="Donations", format=","),
+            alt.Tooltip("amount_usd:Q", title="Amount (USD)", format=",.0f"),
+        ]
+    else:
+        converted_rows = converted_rows.assign(donations=1)
+        money_tooltip = [
+            alt.Tooltip("year:O", title="Year"),
+            alt.Tooltip("donor_country_label:N", title="Donor country"),
+            alt.Tooltip("donor:N", title="Donor"),
+            alt.Tooltip("project:N", title="Project"),
+            alt.Tooltip("amount_usd:Q", title="Amount (USD)", format=",.0f"),
+        ]
     money = (
-        alt.Chart(named[named["amount_usd"].notna()])
+        alt.Chart(converted_rows)
         .mark_bar()
         .encode(
             x=alt.X("year:O", title="Year (start of the donation)", scale=alt.Scale(domain=years)),
             y=alt.Y("sum(amount_usd):Q", title="Amount (USD)", axis=alt.Axis(format="~s")),
             color=alt.Color("donor_country_label:N", title="Donor country"),
-            tooltip=[
-                alt.Tooltip("year:O", title="Year"),
-                alt.Tooltip("donor_country_label:N", title="Donor country"),
-                alt.Tooltip("donor:N", title="Donor"),
-                alt.Tooltip("project:N", title="Project"),
-                alt.Tooltip("amount_usd:Q", title="Amount (USD)", format=",.0f"),
-            ],
+            tooltip=money_tooltip,
         )
         .properties(width=_width(years), height=240)
     )
     parts: list[Any] = [money]
     if not unconverted.empty:
+        unconverted_rows = named[named["has_unconverted_amount"]]
+        if len(unconverted_rows) > DETAIL_ROWS:
+            unconverted_rows = _summed(unconverted_rows, ["year", "currency"], "amount")
+            unconverted_tooltip = [
+                alt.Tooltip("year:O", title="Year"),
+                alt.Tooltip("donations:Q", title="Donations", format=","),
+                alt.Tooltip("amount:Q", title="Amount (own currency)", format=","),
+                alt.Tooltip("currency:N", title="Currency"),
+            ]
+        else:
+            unconverted_rows = unconverted_rows.assign(donations=1)
+            unconverted_tooltip = [
+                alt.Tooltip("year:O", title="Year"),
+                alt.Tooltip("donor:N", title="Donor"),
+                alt.Tooltip("amount:Q", title="Amount (own currency)", format=","),
+                alt.Tooltip("currency:N", title="Currency"),
+            ]
         parts.append(
-            alt.Chart(named[named["has_unconverted_amount"]])
+            alt.Chart(unconverted_rows)
             .mark_bar()
             .encode(
                 x=alt.X("year:O", title="Year (start of the donation)", scale=alt.Scale(domain=years)),
-                y=alt.Y("count():Q", title="Donations (count)", axis=alt.Axis(tickMinStep=1)),
+                y=alt.Y("sum(donations):Q", title="Donations (count)", axis=alt.Axis(tickMinStep=1)),
                 color=alt.Color("currency:N", title="Amount with no USD rate, in", scale=alt.Scale(scheme="greys")),
-                tooltip=[
-                    alt.Tooltip("year:O", title="Year"),
-                    alt.Tooltip("donor:N", title="Donor"),
-                    alt.Tooltip("amount:Q", title="Amount (own currency)", format=","),
-                    alt.Tooltip("currency:N", title="Currency"),
-                ],
+                tooltip=unconverted_tooltip,
             )
             .properties(
                 width=_width(years),
@@ -226,6 +260,20 @@ def books_given(figures: Figures) -> dict[str, Any] | None:
     if books.empty:
         return None
     data = books.assign(donor_country_label=books["donor_country_name"] + " (" + books["donor_country"] + ")")
+    tooltip = [
+        alt.Tooltip("year:O", title="Year"),
+        alt.Tooltip("donor:N", title="Donor"),
+        alt.Tooltip("project:N", title="Project"),
+        alt.Tooltip("quantity:Q", title="Books", format=","),
+    ]
+    if len(data) > DETAIL_ROWS:
+        data = _summed(data, ["year", "donor_country_label"], "quantity")
+        tooltip = [
+            alt.Tooltip("year:O", title="Year"),
+            alt.Tooltip("donor_country_label:N", title="Donor country"),
+            alt.Tooltip("donations:Q", title="Gifts", format=","),
+            alt.Tooltip("quantity:Q", title="Books", format=","),
+        ]
     chart = (
         alt.Chart(data)
         .mark_bar()
@@ -233,12 +281,7 @@ def books_given(figures: Figures) -> dict[str, Any] | None:
             x=alt.X("year:O", title="Year (start of the donation)", scale=alt.Scale(domain=_years(data["year"]))),
             y=alt.Y("sum(quantity):Q", title="Books (count)", axis=alt.Axis(format=",d")),
             color=alt.Color("donor_country_label:N", title="Donor country"),
-            tooltip=[
-                alt.Tooltip("year:O", title="Year"),
-                alt.Tooltip("donor:N", title="Donor"),
-                alt.Tooltip("project:N", title="Project"),
-                alt.Tooltip("quantity:Q", title="Books", format=","),
-            ],
+            tooltip=tooltip,
         )
         .properties(
             width=_width(_years(data["year"])),
@@ -258,6 +301,15 @@ def memberships_timeline(figures: Figures) -> dict[str, Any] | None:
     members = figures.memberships
     if members.empty:
         return None
+    notes = ["a bar runs from the year joined to the year left, or to the build date while in force"]
+    if len(members) > MEMBERSHIPS_SHOWN:
+        notes.append(
+            f"showing {MEMBERSHIPS_SHOWN} of {len(members):,} memberships: those in force, the latest joined first"
+            " (every one is in marts.fct_membership)"
+        )
+        members = members.sort_values(["is_active", "joined"], ascending=False, na_position="last").head(
+            MEMBERSHIPS_SHOWN
+        )
     until = (figures.built_at or dt.datetime.now(dt.UTC)).date()
     data = pd.DataFrame(
         {
@@ -294,7 +346,7 @@ def memberships_timeline(figures: Figures) -> dict[str, Any] | None:
         title=_title(
             "Memberships: which library belongs to which organization, since when",
             figures,
-            "a bar runs from the year joined to the year left, or to the build date while in force",
+            *notes,
         ),
     )
     return _spec(chart)

@@ -255,3 +255,55 @@ def test_the_chart_scripts_are_built_once_and_kept_in_the_cache_folder(tmp_path)
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("", encoding="utf-8")
     assert vega_bundle(blocked) == script
+
+
+def test_a_large_warehouse_gets_charts_of_bounded_size_with_the_same_totals(tmp_path):
+    """3,000 donations (each with an amount, a third in a currency with no rate, a third books) and
+    200 memberships: the charts sum per year and donor country, the timeline shows 60, and the
+    totals drawn equal the table's."""
+    import altair as alt
+
+    path = tiny_warehouse(tmp_path / "large.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            """
+            insert into marts.fct_donation
+            select 'i-taf', 'i-nlv', 'k-us', 'k-vn', case when i % 3 = 0 then 'books' else 'funding' end,
+                'project ' || i, case when i % 3 = 0 then i end, 10 + i,
+                case when i % 3 = 1 then 'VND' else 'USD' end, case when i % 3 = 1 then null else 10 + i end,
+                case when i % 2 = 0 then 20100101 else 20110101 end, 'TAF', 'NLV', 'VN'
+            from range(3000) as t(i);
+            insert into marts.fct_membership
+            select 'i-nlv', 'o-ifla', 'member', case when i % 2 = 0 then 20100101 else 20110101 end, -1,
+                i % 4 <> 0, 'NLV', 'VN'
+            from range(200) as t(i);
+            """
+        )
+        (usd,) = con.execute("select sum(amount_usd) from marts.fct_donation").fetchone()
+        (books,) = con.execute("select sum(quantity) from marts.fct_donation where donation_type = 'books'").fetchone()
+    with duckdb.connect(str(path), read_only=True) as con:
+        figures = compute(con)
+    money, gifts, members = (
+        charts.donations_in_usd(figures),
+        charts.books_given(figures),
+        charts.memberships_timeline(figures),
+    )
+    for spec in (money, gifts, members):
+        alt.TopLevelSpec.validate(spec)
+        assert all(len(rows) <= charts.DETAIL_ROWS for rows in spec["datasets"].values())
+    money_rows = spec_rows(money, 0)
+    assert len(money_rows) == 2  # 2 years x 1 donor country
+    assert sum(r["amount_usd"] for r in money_rows) == usd
+    assert sum(r["donations"] for r in money_rows) == 2001  # 2,000 converted, and the tiny marts' own
+    assert sum(r["donations"] for r in spec_rows(money, 1)) == 1001  # VND: 1,000, and the tiny marts' own
+    assert sum(r["quantity"] for r in spec_rows(gifts)) == books
+    assert len(spec_rows(members)) == charts.MEMBERSHIPS_SHOWN
+    assert "showing 60 of 201 memberships" in " ".join(members["title"]["subtitle"])
+    assert {r["state"] for r in spec_rows(members)} == {"in force"}
+
+
+def spec_rows(spec: dict, part: int | None = None) -> list[dict]:
+    """The inline rows of a chart, or of the ``part``-th chart of a vertical concatenation."""
+    chart = spec if part is None else spec["vconcat"][part]
+    data = chart.get("data") or spec.get("data") or chart["layer"][0].get("data")
+    return spec["datasets"][data["name"]]
