@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Iterable, Mapping
@@ -229,7 +231,11 @@ def _read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str]
         wanted = set(columns)
         # A suite of table-level checks only still needs the rows: keep one column.
         chosen = [name for name in available if name in wanted] or available[:1]
-    relation = con.sql(f"select {', '.join(_quote(name) for name in chosen)} from ({sql})")
+    # In file and row order: the first failing rows a page shows are the first in each file, the
+    # same from run to run (DuckDB scans in parallel, in no fixed order).
+    lineage = [name for name in RAW_ROW_COLUMNS if name in chosen]
+    order = f" order by {', '.join(_quote(name) for name in lineage)}" if lineage else ""
+    relation = con.sql(f"select {', '.join(_quote(name) for name in chosen)} from ({sql}){order}")
     table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
 
     def text_as_arrow(data_type: pa.DataType) -> Any:
@@ -343,23 +349,41 @@ def _country_checks(
 ) -> dict[str, list[CountryCheck]]:
     """The raw suite's checks on each reporting country's rows.
 
-    Every check of a raw suite looks at rows one by one (or at uniqueness among rows), so when
-    the suite passes on all rows it passes on each country's: only a suite with a failure is
-    validated again, on each country's rows (not stored: these are for the country pages).
+    Every check of a raw suite looks at rows one by one (or at uniqueness among rows), so a check
+    that passes on all rows passes on each country's: only the checks that failed are validated
+    again, on each country's rows (not stored: these are for the country pages). At 1M rows,
+    validating the whole suite again per country cost as much as the validation itself.
     """
+    import great_expectations as gx
+
     countries = sorted(str(c) for c in frame["reporting_country"].dropna().unique())
     if result.success:
         return {country: [CountryCheck(o) for o in suite_outcomes if _on_rows(spec, o)] for country in countries}
+    failed = {_key(r.expectation_config) for r in result.results if not r.success}
+    failed_ids = {r.expectation_config.id for r in result.results if not r.success}
+    again = gx.ExpectationSuite(
+        name=f"{spec.name}.by_country",
+        expectations=[copy.copy(e) for e in definition.suite.expectations if e.id in failed_ids],
+    )
     checks: dict[str, list[CountryCheck]] = {}
     for country in countries:
         rows = frame[frame["reporting_country"] == country]
         batch = definition.batch_definition.get_batch(batch_parameters={"dataframe": rows})
-        country_result = batch.validate(
-            definition.suite, expectation_parameters=parameters, result_format=result_format
-        )
-        outcomes = [_outcome(spec, r) for r in country_result.results]
+        country_result = batch.validate(again, expectation_parameters=parameters, result_format=result_format)
+        by_key = {_key(r.expectation_config): _outcome(spec, r) for r in country_result.results}
+        outcomes = [
+            by_key[key] if (key := _key(r.expectation_config)) in failed else whole
+            for r, whole in zip(result.results, suite_outcomes, strict=True)
+        ]
         checks[country] = [CountryCheck(o, o.failing_rows) for o in outcomes if _on_rows(spec, o)]
     return checks
+
+
+def _key(config: Any) -> str:
+    """A validated expectation by what it checked (its type and arguments, whatever the batch),
+    the same for a copy of it validated on other rows."""
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    return json.dumps([config.type, kwargs], sort_keys=True, default=str)
 
 
 def _on_rows(spec: _SuiteSpec, outcome: ExpectationOutcome) -> bool:
