@@ -285,7 +285,12 @@ def publish_step(
             if docs_are_current(paths):
                 log.info("dbt docs kept: the models and seeds are those of the published build")
             else:
-                generate_docs(build, staged_docs(build, "dbt_docs"), state_dir=paths.warehouse.parent / STATE_DIRNAME)
+                generate_docs(
+                    build,
+                    staged_docs(build, "dbt_docs"),
+                    state_dir=paths.warehouse.parent / STATE_DIRNAME,
+                    after_build=True,
+                )
         except DocsFailed as error:
             log.warning("dbt docs not refreshed: %s", error)
         with duckdb.connect(str(build)) as con:

@@ -28,12 +28,16 @@ class DocsFailed(RuntimeError):
     """dbt could not generate the documentation of the warehouse."""
 
 
-def generate_docs(database: Path, target_dir: Path, state_dir: Path | None = None) -> Path:
+def generate_docs(
+    database: Path, target_dir: Path, state_dir: Path | None = None, *, after_build: bool = False
+) -> Path:
     """Run ``dbt docs generate --static`` against ``database`` and put the page (``index.html``),
     ``manifest.json`` and ``catalog.json`` in ``target_dir``, replacing its previous content.
 
     ``target_dir`` is a run's staging folder beside its build, or ``warehouse/dbt_docs`` for
     ``libcoop docs``. dbt's state is ``state_dir`` (default ``.dbt-target`` beside ``target_dir``).
+    ``after_build``: a ``dbt build`` of ``database`` has just compiled every node into that state,
+    so dbt does not compile them again (``--no-compile``: 1.9 s instead of 3.6 s for the sample).
     Returns the path of ``index.html``."""
     from dbt.cli.main import dbtRunner
 
@@ -41,7 +45,8 @@ def generate_docs(database: Path, target_dir: Path, state_dir: Path | None = Non
     # dbt's state beside the docs folder (the warehouse's): the parse of the build step is reused.
     state = state_dir or target_dir.parent / STATE_DIRNAME
     with dbt_state_lock(state):
-        args = ["docs", *dbt_args("generate", database, "--static", "--quiet", state_dir=state)]
+        extra = ("--no-compile",) if after_build else ()
+        args = ["docs", *dbt_args("generate", database, "--static", "--quiet", *extra, state_dir=state)]
         try:
             outcome = dbtRunner().invoke(args)
         finally:

@@ -89,7 +89,7 @@ def night(paths: Paths, run_id: str, *, with_docs: bool = False) -> None:
     try:
         build_step(build)
         if with_docs:
-            generate_docs(build, paths.warehouse.parent / "dbt_docs")
+            generate_docs(build, paths.warehouse.parent / "dbt_docs", after_build=True)
         publish(paths, build)
     finally:
         discard_build(build)
@@ -272,6 +272,11 @@ def test_the_dbt_docs_are_kept_beside_the_warehouse(nights: Nights) -> None:
     }
     assert "model.libcoop.dim_institution_history" in catalog["nodes"]
     assert "snapshot.libcoop.snap_institutions" in catalog["nodes"]
+    # Not compiled again after the build (--no-compile), yet every model and test shows its SQL.
+    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "test")]
+    assert len(nodes) > 250
+    assert [n["name"] for n in nodes if not (n.get("compiled_code") or "").strip()] == []
+    assert [n["name"] for n in nodes if n["language"] == "sql" and "select" not in n["compiled_code"]] == []
     assert not list(docs.parent.glob(".dbt_docs*")), "no staging folder left behind"
 
 
