@@ -151,19 +151,23 @@ def _parse_csv(drop: DropFile, text: str, source: Path, readable: list[Path]) ->
 
 
 def _record_lines(text: str, records: int) -> list[int] | None:
-    """The line each record starts on, when blank lines (which the reader skips) would otherwise
-    shift every later row number; None when numbering records from 2 is right."""
+    """The row of each record as a spreadsheet shows the file, when blank lines (which the reader
+    skips, and a spreadsheet shows as empty rows) would otherwise shift every later row number;
+    None when numbering records from 2 is right.
+
+    A quoted value that spans lines (a blank line inside it included) is one row, as in a
+    spreadsheet: counting lines instead numbered the rows after it differently depending on
+    whether the file also had a blank line somewhere (found by the property tests)."""
     if "\n\n" not in text and "\n\r\n" not in text:
         return None
     reader = csv.reader(io.StringIO(text))
-    next(reader, None)  # the header
-    lines = []
-    start = reader.line_num + 1
-    for record in reader:
-        if any(cell.strip() for cell in record) or len(record) > 1:
-            lines.append(start)
-        start = reader.line_num + 1
-    return lines if len(lines) == records else None
+    next(reader, None)  # the header, row 1
+    rows = [
+        number
+        for number, record in enumerate(reader, start=2)
+        if any(cell.strip() for cell in record) or len(record) > 1
+    ]
+    return rows if len(rows) == records else None
 
 
 def _with_row_numbers(table: pa.Table, rows: list[int] | None = None) -> pa.Table:

@@ -15,7 +15,7 @@ from libcoop.ingest.drop_folder import discover
 from libcoop.ingest.load import load_drop
 from libcoop.ingest.reports import MAX_NAME_BYTES, report_path
 from libcoop.settings import Paths
-from tests.conftest import GOOD_MEMBERSHIP, MEMBERSHIPS_HEADER
+from tests.conftest import DONATIONS_HEADER, GOOD_MEMBERSHIP, MEMBERSHIPS_HEADER
 from tests.unit.test_contract_rules import check, problems
 
 GOOD = f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\n"
@@ -225,3 +225,21 @@ def test_blank_lines_do_not_shift_the_rows_reported_after_them(drop):
     content = f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\n\n\nm2,NLV,VN,IFLA,member,not a date,,s\n"
     checked = check(drop, "VN/memberships.csv", content)
     assert problems(checked) == [("bad_date", 5, "joined", "not a date")]
+
+
+def test_a_quoted_value_spanning_lines_is_one_row_as_in_a_spreadsheet(drop):
+    """Found by the mutation tests (make fuzz): a quoted value holding a blank line made every later
+    row be numbered by line instead of by row; the same file without the blank line was numbered by
+    row. Rows are numbered as a spreadsheet shows the file: a quoted value is one row whatever its
+    lines, a blank line between rows is an empty row."""
+    spanning = (
+        f"{DONATIONS_HEADER}\n"
+        'd1,TAF,US,foundation,NLV,VN,books,"two paragraphs\n\nof project",5,,,2010,,s\n'
+        "d2,TAF,US,foundation,NLV,VN,funding,,,100,QQQ,2010,,s\n"
+    )
+    assert problems(check(drop, "VN/donations.csv", spanning)) == [("unknown_currency", 3, "currency", "QQQ")]
+    without_blank_line = spanning.replace("\n\nof", "\nof")
+    assert problems(check(drop, "VN/donations.csv", without_blank_line)) == [("unknown_currency", 3, "currency", "QQQ")]
+    # A blank line between rows is a row of its own, as before.
+    with_empty_row = spanning.replace("s\nd2,", "s\n\nd2,")
+    assert problems(check(drop, "VN/donations.csv", with_empty_row)) == [("unknown_currency", 4, "currency", "QQQ")]
