@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from libcoop.progress import LOG_FORMAT
 from libcoop.settings import resolve_paths
 
 
@@ -243,9 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format=LOG_FORMAT)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     logging.captureWarnings(True)  # Python warnings (graphviz, openlineage...) go through logging
     if not args.verbose:

@@ -9,9 +9,12 @@ import datetime as dt
 import errno
 import json
 import logging
+import multiprocessing
+import os
 import re
 import secrets
 import shutil
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,7 @@ from libcoop.ingest.drop_folder import Discovery, DropFile, discover
 from libcoop.ingest.load import LoadResult, load_drop
 from libcoop.ingest.reports import report_path
 from libcoop.ingest.staged import stage_check, staged_checks
-from libcoop.progress import Progress, current, files_to_check, phase, using
+from libcoop.progress import LOG_FORMAT, Progress, current, files_to_check, phase, using
 from libcoop.reference import write_reference_tables
 from libcoop.settings import Paths
 from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts
@@ -187,6 +190,37 @@ def check_step(paths: Paths, run_id: str, drop: DropFile, n: int | None = None, 
     return verdict
 
 
+# Above this many files they are checked side by side, one worker process per core (at most 4):
+# starting a worker (a new interpreter importing the checker, about a second) costs more than
+# checking a few small files. Workers are spawned, not forked: nothing of this process (DuckDB's
+# threads) is copied into them. The sample drop (10 files) is checked in this process.
+PARALLEL_CHECKS_FROM = 40
+
+
+def check_files(paths: Paths, run_id: str, to_check: tuple[DropFile, ...]) -> None:
+    """``check_step`` for every file, reported as each finishes; side by side when there are many."""
+    workers = min(4, len(os.sched_getaffinity(0)), len(to_check))
+    if len(to_check) < PARALLEL_CHECKS_FROM or workers < 2:
+        for n, drop in enumerate(to_check, start=1):
+            check_step(paths, run_id, drop, n, len(to_check))
+        return
+    root = logging.getLogger()
+    setup = (root.level, [kept for handler in root.handlers[:1] for kept in handler.filters])
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_check_worker, initargs=setup) as pool:
+        pending = [pool.submit(stage_check, paths, run_id, drop) for drop in to_check]
+        for n, done in enumerate(as_completed(pending), start=1):
+            current().checked(done.result(), n, len(to_check))
+
+
+def _check_worker(level: int, filters: list[logging.Filter]) -> None:
+    """A check worker logs as the command that started it (its warnings name the file)."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    for handler in logging.getLogger().handlers:
+        for kept in filters:
+            handler.addFilter(kept)
+
+
 @phase("load", note=lambda done: done[1].summary())
 def load_step(paths: Paths, run_id: str, discovery: Discovery | None = None) -> tuple[Path, LoadResult]:
     """Copy the published warehouse into a private build and load the drop folder into it (the
@@ -332,8 +366,7 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
         pending = discover_step(paths, run_id, pending)
         to_check = pending.files_to_check()
         with progress.phase("check"):
-            for n, drop in enumerate(to_check, start=1):
-                check_step(paths, run_id, drop, n, len(to_check))
+            check_files(paths, run_id, to_check)
         build = build_path(paths, run_id)  # known before the load, to clean up after a failed one
         try:  # a failed run leaves no build, staged docs or dashboard behind (a full disk included)
             build, result = load_step(paths, run_id, pending.discovery)

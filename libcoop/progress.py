@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 LOGGER_NAME = "libcoop.progress"
+# How the command line prints log records (libcoop.cli, and the check workers of libcoop.pipeline).
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 log = logging.getLogger(LOGGER_NAME)
 timings = logging.getLogger("libcoop.timings")
 
