@@ -39,6 +39,7 @@ INCREMENTAL = {
     "fct_membership",
     "fct_visit",
     "fct_donation",
+    "fct_cooperation_activity",
 }
 
 

@@ -6,18 +6,24 @@ with
 memberships as (
 
     select * from {{ ref('fct_membership') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 
 visits as (
 
     select * from {{ ref('fct_visit') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 
 donations as (
 
     select * from {{ ref('fct_donation') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 
@@ -45,7 +51,9 @@ membership_activities as (
         file_path,
         source_row_number,
         record_id,
-        source
+        source,
+        content_hash,
+        load_id
     from memberships
 
 ),
@@ -73,7 +81,9 @@ visit_activities as (
         file_path,
         source_row_number,
         record_id,
-        source
+        source,
+        content_hash,
+        load_id
     from visits
 
 ),
@@ -101,7 +111,9 @@ donation_activities as (
         file_path,
         source_row_number,
         record_id,
-        source
+        source,
+        content_hash,
+        load_id
     from donations
 
 ),
