@@ -10,7 +10,10 @@ files, see ``benchmarks.drops``) it runs, interleaved, each in its own process:
 - ``pandas read_csv``: ``pandas.read_csv`` of every file, concatenated per kind, inserted into
   DuckDB, no checks at all;
 - ``dlt`` when it is installed (``uv sync --group bench``): dlt's filesystem source reading the
-  same CSV files into DuckDB.
+  same CSV files into DuckDB;
+- ``airflow dags test`` (the sample, or every size with ``--dag-all``): the nightly DAG on its own
+  copy of the drop into an empty warehouse, as ``libcoop full`` does in one process (its
+  metadata database is made before, untimed).
 
 Each process is timed from outside (wall clock around it, its own CPU seconds and peak RSS from
 ``wait4``). libcoop's phases come from its log, dbt's model timings from the build's
@@ -40,6 +43,7 @@ from pathlib import Path
 from benchmarks.drops import PROJECT_ROOT, change_one_file, generate
 
 LIBCOOP = str(Path(sys.executable).with_name("libcoop"))
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 # A peer slower than this is stopped and reported as such (a libcoop run is never stopped).
 PEER_TIMEOUT = 900
 REPORT = PROJECT_ROOT / "docs" / "benchmarks.md"
@@ -125,14 +129,7 @@ PHASE = re.compile(r"phase (?P<name>[a-z ]+): (?P<wall>[\d.]+) s wall, (?P<cpu>[
 
 def libcoop_run(raw: Path, warehouse: Path, name: str, size: str, rows: int) -> Measure:
     env = dict(os.environ, GX_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
-    # Its own copy of the Great Expectations context: the runs write their Data Docs there.
-    env["LIBCOOP_EXPECTATIONS_DIR"] = str(warehouse.parent.parent / "expectations")
-    if not Path(env["LIBCOOP_EXPECTATIONS_DIR"]).exists():
-        shutil.copytree(
-            PROJECT_ROOT / "expectations",
-            env["LIBCOOP_EXPECTATIONS_DIR"],
-            ignore=shutil.ignore_patterns("uncommitted"),
-        )
+    env["LIBCOOP_EXPECTATIONS_DIR"] = str(_expectations_copy(warehouse.parent.parent / "expectations"))
     wall, cpu, peak, stdout, stderr, code = timed(
         [LIBCOOP, "-v", "run", "--raw-dir", str(raw), "--warehouse", str(warehouse)], env
     )
@@ -151,6 +148,35 @@ def libcoop_run(raw: Path, warehouse: Path, name: str, size: str, rows: int) -> 
             (f"all {sum(1 for _ in nodes)} nodes' tests", tests),
         ]
     return measure
+
+
+def _expectations_copy(folder: Path) -> Path:
+    """A run's own copy of the Great Expectations context: runs write their Data Docs there."""
+    if not folder.exists():
+        shutil.copytree(PROJECT_ROOT / "expectations", folder, ignore=shutil.ignore_patterns("uncommitted"))
+    return folder
+
+
+def dag_run(raw: Path, warehouse: Path, size: str, rows: int) -> Measure:
+    """``airflow dags test cooperation_nightly`` on ``raw`` into ``warehouse``, in a fresh AIRFLOW_HOME."""
+    work = warehouse.parent.parent
+    env = dict(
+        os.environ,
+        AIRFLOW_HOME=str(work / "airflow"),
+        AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        LIBCOOP_RAW_DIR=str(raw),
+        LIBCOOP_WAREHOUSE=str(warehouse),
+        LIBCOOP_EXPECTATIONS_DIR=str(_expectations_copy(work / "expectations")),
+        GX_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+    )
+    for args in (("db", "migrate"), ("pools", "set", "duckdb_writer", "1", "DuckDB writers, one at a time")):
+        subprocess.run([AIRFLOW, *args], env=env, capture_output=True, check=True)  # noqa: S603 - our own command
+    wall, cpu, peak, stdout, stderr, code = timed([AIRFLOW, "dags", "test", "cooperation_nightly"], env)
+    if code != 0 or "state=success" not in stdout + stderr:
+        raise RuntimeError(f"airflow dags test failed ({size}):\n{(stdout + stderr)[-3000:]}")
+    return Measure("airflow dags test", size, wall, cpu, peak, rows)
 
 
 def peer_run(
@@ -174,7 +200,9 @@ def dlt_available() -> bool:
     return check.returncode == 0
 
 
-def bench_size(label: str, raw: Path, rows: int, rounds: int, with_peers: bool, with_dlt: bool) -> list[Measure]:
+def bench_size(
+    label: str, raw: Path, rows: int, rounds: int, with_peers: bool, with_dlt: bool, with_dag: bool = False
+) -> list[Measure]:
     measures: list[Measure] = []
     with tempfile.TemporaryDirectory(prefix=f"bench-{label}-") as tmp:
         work = Path(tmp)
@@ -185,6 +213,11 @@ def bench_size(label: str, raw: Path, rows: int, rounds: int, with_peers: bool, 
             if with_peers:
                 measures.append(peer_run(DUCKDB_SIDE, "duckdb read_csv", drop, work, label, rows))
             measures.append(libcoop_run(drop, warehouse, "libcoop full", label, rows))
+            if with_dag:
+                dag_drop, dag_warehouse = work / f"dag-{round_number}" / "raw", work / f"dag-{round_number}" / "wh"
+                shutil.copytree(raw / "incoming", dag_drop / "incoming")
+                measures.append(dag_run(dag_drop, dag_warehouse / "cooperation.duckdb", label, rows))
+                shutil.rmtree(dag_drop.parent)
             if with_peers:
                 measures.append(peer_run(PANDAS_SIDE, "pandas read_csv + insert", drop, work, label, rows))
             measures.append(libcoop_run(drop, warehouse, "libcoop nothing changed", label, rows))
@@ -270,6 +303,12 @@ def ratio_lines(table: dict[tuple[str, str], Measure], sizes: list[str]) -> list
             add(size, "peak RSS of the full run, MB", full.peak_mb, f"<= {limit} MB", full.peak_mb <= limit)
         if size == "sample":
             add(size, "full run of the sample, s wall", full.wall, "<= 20 s", full.wall <= 20)
+        dag = table.get((size, "airflow dags test"))
+        if dag:
+            slower = dag.wall / full.wall
+            add(size, "Airflow DAG / libcoop run, full (wall)", slower, "<= 1.3", slower <= 1.3)
+            if size == "sample":
+                add(size, "DAG run of the sample, s wall", dag.wall, "<= 40 s", dag.wall <= 40)
     return lines
 
 
@@ -320,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="runs of each side per size (the median is kept)")
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--dlt-all", action="store_true", help="run dlt above 100k rows too (it needs GBs of memory)")
+    parser.add_argument("--dag-all", action="store_true", help="run the Airflow DAG at every size, not only the sample")
     parser.add_argument("--no-write", action="store_true", help=f"do not write {REPORT.relative_to(PROJECT_ROOT)}")
     args = parser.parse_args(argv)
     sizes = [*args.sizes, *(["5M"] if args.with_5m else [])]
@@ -340,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
             peers = size != "sample"
             # dlt held 4.6 GB at 100k rows here: above that it runs only when asked for.
             dlt_here = with_dlt and peers and (args.dlt_all or SIZES[size] <= 100_000)
-            measures += bench_size(size, raw, rows, args.rounds, with_peers=peers, with_dlt=dlt_here)
+            with_dag = size == "sample" or args.dag_all
+            measures += bench_size(size, raw, rows, args.rounds, with_peers=peers, with_dlt=dlt_here, with_dag=with_dag)
         report = render(summarize(measures), sizes, args.rounds)
         if not args.no_write:  # after each size: a long bench stopped midway keeps what it measured
             REPORT.write_text(
