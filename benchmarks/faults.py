@@ -42,7 +42,8 @@ VISIT = (
 # What may sit beside the published file between runs; anything else there is debris.
 EXPECTED = {
     "cooperation.duckdb", "cooperation.previous.duckdb", "dashboard", "dashboard.previous", "data_docs",
-    "dbt_docs", ".dbt-target", ".build", ".libcoop-run.lock", "blocked", "data_docs.previous", "dbt_docs.previous",
+    "dbt_docs", ".dbt-target", ".cache", ".build", ".libcoop-run.lock", "blocked", "data_docs.previous",
+    "dbt_docs.previous",
 }  # fmt: skip
 
 
