@@ -133,8 +133,8 @@ def release_duckdb() -> None:
 
     Left open, it holds the build file read-write: the read-only connections of the validation
     that follows in the same process fail with "different configuration", and a database closed
-    later by the garbage collector checkpoints into a folder that may already be gone (a fuzz run
-    saw the next example's folder refuse to be removed). So it is closed here, in order: dbt's
+    whenever the garbage collector runs may checkpoint into a folder that is already gone (a
+    long-lived process, such as an Airflow worker, builds many). So it is closed here, in order: dbt's
     own ``cleanup_connections`` closes every thread's handle (the last one closes the database,
     dbt-duckdb counts them), then ``close_all_connections`` (its public release, which it runs at
     exit) drops the process-wide environment."""
