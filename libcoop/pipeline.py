@@ -199,7 +199,8 @@ PARALLEL_CHECKS_FROM = 40
 
 def check_files(paths: Paths, run_id: str, to_check: tuple[DropFile, ...]) -> None:
     """``check_step`` for every file, reported as each finishes; side by side when there are many."""
-    workers = min(4, len(os.sched_getaffinity(0)), len(to_check))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(4, cores, len(to_check))
     if len(to_check) < PARALLEL_CHECKS_FROM or workers < 2:
         for n, drop in enumerate(to_check, start=1):
             check_step(paths, run_id, drop, n, len(to_check))
