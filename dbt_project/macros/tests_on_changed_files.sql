@@ -15,6 +15,7 @@
 #}
 {% macro get_where_subquery(relation) -%}
     {%- set by_file_version = [
+        'int_institution_mentions_unioned',
         'int_memberships_resolved', 'int_visits_resolved', 'int_donations_converted',
         'fct_membership', 'fct_visit', 'fct_donation', 'fct_cooperation_activity',
     ] -%}

@@ -33,6 +33,7 @@ REMOVED = "VN/memberships.csv"
 BEFORE, AFTER = ",Japan,1981,2015-05,33,166,", ",Japan,1981,2015-05,34,170,"
 SCHEMAS = ("intermediate", "marts", "review")
 INCREMENTAL = {
+    "int_institution_mentions_unioned",
     "int_memberships_resolved",
     "int_visits_resolved",
     "int_donations_converted",

@@ -4,18 +4,24 @@ with
 memberships as (
 
     select * from {{ ref('stg_raw__memberships') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 
 visits as (
 
     select * from {{ ref('stg_raw__visits') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 
 donations as (
 
     select * from {{ ref('stg_raw__donations') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 
@@ -27,6 +33,7 @@ member_mentions as (
         file_path,
         source_row_number,
         record_id,
+        content_hash,
         institution_name,
         country_iso2,
         cast(null as varchar) as donor_type,
@@ -43,6 +50,7 @@ host_mentions as (
         file_path,
         source_row_number,
         record_id,
+        content_hash,
         host_institution_name as institution_name,
         host_country_iso2 as country_iso2,
         cast(null as varchar) as donor_type,
@@ -59,6 +67,7 @@ guest_mentions as (
         file_path,
         source_row_number,
         record_id,
+        content_hash,
         guest_institution_name as institution_name,
         guest_country_iso2 as country_iso2,
         cast(null as varchar) as donor_type,
@@ -75,6 +84,7 @@ donor_mentions as (
         file_path,
         source_row_number,
         record_id,
+        content_hash,
         donor_name as institution_name,
         donor_country_iso2 as country_iso2,
         donor_type,
@@ -91,6 +101,7 @@ recipient_mentions as (
         file_path,
         source_row_number,
         record_id,
+        content_hash,
         recipient_institution_name as institution_name,
         recipient_country_iso2 as country_iso2,
         cast(null as varchar) as donor_type,
@@ -121,6 +132,7 @@ final as (
         file_path,
         source_row_number,
         record_id,
+        content_hash,
         institution_name,
         {{ normalize_name('institution_name') }} as institution_name_normalized,
         coalesce(country_iso2, {{ unknown_country_iso2() }}) as country_iso2,
