@@ -54,9 +54,15 @@ def _width(years: list[int]) -> int:
     return max(180, min(WIDTH, 26 * len(years)))
 
 
-def _summed(rows: pd.DataFrame, by: list[str], column: str) -> pd.DataFrame:
-    """``column`` summed, and the rows counted (``donations``), per group of ``by``."""
-    return rows.groupby(by, dropna=False).agg(**{column: (column, "sum"), "donations": (column, "size")}).reset_index()
+def _bounded(
+    rows: pd.DataFrame, by: list[str], column: str, each: list[alt.Tooltip], summed: list[alt.Tooltip]
+) -> tuple[pd.DataFrame, list[alt.Tooltip]]:
+    """The rows a chart carries, with their tooltips: each row (``donations`` 1) up to DETAIL_ROWS,
+    else ``column`` summed and the rows counted (``donations``) per group of ``by``."""
+    if len(rows) <= DETAIL_ROWS:
+        return rows.assign(donations=1), each
+    grouped = rows.groupby(by, dropna=False).agg(**{column: (column, "sum"), "donations": (column, "size")})
+    return grouped.reset_index(), summed
 
 
 def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
@@ -187,24 +193,16 @@ def donations_in_usd(figures: Figures) -> dict[str, Any] | None:
         else "every amount is converted at the average rate of its start year",
         f"{without_amount} donations state no amount (in kind or not given) and are not in this chart",
     ]
-    converted_rows = named[named["amount_usd"].notna()]
-    if len(converted_rows) > DETAIL_ROWS:
-        converted_rows = _summed(converted_rows, ["year", "donor_country_label"], "amount_usd")
-        money_tooltip = [
-            alt.Tooltip("year:O", title="Year"),
-            alt.Tooltip("donor_country_label:N", title="Donor country"),
-            alt.Tooltip("donations:Q", title="Donations", format=","),
-            alt.Tooltip("amount_usd:Q", title="Amount (USD)", format=",.0f"),
-        ]
-    else:
-        converted_rows = converted_rows.assign(donations=1)
-        money_tooltip = [
-            alt.Tooltip("year:O", title="Year"),
-            alt.Tooltip("donor_country_label:N", title="Donor country"),
-            alt.Tooltip("donor:N", title="Donor"),
-            alt.Tooltip("project:N", title="Project"),
-            alt.Tooltip("amount_usd:Q", title="Amount (USD)", format=",.0f"),
-        ]
+    year, country = alt.Tooltip("year:O", title="Year"), alt.Tooltip("donor_country_label:N", title="Donor country")
+    donor, count = alt.Tooltip("donor:N", title="Donor"), alt.Tooltip("donations:Q", title="Donations", format=",")
+    usd = alt.Tooltip("amount_usd:Q", title="Amount (USD)", format=",.0f")
+    converted_rows, money_tooltip = _bounded(
+        named[named["amount_usd"].notna()],
+        ["year", "donor_country_label"],
+        "amount_usd",
+        each=[year, country, donor, alt.Tooltip("project:N", title="Project"), usd],
+        summed=[year, country, count, usd],
+    )
     money = (
         alt.Chart(converted_rows)
         .mark_bar()
@@ -218,23 +216,15 @@ def donations_in_usd(figures: Figures) -> dict[str, Any] | None:
     )
     parts: list[Any] = [money]
     if not unconverted.empty:
-        unconverted_rows = named[named["has_unconverted_amount"]]
-        if len(unconverted_rows) > DETAIL_ROWS:
-            unconverted_rows = _summed(unconverted_rows, ["year", "currency"], "amount")
-            unconverted_tooltip = [
-                alt.Tooltip("year:O", title="Year"),
-                alt.Tooltip("donations:Q", title="Donations", format=","),
-                alt.Tooltip("amount:Q", title="Amount (own currency)", format=","),
-                alt.Tooltip("currency:N", title="Currency"),
-            ]
-        else:
-            unconverted_rows = unconverted_rows.assign(donations=1)
-            unconverted_tooltip = [
-                alt.Tooltip("year:O", title="Year"),
-                alt.Tooltip("donor:N", title="Donor"),
-                alt.Tooltip("amount:Q", title="Amount (own currency)", format=","),
-                alt.Tooltip("currency:N", title="Currency"),
-            ]
+        own = alt.Tooltip("amount:Q", title="Amount (own currency)", format=",")
+        currency = alt.Tooltip("currency:N", title="Currency")
+        unconverted_rows, unconverted_tooltip = _bounded(
+            named[named["has_unconverted_amount"]],
+            ["year", "currency"],
+            "amount",
+            each=[year, donor, own, currency],
+            summed=[year, count, own, currency],
+        )
         parts.append(
             alt.Chart(unconverted_rows)
             .mark_bar()
@@ -260,20 +250,19 @@ def books_given(figures: Figures) -> dict[str, Any] | None:
     if books.empty:
         return None
     data = books.assign(donor_country_label=books["donor_country_name"] + " (" + books["donor_country"] + ")")
-    tooltip = [
-        alt.Tooltip("year:O", title="Year"),
-        alt.Tooltip("donor:N", title="Donor"),
-        alt.Tooltip("project:N", title="Project"),
-        alt.Tooltip("quantity:Q", title="Books", format=","),
-    ]
-    if len(data) > DETAIL_ROWS:
-        data = _summed(data, ["year", "donor_country_label"], "quantity")
-        tooltip = [
-            alt.Tooltip("year:O", title="Year"),
+    year, books_tip = alt.Tooltip("year:O", title="Year"), alt.Tooltip("quantity:Q", title="Books", format=",")
+    data, tooltip = _bounded(
+        data,
+        ["year", "donor_country_label"],
+        "quantity",
+        each=[year, alt.Tooltip("donor:N", title="Donor"), alt.Tooltip("project:N", title="Project"), books_tip],
+        summed=[
+            year,
             alt.Tooltip("donor_country_label:N", title="Donor country"),
             alt.Tooltip("donations:Q", title="Gifts", format=","),
-            alt.Tooltip("quantity:Q", title="Books", format=","),
-        ]
+            books_tip,
+        ],
+    )
     chart = (
         alt.Chart(data)
         .mark_bar()
