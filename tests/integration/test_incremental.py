@@ -44,21 +44,20 @@ INCREMENTAL = {
 }
 
 
-# The generic tests of fct_visit in each night's build: (status, compiled SQL) by test id.
-TESTS_OF_FCT_VISIT: dict[str, dict[str, tuple[str, str]]] = {}
 # What restricts them to the files of the last load (dbt_project/macros/tests_on_changed_files.sql).
 CHANGED_FILES_FILTER = "from audit.file_loads where outcome in ('loaded', 'restored')"
 
 
-def night(paths: Paths, run_id: str) -> tuple[bool, Path | None]:
+def night(paths: Paths, run_id: str) -> tuple[bool, Path | None, dict[str, tuple[str, str]]]:
     """Load, build (incremental when the code built the published warehouse), publish. Returns
-    whether dbt refreshed fully, and a full-refresh rebuild of the same build for comparison."""
+    whether dbt refreshed fully, a full-refresh rebuild of the same build for comparison, and the
+    generic tests of fct_visit in the build: (status, compiled SQL) by test id."""
     build, _ = load_step(paths, run_id)
     try:
         full_refresh = not built_by_same_code(build)
         build_marts(build, full_refresh=full_refresh)
         results = json.loads((dbt_state_dir(build) / "build_run_results.json").read_text())["results"]
-        TESTS_OF_FCT_VISIT[run_id] = {
+        tests_of_fct_visit = {
             r["unique_id"]: (r["status"], r["compiled_code"])
             for r in results
             if r["unique_id"].startswith("test.") and r["relation_name"] is None and "_fct_visit_" in r["unique_id"]
@@ -74,7 +73,7 @@ def night(paths: Paths, run_id: str) -> tuple[bool, Path | None]:
             record_run(con, RunSummary(run_id, "published", build), dt.datetime.now(dt.UTC))
             record_fingerprint(con, run_id)
         publish(paths, build)
-        return full_refresh, fresh
+        return full_refresh, fresh, tests_of_fct_visit
     finally:
         discard_build(build)
 
@@ -110,7 +109,7 @@ def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restor
     removed = (incoming / REMOVED).read_bytes()
     assert original.count(BEFORE.encode()) == 1
 
-    first_full, _ = night(paths, "night-1")
+    first_full, _, first_tests = night(paths, "night-1")
     assert first_full, "nothing to carry over: the first build refreshes fully"
     manifest = json.loads((dbt_state_dir(paths.warehouse) / "target" / "manifest.json").read_text())
     incremental = {
@@ -120,11 +119,10 @@ def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restor
 
     (incoming / CHANGED).write_bytes(original.replace(BEFORE.encode(), AFTER.encode()))
     (incoming / REMOVED).unlink()
-    second_full, second_fresh = night(paths, "night-2")
+    second_full, second_fresh, second_tests = night(paths, "night-2")
     assert not second_full
     second = differences(paths.warehouse, second_fresh)
     # The first night tested every row; the second only the rows of the changed file.
-    first_tests, second_tests = TESTS_OF_FCT_VISIT["night-1"], TESTS_OF_FCT_VISIT["night-2"]
     assert len(first_tests) >= 10 and first_tests.keys() == second_tests.keys()
     assert not any(CHANGED_FILES_FILTER in sql for _, sql in first_tests.values())
     assert all(CHANGED_FILES_FILTER in sql for _, sql in second_tests.values())
@@ -142,7 +140,7 @@ def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restor
 
     (incoming / CHANGED).write_bytes(original)
     (incoming / REMOVED).write_bytes(removed)
-    third_full, third_fresh = night(paths, "night-3")
+    third_full, third_fresh, _ = night(paths, "night-3")
     assert not third_full
     third = differences(paths.warehouse, third_fresh)
     assert {name: diff for name, diff in third.items() if diff[1:] != (0, 0)} == {}
