@@ -30,7 +30,7 @@ from libcoop.ingest.staged import stage_check, staged_checks
 from libcoop.progress import LOG_FORMAT, Progress, current, files_to_check, phase, using
 from libcoop.reference import write_reference_tables
 from libcoop.settings import Paths
-from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts
+from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts, changed_sources
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
 from libcoop.warehouse.audit import audit_store, bring_in, ensure_audit_tables, keep_run
 from libcoop.warehouse.publish import (
@@ -237,9 +237,12 @@ def load_step(paths: Paths, run_id: str, discovery: Discovery | None = None) -> 
 
 @phase("build", note=lambda nodes: f"{nodes} dbt nodes passed")
 def build_step(build: Path) -> int:
-    """dbt build: seeds, snapshot, models (the review candidates included) and their tests; only
-    the new file versions when the code is the one that built the published warehouse."""
-    return build_marts(build, full_refresh=not built_by_same_code(build), on_event=current().dbt_event).nodes
+    """dbt build: seeds, snapshot, models (the review candidates included) and their tests. When
+    the code is the one that built the published warehouse: only the new file versions, and only
+    the nodes downstream of the kinds of file that changed."""
+    full_refresh = not built_by_same_code(build)
+    select = () if full_refresh else changed_sources(build)
+    return build_marts(build, full_refresh=full_refresh, select=select, on_event=current().dbt_event).nodes
 
 
 @phase("validate", note=lambda report: report.summary())
@@ -324,7 +327,8 @@ def publish_step(
                     build,
                     staged_docs(build, "dbt_docs"),
                     state_dir=paths.warehouse.parent / STATE_DIRNAME,
-                    after_build=True,
+                    # Only a full refresh compiled every node (an incremental build, the changed part).
+                    after_build=not built_by_same_code(build),
                 )
         except DocsFailed as error:
             log.warning("dbt docs not refreshed: %s", error)

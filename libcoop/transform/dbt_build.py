@@ -96,10 +96,12 @@ def build_marts(
     full_refresh: bool = False,
     state_dir: Path | None = None,
     on_event: Callable[[Any], None] | None = None,
+    select: tuple[str, ...] = (),
 ) -> BuildResult:
     """``dbt build`` (seeds, snapshots, models, tests) into ``database``; raise BuildFailed on any error.
     ``full_refresh`` rebuilds the incremental models from all rows (needed when the code changed).
-    ``on_event`` receives every dbt event (libcoop.progress counts the finished nodes)."""
+    ``on_event`` receives every dbt event (libcoop.progress counts the finished nodes); ``select``:
+    dbt's node selection (all nodes when empty)."""
     from dbt.cli.main import dbtRunner
 
     state = state_dir or dbt_state_dir(database)
@@ -107,6 +109,8 @@ def build_marts(
         args = dbt_args("build", database, "--quiet", state_dir=state)
         if full_refresh:
             args.append("--full-refresh")
+        if select:
+            args += ["--select", *select]
         try:
             outcome = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
         finally:
@@ -117,7 +121,7 @@ def build_marts(
             shutil.copyfile(results, state / "build_run_results.json")
     results = list(getattr(outcome.result, "results", None) or [])
     failures = tuple(
-        f"{r.node.resource_type} {r.node.name}: {r.status} {r.message or ''}".strip()
+        f"{r.node.resource_type} {r.node.name}: {r.status} {r.message or ''}{_first_failures(database, r)}".strip()
         for r in results
         if str(r.status) in ("error", "fail", "runtime error")
     )
@@ -126,6 +130,54 @@ def build_marts(
         raise BuildFailed(f"dbt build failed: {reason}")
     log.info("dbt build%s: %d nodes passed", " --full-refresh" if full_refresh else "", len(results))
     return BuildResult(len(results), failures, full_refresh)
+
+
+# The dbt sources the loader writes, by kind of file (dbt_project/models/staging/_sources.yml).
+RAW_SOURCES = {kind: f"source:raw.current_{kind}" for kind in ("memberships", "visits", "donations")}
+FILE_VERSIONS_SOURCE = "source:raw.file_versions"
+
+
+def changed_sources(database: Path) -> tuple[str, ...]:
+    """dbt's selection of what the last load of ``database`` can have changed: the raw sources of
+    the kinds of file it loaded, restored or removed, and everything downstream of them (``+``).
+
+    For an incremental build only: with the code, seeds and reference data of the published build,
+    the seeds, the snapshot, the reference models and the chains of the kinds no file changed
+    would be rebuilt identical (no model reads the clock). The last load is the one the generic
+    tests are filtered on too (macros/tests_on_changed_files.sql)."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as con:
+        kinds = {
+            kind
+            for (kind,) in con.execute(
+                "select distinct kind from audit.file_loads where outcome in ('loaded', 'restored', 'removed') "
+                "and load_id = (select load_id from audit.file_loads order by checked_at desc, load_id desc limit 1)"
+            ).fetchall()
+        }
+    return (*(f"{source}+" for kind, source in RAW_SOURCES.items() if kind in kinds), f"{FILE_VERSIONS_SOURCE}+")
+
+
+FAILURES_SHOWN = 5
+
+
+def _first_failures(database: Path, result: Any) -> str:
+    """The first rows a failed data test returned (e.g. the columns of not_null_columns that hold
+    NULLs, and how many), read again from the build, which dbt has closed by then."""
+    sql = getattr(result.node, "compiled_code", None)
+    if str(result.status) != "fail" or result.node.resource_type != "test" or not sql:
+        return ""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            relation = con.sql(f"select * from ({sql}) limit {FAILURES_SHOWN}")
+            columns, rows = relation.columns, relation.fetchall()
+    except duckdb.Error as error:  # the message above still says the test failed
+        log.debug("could not read the failing rows of %s: %s", result.node.name, error)
+        return ""
+    shown = "; ".join(", ".join(f"{c}={v}" for c, v in zip(columns, row, strict=True)) for row in rows)
+    return f" (first failing rows: {shown})" if shown else ""
 
 
 def release_duckdb() -> None:

@@ -274,7 +274,7 @@ def test_the_dbt_docs_are_kept_beside_the_warehouse(nights: Nights) -> None:
     assert "snapshot.libcoop.snap_institutions" in catalog["nodes"]
     # Not compiled again after the build (--no-compile), yet every model and test shows its SQL.
     nodes = [n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "test")]
-    assert len(nodes) > 250
+    assert len(nodes) > 150  # 40 models and about 150 tests
     assert [n["name"] for n in nodes if not (n.get("compiled_code") or "").strip()] == []
     assert [n["name"] for n in nodes if n["language"] == "sql" and "select" not in n["compiled_code"]] == []
     assert not list(docs.parent.glob(".dbt_docs*")), "no staging folder left behind"

@@ -253,15 +253,22 @@ def test_values_that_change_every_run_are_parameters(suites: dict) -> None:
 
 
 def _dbt_column_tests() -> dict[tuple[str, str], set[str]]:
-    """(model, column) -> the names of dbt's generic tests on it, from the marts' YAML."""
+    """(model, column) -> the names of dbt's generic tests on it, from the marts' YAML (a column listed
+    in its model's not_null_columns test counts as not_null)."""
     import yaml
 
     models = yaml.safe_load((REPO / "dbt_project" / "models" / "marts" / "_marts__models.yml").read_text())
     tests: dict[tuple[str, str], set[str]] = {}
     for model in models["models"]:
+        not_null = {
+            name
+            for test in model.get("data_tests", [])
+            if isinstance(test, dict) and "not_null_columns" in test
+            for name in test["not_null_columns"]["arguments"]["column_names"]
+        }
         for column in model.get("columns", []):
             names = {t if isinstance(t, str) else next(iter(t)) for t in column.get("data_tests", [])}
-            tests[(model["name"], column["name"])] = names
+            tests[(model["name"], column["name"])] = names | ({"not_null"} if column["name"] in not_null else set())
     return tests
 
 

@@ -1,0 +1,40 @@
+"""dbt's not_null_columns test (dbt_project/tests/generic): one test node per model for the columns
+that must never be NULL, which fails on a NULL and says which column holds it and on how many rows."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from libcoop.pipeline import load_step
+from libcoop.settings import PROJECT_ROOT, Paths
+from libcoop.transform.dbt_build import BuildFailed, build_marts
+from tests.conftest import GOOD_VISIT, VISITS_HEADER
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_null_in_a_listed_column_fails_the_build_naming_the_column(drop, tmp_path) -> None:
+    drop("JP/visits.csv", f"{VISITS_HEADER}\n{GOOD_VISIT}\n{GOOD_VISIT.replace('v1,', 'v2,', 1)}\n")
+    paths = Paths(
+        raw_dir=drop.raw_dir,
+        warehouse=tmp_path / "warehouse" / "cooperation.duckdb",
+        expectations_dir=PROJECT_ROOT / "expectations",
+    )
+    build, _ = load_step(paths, "run-1")
+    build_marts(build)  # passes: every listed column is filled in
+    with duckdb.connect(str(build)) as con:
+        assert con.execute("select count(*) from marts.fct_visit").fetchone() == (2,)
+        # What a faulty model would write: a visit without its guest's country, and without its key.
+        con.execute("update marts.fct_visit set guest_country_key = null")
+        con.execute("update marts.fct_visit set visit_key = null where source_row_number = 2")
+
+    with pytest.raises(BuildFailed) as failed:
+        build_marts(build, select=("fct_visit,test_name:not_null_columns",))
+    message = str(failed.value)
+    assert message.startswith("dbt build failed: test not_null_columns_fct_visit: fail Got 2 results")
+    rows = message.split("first failing rows: ", 1)[1]
+    assert sorted(rows.rstrip(")").split("; ")) == [
+        "column_name=guest_country_key, null_rows=2",
+        "column_name=visit_key, null_rows=1",
+    ]
