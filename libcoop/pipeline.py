@@ -327,8 +327,7 @@ def publish_step(
                     build,
                     staged_docs(build, "dbt_docs"),
                     state_dir=paths.warehouse.parent / STATE_DIRNAME,
-                    # Only a full refresh compiled every node (an incremental build, the changed part).
-                    after_build=not built_by_same_code(build),
+                    after_build=True,
                 )
         except DocsFailed as error:
             log.warning("dbt docs not refreshed: %s", error)

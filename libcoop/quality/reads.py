@@ -32,7 +32,7 @@ from libcoop.quality.marts_suites import (
     marts_fct_visit_suite,
     raw_total_parameter,
 )
-from libcoop.quality.results import RunFile
+from libcoop.quality.results import EARLIEST_PLAUSIBLE_DATE, RunFile
 from libcoop.quality.suites import (
     _last_day_column,
     raw_donations_suite,
@@ -208,7 +208,11 @@ SUITE_NAMES = tuple(spec.name for spec in _suite_specs())
 
 
 def expectation_parameters(con: duckdb.DuckDBPyConnection, today: dt.date) -> dict[str, Any]:
-    """The values of the suites' $PARAMETERs for one validation of the build behind ``con``."""
+    """The values of the suites' $PARAMETERs for one validation of the build behind ``con``.
+
+    The date bounds are midnight UTC, as the dates of the frames validated (validation._read_frame)."""
+    import pandas as pd
+
     counts = {
         kind: con.execute(f"select count(*) from raw.current_{kind}").fetchall()[0][0]
         for kind in ("memberships", "visits", "donations")
@@ -226,7 +230,8 @@ def expectation_parameters(con: duckdb.DuckDBPyConnection, today: dt.date) -> di
     }
     return {
         **{name: int(value) for name, value in totals.items()},
-        "max_plausible_date": max_date,
+        "earliest_plausible_date": pd.Timestamp(EARLIEST_PLAUSIBLE_DATE, tz="UTC"),
+        "max_plausible_date": pd.Timestamp(max_date, tz="UTC"),
         "rows_in_raw_current_memberships": counts["memberships"],
         "rows_in_raw_current_visits": counts["visits"],
         "rows_in_raw_current_donations": counts["donations"],

@@ -193,10 +193,16 @@ def _is_missing(value: Any) -> bool:
 
 
 def _as_text(value: Any) -> str:
+    """A checked value as the file wrote it: a date at midnight UTC (the validated frames') as its
+    day, a whole count read as a float (the frames' integers with NULLs) as an integer."""
     if _is_missing(value):
         return "(empty)"
+    if isinstance(value, dt.datetime) and value.time() == dt.time() and value.utcoffset() in (None, dt.timedelta(0)):
+        return value.date().isoformat()
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
     return str(value)
 
 

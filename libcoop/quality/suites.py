@@ -103,9 +103,11 @@ def _plain_description(description: str | None, severity: str, expectation_type:
 def _plausible_date(column: str, label: str | None = None) -> Expectation:
     import great_expectations.expectations as gxe
 
+    # Both bounds are parameters: the dates of a validation's frames are UTC timestamps
+    # (validation._read_frame), compared with timestamps, not with datetime.date.
     return gxe.ExpectColumnValuesToBeBetween(
         column=column,
-        min_value=EARLIEST_PLAUSIBLE_DATE,
+        min_value={"$PARAMETER": "earliest_plausible_date"},
         max_value={"$PARAMETER": "max_plausible_date"},
         **_warning(
             f"{label or column} lies between {EARLIEST_PLAUSIBLE_DATE} and one year from today",

@@ -221,9 +221,12 @@ def _read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str]
     """The rows of ``sql`` (only ``columns``, those it has, when given) as a dataframe for GX.
 
     Text columns are Arrow strings (a tenth of the memory of Python strings, and faster to
-    filter); DATE columns hold ``datetime.date`` values or None, because GX compares them with
-    the suites' date bounds (``datetime.date``) and pandas refuses to compare datetime64 with a
-    date; integer and boolean columns with NULLs are pandas' nullable types, as DuckDB makes them.
+    filter). GX's pandas engine compares whole columns at once only for numpy numbers,
+    nanosecond datetimes and datetimes with a time zone; any other column it checks value by
+    value in Python (at 1M rows, most of a suite's time). So DATE columns are midnight UTC in
+    seconds (seconds: the contract's years from 1000 on, before nanoseconds' 1677), and integer
+    columns with NULLs are floats (NaN is NULL to GX). Boolean columns with NULLs are pandas'
+    nullable booleans. Values shown from them read as the file wrote them (results._as_text).
     """
     import pandas as pd
     import pyarrow as pa
@@ -242,12 +245,14 @@ def _read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str]
         is_text = is_text or getattr(pa.types, "is_string_view", lambda _t: False)(data_type)
         return pd.StringDtype("pyarrow") if is_text else None
 
-    frame = table.to_pandas(types_mapper=text_as_arrow, date_as_object=True)
+    frame = table.to_pandas(types_mapper=text_as_arrow, date_as_object=False, coerce_temporal_nanoseconds=False)
     for column in table.schema:
-        if not table.column(column.name).null_count:
+        if pa.types.is_date(column.type):
+            frame[column.name] = frame[column.name].astype("datetime64[s]").dt.tz_localize("UTC")
+        elif not table.column(column.name).null_count:
             continue
-        if pa.types.is_integer(column.type):
-            frame[column.name] = frame[column.name].astype("Int64")
+        elif pa.types.is_integer(column.type):
+            frame[column.name] = frame[column.name].astype("float64")
         elif pa.types.is_boolean(column.type):
             frame[column.name] = frame[column.name].astype("boolean")
     # Text of few distinct values (countries, types, precisions, file paths) as categories: GX's
@@ -306,7 +311,7 @@ def _observed_value(exception_info: Any, details: dict[str, Any]) -> str | None:
     count = details.get("unexpected_count") or 0
     values = [v for v in details.get("partial_unexpected_list") or [] if not _is_missing(v)]
     if values:
-        shown = ", ".join(str(v) for v in values[:10])
+        shown = ", ".join(_as_text(v) for v in values[:10])
         return f"unexpected: {shown}" + (", ..." if count > len(values[:10]) else "")
     if count:
         return f"missing on {_count(count, 'row')}"

@@ -53,3 +53,15 @@ def test_docs_come_and_go_with_their_build(tmp_path: Path) -> None:
         "dbt_docs",
         "dbt_docs.previous",
     ]
+
+
+def test_dbt_docs_compile_again_only_after_a_build_of_some_nodes(tmp_path: Path) -> None:
+    """dbt docs reuse the build's compiled nodes (--no-compile) only when it built all of them."""
+    import json
+
+    from libcoop.transform.dbt_docs import _built_every_node
+
+    assert not _built_every_node(tmp_path)  # no build yet
+    for selected, expected in (([], True), (["source:raw.current_visits+"], False)):
+        (tmp_path / "build_run_results.json").write_text(json.dumps({"args": {"select": selected, "exclude": []}}))
+        assert _built_every_node(tmp_path) is expected

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from libcoop import quality
@@ -65,7 +66,8 @@ def test_expectation_parameters_count_the_raw_rows_and_bound_the_dates() -> None
     parameters = quality.expectation_parameters(con, dt.date(2024, 2, 29))
 
     assert parameters == {
-        "max_plausible_date": dt.date(2025, 2, 28),
+        "earliest_plausible_date": pd.Timestamp("1900-01-01", tz="UTC"),
+        "max_plausible_date": pd.Timestamp("2025-02-28", tz="UTC"),
         "rows_in_raw_current_memberships": 2,
         "rows_in_raw_current_visits": 3,
         "rows_in_raw_current_donations": 0,
@@ -80,7 +82,12 @@ def test_expectation_parameters_count_the_raw_rows_and_bound_the_dates() -> None
     ("details", "expected"),
     [
         ({"observed_value": 2}, "2"),
-        ({"unexpected_count": 1, "partial_unexpected_list": [-3.0]}, "unexpected: -3.0"),
+        # The frames' integers with NULLs are floats, their dates midnight UTC: shown as written.
+        ({"unexpected_count": 2, "partial_unexpected_list": [-3.0, 2.5]}, "unexpected: -3, 2.5"),
+        (
+            {"unexpected_count": 1, "partial_unexpected_list": [pd.Timestamp("2031-01-01", tz="UTC")]},
+            "unexpected: 2031-01-01",
+        ),
         (
             {"unexpected_count": 12, "partial_unexpected_list": list(range(12))},
             "unexpected: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, ...",
@@ -364,19 +371,24 @@ def test_a_suite_reads_only_the_columns_it_checks(suites: dict) -> None:
     assert "event" not in fct_visit
 
 
-def test_read_frame_gives_gx_arrow_text_python_dates_and_nullable_numbers() -> None:
+def test_read_frame_gives_gx_arrow_text_utc_dates_and_columns_it_compares_at_once() -> None:
     con = duckdb.connect()
     con.execute(
         "create table t as select * from (values ('VN', date '2000-01-01', 1, true, 'x'), "
-        "(null, null, null, null, 'y')) as v(country, day, n, flag, unused)"
+        "(null, null, null, null, 'y'), ('JP', date '1066-10-14', 7, false, 'z')) as v(country, day, n, flag, unused)"
     )
 
     frame = quality.validation._read_frame(con, "select * from t", {"country", "day", "n", "flag", "not_there"})
 
     assert list(frame.columns) == ["country", "day", "n", "flag"]
     assert str(frame["country"].dtype) == "string"
-    assert frame["day"].tolist()[0] == dt.date(2000, 1, 1) and frame["day"].tolist()[1] is None
-    assert str(frame["n"].dtype) == "Int64" and str(frame["flag"].dtype) == "boolean"
+    # Midnight UTC in seconds: a year the contract allows before 1677 (nanoseconds' first) too.
+    assert str(frame["day"].dtype) == "datetime64[s, UTC]"
+    days = frame["day"].tolist()
+    assert days[0] == pd.Timestamp("2000-01-01", tz="UTC") and days[1] is pd.NaT
+    assert quality.results._as_text(days[2]) == "1066-10-14"
+    assert str(frame["n"].dtype) == "float64" and frame["n"].isna().tolist() == [False, True, False]
+    assert str(frame["flag"].dtype) == "boolean"
     assert list(quality.validation._read_frame(con, "select * from t", set()).columns) == ["country"]
 
 
