@@ -24,6 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from libcoop.dashboard import charts, staged_dashboard
+from libcoop.dashboard.cache import cached
 from libcoop.dashboard.figures import Figures, compute, reporting_countries
 from libcoop.dashboard.fonts import FONT_FAMILY, characters_of, write_subset
 
@@ -43,19 +44,7 @@ def vega_bundle(cache_dir: Path | None = None) -> str:
     vl-convert builds it in about 3 s, the same script for the same vl-convert and Vega-Lite
     versions: it is kept in ``cache_dir`` under a name carrying both, and in this process."""
     name = f"vega-embed-vl{VEGA_LITE_VERSION}-vl-convert{version('vl-convert-python')}.js"
-    cached = cache_dir / name if cache_dir is not None else None
-    if cached is not None and cached.is_file():
-        return cached.read_text(encoding="utf-8")
-    text = _bundle(VEGA_LITE_VERSION)
-    if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_name(f".{name}.{uuid.uuid4().hex[:8]}.tmp")
-            partial.write_text(text, encoding="utf-8")
-            partial.replace(cached)  # whole or not at all: two runs may write it at once
-        except OSError as error:
-            log.warning("the chart scripts could not be cached in %s: %s", cache_dir, error)
-    return text
+    return cached(cache_dir, name, lambda: _bundle(VEGA_LITE_VERSION).encode()).decode()
 
 
 @functools.cache
@@ -149,7 +138,8 @@ def render_pages(con: duckdb.DuckDBPyConnection, *, with_font: bool = True) -> d
 
 def build_dashboard(database: Path, target_dir: Path, cache_dir: Path | None = None) -> Path:
     """Write the dashboard of ``database`` (opened read-only) into ``target_dir``, replacing it whole.
-    ``cache_dir`` keeps the chart scripts from one run to the next (``vega_bundle``).
+    ``cache_dir`` keeps the chart scripts and the cut font from one run to the next (``vega_bundle``,
+    ``fonts.write_subset``).
 
     The pages are written into a temporary folder beside ``target_dir`` and put in place with
     renames. Returns the path of ``index.html``."""
@@ -162,7 +152,7 @@ def build_dashboard(database: Path, target_dir: Path, cache_dir: Path | None = N
         (staging / ASSETS).mkdir(parents=True)
         with duckdb.connect(str(database), read_only=True) as con:
             pages = render_pages(con)
-        font = write_subset(characters_of(pages.values()), staging / ASSETS / FONT_NAME)
+        font = write_subset(characters_of(pages.values()), staging / ASSETS / FONT_NAME, cache_dir=cache_dir)
         if font is None:  # no font installed: the pages must not point at a file that is not there
             with duckdb.connect(str(database), read_only=True) as con:
                 pages = render_pages(con, with_font=False)

@@ -307,3 +307,22 @@ def spec_rows(spec: dict, part: int | None = None) -> list[dict]:
     chart = spec if part is None else spec["vconcat"][part]
     data = chart.get("data") or spec.get("data") or chart["layer"][0].get("data")
     return spec["datasets"][data["name"]]
+
+
+def test_the_cut_font_is_kept_for_the_same_characters(tmp_path):
+    from libcoop.dashboard.fonts import font_source, write_subset
+
+    if font_source() is None:
+        pytest.fail("no CJK font installed: `make test` installs Debian's fonts-noto-cjk")
+    cache = tmp_path / ".cache"
+    first = write_subset("Hà Nội 北京", tmp_path / "a" / "font.woff2", cache_dir=cache)
+    assert first is not None and first.read_bytes()[:4] == b"wOF2"
+    (kept,) = cache.iterdir()
+    assert kept.read_bytes() == first.read_bytes()
+    # The same characters again: the kept font, not a new cut (marked here to tell them apart).
+    kept.write_bytes(b"wOF2 kept")
+    assert write_subset("Hà Nội 北京", tmp_path / "b" / "font.woff2", cache_dir=cache).read_bytes() == b"wOF2 kept"
+    # Other characters: another cut, kept beside the first.
+    other = write_subset("Hà Nội 東京", tmp_path / "c" / "font.woff2", cache_dir=cache)
+    assert other.read_bytes()[:4] == b"wOF2" and other.read_bytes() != b"wOF2 kept"
+    assert len(list(cache.iterdir())) == 2
