@@ -7,6 +7,7 @@ spelling, in Python, through the country libraries."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,14 @@ log = logging.getLogger(__name__)
 MAX_PROBLEM_EXAMPLES = 200  # listed one by one; beyond that, counted per rule
 
 
+@dataclass(frozen=True)
+class StoredRows:
+    """Rows kept as Parquet, with their count (from the file's footer, without reading them)."""
+
+    count: int
+    read: Callable[[], pa.Table]
+
+
 @dataclass
 class CheckedFile:
     """The verdict on one file: its normalized rows when every rule holds, else its problems."""
@@ -43,10 +52,25 @@ class CheckedFile:
     problem_counts: dict[str, int] = field(default_factory=dict)  # rule -> rows breaking it
     warnings: list[str] = field(default_factory=list)
     rows: pa.Table | None = None
+    # A staged verdict's rows stay where they were kept (libcoop.ingest.staged) until the load
+    # appends them, one file at a time: a drop of 1M rows is never in memory at once.
+    stored_rows: StoredRows | None = None
 
     @property
     def accepted(self) -> bool:
         return not self.problems
+
+    @property
+    def row_count(self) -> int:
+        if self.rows is not None:
+            return self.rows.num_rows
+        return self.stored_rows.count if self.stored_rows is not None else 0
+
+    def read_rows(self) -> pa.Table | None:
+        """The normalized rows: in memory, or read from where the verdict kept them."""
+        if self.rows is not None or self.stored_rows is None:
+            return self.rows
+        return self.stored_rows.read()
 
     @property
     def problem_total(self) -> int:

@@ -158,7 +158,7 @@ def load_drop(
                 # In force from now on: a copy of it later in this same drop is a duplicate too.
                 current[drop.relative_path] = digest
                 outcome = FileOutcome(
-                    drop.relative_path, drop.country_code, drop.kind, digest, "loaded", checked.rows.num_rows
+                    drop.relative_path, drop.country_code, drop.kind, digest, "loaded", checked.row_count
                 )
             else:
                 _record_rejection(con, checked, load_id, now)
@@ -220,7 +220,7 @@ def load_drop(
 def _append_version(
     con: duckdb.DuckDBPyConnection, drop: DropFile, digest: str, checked: CheckedFile, load_id: str, now: dt.datetime
 ) -> None:
-    rows = checked.rows
+    rows = checked.read_rows()
     con.register("incoming_rows", rows)
     try:
         con.execute(

@@ -29,7 +29,7 @@ def render(checked: CheckedFile, *, when: dt.datetime | None = None, dry_run: bo
     when = when or dt.datetime.now(dt.UTC)
     name = checked.drop.relative_path
     if checked.accepted:
-        rows = checked.rows.num_rows if checked.rows is not None else 0
+        rows = checked.row_count
         verdict = "would be loaded" if dry_run else "loaded"
         lines = [f"{name}: OK, {_rows(rows)} follow the contract; the file {verdict}."]
         lines += [f"  note: {w}" for w in checked.warnings]

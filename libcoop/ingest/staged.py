@@ -8,6 +8,7 @@ file itself and its hash come from the run's ``Discovery`` (never listed or hash
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from libcoop.ingest.check import CheckedFile, check_file
+from libcoop.ingest.check import CheckedFile, StoredRows, check_file
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import Discovery, DropFile
 from libcoop.settings import Paths
@@ -42,7 +43,7 @@ def stage_check(paths: Paths, run_id: str, drop: DropFile) -> dict[str, Any]:
         "file": relative_path,
         "hash": digest,
         "accepted": checked.accepted,
-        "rows": checked.rows.num_rows if checked.rows is not None else 0,
+        "rows": checked.row_count,
         "problems": checked.problem_total if not checked.accepted else 0,
     }
 
@@ -60,7 +61,7 @@ def staged_checks(paths: Paths, run_id: str, discovery: Discovery) -> dict[tuple
             problems=[Problem(**p) for p in verdict["problems"]],
             problem_counts=verdict["problem_counts"],
             warnings=verdict["warnings"],
-            rows=rows,
+            stored_rows=rows,
         )
     return verdicts
 
@@ -78,7 +79,7 @@ def _store(paths: Paths, run_id: str, verdict: dict[str, Any], rows: pa.Table | 
     (folder / f"{verdict['hash']}.json").write_text(json.dumps(verdict), encoding="utf-8")
 
 
-def _stored(paths: Paths, run_id: str) -> list[tuple[dict[str, Any], pa.Table | None]]:
+def _stored(paths: Paths, run_id: str) -> list[tuple[dict[str, Any], StoredRows | None]]:
     if paths.lake is not None:
         from libcoop.warehouse.lake_checks import read_verdicts
 
@@ -87,6 +88,12 @@ def _stored(paths: Paths, run_id: str) -> list[tuple[dict[str, Any], pa.Table | 
     stored = []
     for meta in sorted(folder.glob("*.json")) if folder.is_dir() else ():
         rows_file = meta.with_suffix(".parquet")
-        rows = pq.read_table(rows_file) if rows_file.exists() else None
+        rows = parquet_rows(rows_file) if rows_file.exists() else None
         stored.append((json.loads(meta.read_text(encoding="utf-8")), rows))
     return stored
+
+
+def parquet_rows(source: Path | bytes) -> StoredRows:
+    """The rows of a Parquet file (or its bytes), counted now and read when asked for."""
+    opened = (lambda: io.BytesIO(source)) if isinstance(source, bytes) else (lambda: source)
+    return StoredRows(pq.read_metadata(opened()).num_rows, lambda: pq.read_table(opened()))

@@ -14,12 +14,15 @@ import io
 import json
 import os
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from libcoop.warehouse.lake import Lake, connect
+
+if TYPE_CHECKING:
+    from libcoop.ingest.check import StoredRows
 
 SCHEMA = "libcoop_checks"
 TABLE = f'lake."{SCHEMA}".verdicts'
@@ -70,8 +73,11 @@ def write_verdict(lake: Lake, run_id: str, verdict: dict[str, Any], rows: pa.Tab
         )
 
 
-def read_verdicts(lake: Lake, run_id: str) -> list[tuple[dict[str, Any], pa.Table | None]]:
-    """The verdicts of ``run_id`` (the latest per file and content), with their rows."""
+def read_verdicts(lake: Lake, run_id: str) -> list[tuple[dict[str, Any], StoredRows | None]]:
+    """The verdicts of ``run_id`` (the latest per file and content), with their rows (as Parquet
+    bytes, read into a table when the load appends them)."""
+    from libcoop.ingest.staged import parquet_rows
+
     with connect(lake, read_only=True) as con:
         if not con.execute(
             "select 1 from duckdb_tables() where database_name = 'lake' and schema_name = ? "
@@ -85,9 +91,7 @@ def read_verdicts(lake: Lake, run_id: str) -> list[tuple[dict[str, Any], pa.Tabl
             "order by file_path",
             [run_id],
         ).fetchall()
-    return [
-        (json.loads(verdict), pq.read_table(io.BytesIO(rows)) if rows is not None else None) for verdict, rows in found
-    ]
+    return [(json.loads(verdict), parquet_rows(bytes(rows)) if rows is not None else None) for verdict, rows in found]
 
 
 def checked_by(lake: Lake, run_id: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ def verdicts(paths: Paths, run_id: str) -> dict[str, tuple]:
         path: (
             checked.accepted,
             [(p.rule, p.row, p.column, p.value) for p in checked.problems],
-            checked.rows.num_rows if checked.rows is not None else 0,
+            checked.row_count,
         )
         for (path, _), checked in staged.items()
     }

@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import duckdb
+import pyarrow.parquet as pq
 
 from libcoop.ingest.drop_folder import Discovery, discover
 from libcoop.ingest.load import load_drop
@@ -33,8 +34,14 @@ def test_staged_verdicts_are_loaded_without_checking_again(drop, tmp_path, monke
         },
         {"file": "CN/visits.csv", "hash": hashes["CN/visits.csv"], "accepted": False, "rows": 0, "problems": 1},
     ]
+    reads: list[object] = []
+    read_table = pq.read_table
+    monkeypatch.setattr(pq, "read_table", lambda source: reads.append(source) or read_table(source))
     staged = staged_checks(paths, "run1", discovery)
     assert len(staged) == 2
+    # The rows are counted from the Parquet footer and read only when the load appends them.
+    membership = staged[("VN/memberships.csv", hashes["VN/memberships.csv"])]
+    assert (membership.rows, membership.row_count, reads) == (None, 1, [])
 
     def no_second_check(*_args, **_kwargs):
         raise AssertionError("the load re-checked a file whose verdict was staged")
@@ -46,6 +53,8 @@ def test_staged_verdicts_are_loaded_without_checking_again(drop, tmp_path, monke
             "VN/memberships.csv": "loaded",
             "CN/visits.csv": "rejected",
         }
+        assert len(reads) == 1  # the accepted file's rows, once
+        assert con.execute("select record_id, source_row_number from raw.memberships").fetchall() == [("m1", 2)]
         assert con.execute("select value, rule from audit.file_rejections").fetchall() == [
             ("Atlantis", "unknown_country")
         ]
