@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from libcoop.ingest.contract import KIND_COLUMNS
 from libcoop.settings import dbt_project_dir, point_dbt_at
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def build_marts(
 
 
 # The dbt sources the loader writes, by kind of file (dbt_project/models/staging/_sources.yml).
-RAW_SOURCES = {kind: f"source:raw.current_{kind}" for kind in ("memberships", "visits", "donations")}
+RAW_SOURCES = {kind: f"source:raw.current_{kind}" for kind in KIND_COLUMNS}
 FILE_VERSIONS_SOURCE = "source:raw.file_versions"
 
 
