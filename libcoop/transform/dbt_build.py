@@ -33,6 +33,8 @@ class BuildResult:
 # dbt's own folder beside the warehouse: its target (manifest, partial-parse state, run results)
 # and logs. It survives the runs, so dbt parses the project once and then only what changed.
 STATE_DIRNAME = ".dbt-target"
+# In that folder, the run results of the last dbt build (dbt docs overwrite target/run_results.json).
+BUILD_RESULTS_NAME = "build_run_results.json"
 
 
 def dbt_state_dir(database: Path) -> Path:
@@ -119,7 +121,7 @@ def build_marts(
         # dbt docs rewrite run_results.json: keep the build's (every model's and test's timing).
         results = state / "target" / "run_results.json"
         if results.exists():
-            shutil.copyfile(results, state / "build_run_results.json")
+            shutil.copyfile(results, state / BUILD_RESULTS_NAME)
     results = list(getattr(outcome.result, "results", None) or [])
     failures = tuple(
         f"{r.node.resource_type} {r.node.name}: {r.status} {r.message or ''}{_first_failures(database, r)}".strip()

@@ -15,7 +15,13 @@ import shutil
 import uuid
 from pathlib import Path
 
-from libcoop.transform.dbt_build import STATE_DIRNAME, dbt_args, dbt_state_lock, release_duckdb
+from libcoop.transform.dbt_build import (
+    BUILD_RESULTS_NAME,
+    STATE_DIRNAME,
+    dbt_args,
+    dbt_state_lock,
+    release_duckdb,
+)
 from libcoop.warehouse.publish import replace_folder
 
 log = logging.getLogger(__name__)
@@ -31,7 +37,7 @@ class DocsFailed(RuntimeError):
 
 def _built_every_node(state: Path) -> bool:
     """The last ``dbt build`` in ``state`` selected no subset (its run results keep its arguments)."""
-    results = state / "build_run_results.json"
+    results = state / BUILD_RESULTS_NAME
     try:
         args = json.loads(results.read_text(encoding="utf-8")).get("args", {})
     except (OSError, ValueError):
