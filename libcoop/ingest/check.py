@@ -363,9 +363,13 @@ def _check_rows(drop: DropFile, table: pa.Table, mapping: dict[str, str], checke
         con.close()
 
 
-def _distinct_values(con: duckdb.DuckDBPyConnection, column: str, limit: int | None = None) -> list[tuple[str, int]]:
-    """Each distinct value of ``column`` in table ``src`` with the first row it is on, in row order."""
-    sql = f'select "{column}", min({ROW_COLUMN}) from src where "{column}" is not null group by 1 order by 2'
+def _distinct_values(
+    con: duckdb.DuckDBPyConnection, column: str, limit: int | None = None, *, non_ascii: bool = False
+) -> list[tuple[str, int]]:
+    """Each distinct value of ``column`` in table ``src`` with the first row it is on, in row order;
+    with ``non_ascii``, only the values with a character beyond ASCII (more bytes than characters)."""
+    only = f' and strlen("{column}") > length("{column}")' if non_ascii else ""
+    sql = f'select "{column}", min({ROW_COLUMN}) from src where "{column}" is not null{only} group by 1 order by 2'
     return con.execute(sql + (f" limit {limit}" if limit else "")).fetchall()
 
 
@@ -383,7 +387,8 @@ def _warn_garbled_text(
     for column in columns_of(drop.kind):
         if column.type not in (ColumnType.TEXT, ColumnType.LOWER_TEXT) or column.name not in mapping:
             continue
-        for value, row in _distinct_values(con, column.name, MAX_TEXTS_CHECKED):
+        # Mojibake is made of characters beyond ASCII: plain ASCII values cannot be garbled.
+        for value, row in _distinct_values(con, column.name, MAX_TEXTS_CHECKED, non_ascii=True):
             if badness.is_bad(value) and (fixed := ftfy.fix_text(value)) != value:
                 checked.warnings.append(
                     f'{drop.relative_path}: row {row}, column {column.name}: the text "{value[:80]}" looks garbled '

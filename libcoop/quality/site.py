@@ -68,12 +68,16 @@ def _escape_results(value: Any) -> Any:
     return value
 
 
-def _build_data_docs(context: FileDataContext, run_id: str) -> tuple[Path | None, dict[str, str]]:
+def _build_data_docs(
+    context: FileDataContext, run_id: str, fresh: Mapping[str, Any] | None = None
+) -> tuple[Path | None, dict[str, str]]:
     """Render this run's validation results and the suites.
 
     Returns the site's folder and this run's validation result page of each suite (relative to
     the site). The values in the stored results come from coordinators' files: they are
-    HTML-escaped first, since Great Expectations renders them unescaped.
+    HTML-escaped first, since Great Expectations renders them unescaped. ``fresh`` holds, by
+    suite, results of this run changed since GX stored them (their failing rows named): they
+    are stored instead.
     """
     from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
@@ -85,8 +89,8 @@ def _build_data_docs(context: FileDataContext, run_id: str) -> tuple[Path | None
         suite = key.expectation_suite_identifier.name
         if suite not in latest or key.run_id.run_time > latest[suite].run_id.run_time:
             latest[suite] = key
-    for key in latest.values():
-        stored = store.get(key)
+    for suite, key in latest.items():
+        stored = (fresh or {}).get(suite) or store.get(key)
         for expectation_result in stored.results:
             expectation_result.result = _escape_results(expectation_result.result or {})
             if isinstance(expectation_result.exception_info, Mapping):

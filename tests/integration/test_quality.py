@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import html
+import json
 import re
 import shutil
 from pathlib import Path
@@ -565,6 +566,23 @@ def test_raw_rules_catch_what_the_contract_forbids(warehouse: Path, context_dir:
     page = (report.data_docs_dir / report.validation_pages["raw_visits"]).read_text(encoding="utf-8")
     assert "<b>sightseeing" not in page
     assert "&lt;b&gt;sightseeing&lt;/b&gt;" in page
+    # The stored result (what the Data Docs page renders) names the failing row's file and row, as
+    # GX writes them when asked to (validation._name_failing_rows), not its place in the dataframe;
+    # its values HTML-escaped (GX puts them into its pages as they are).
+    (stored,) = (context_dir / "gx" / "uncommitted" / "validations" / "raw_visits" / "run-raw").rglob("*.json")
+    results = json.loads(stored.read_text(encoding="utf-8"))["results"]
+    (in_set,) = [
+        r["result"] for r in results if not r["success"] and r["expectation_config"]["type"].endswith("in_set")
+    ]
+    assert in_set["unexpected_index_column_names"] == ["reporting_country", "file_path", "source_row_number"]
+    assert in_set["partial_unexpected_index_list"] == [
+        {
+            "activity_type": "&lt;b&gt;sightseeing&lt;/b&gt;",
+            "reporting_country": "SG",
+            "file_path": "SG/visits.csv",
+            "source_row_number": 2,
+        }
+    ]
     sg = next(c for c in report.countries if c.country_code == "SG")
     assert {(c.outcome.column, c.failing_rows) for c in sg.failed_checks} == {
         ("activity_type", (quality.FailingRow("SG/visits.csv", 2, "activity_type=<b>sightseeing</b>"),)),

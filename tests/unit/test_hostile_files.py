@@ -8,8 +8,12 @@ import io
 import zipfile
 
 import duckdb
+import ftfy
 import openpyxl
 import pytest
+from ftfy import badness
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from libcoop.ingest.drop_folder import discover
 from libcoop.ingest.load import load_drop
@@ -219,6 +223,14 @@ def test_case10_clean_native_scripts_are_not_flagged(drop):
     checked = check(drop, "VN/memberships.csv", f"{MEMBERSHIPS_HEADER}\n{rows}\n")
     assert checked.accepted
     assert not [w for w in checked.warnings if "looks garbled" in w]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), min_size=1, max_size=60))
+def test_case10_ascii_text_is_never_garbled_so_the_check_skips_it(text):
+    """The mojibake check looks only at values with a character beyond ASCII (check._warn_garbled_text):
+    ftfy finds nothing to fix in plain ASCII, whatever it is."""
+    assert not badness.is_bad(text) or ftfy.fix_text(text) == text
 
 
 def test_blank_lines_do_not_shift_the_rows_reported_after_them(drop):

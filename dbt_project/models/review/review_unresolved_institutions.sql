@@ -21,6 +21,19 @@ unresolved_names as (
 
 ),
 
+-- Only the mentions of unresolved names are counted: a handful of names among millions of mentions.
+unresolved_mentions as (
+
+    select * from mentions
+    where exists (
+        select 1 as found from unresolved_names
+        where
+            unresolved_names.institution_name_normalized = mentions.institution_name_normalized
+            and unresolved_names.country_iso2 = mentions.country_iso2
+    )
+
+),
+
 usage as (
 
     select
@@ -38,7 +51,7 @@ usage as (
         string_agg(distinct file_path, ', ' order by file_path) as file_paths,
         min(activity_date) as first_activity_date,
         max(activity_date) as last_activity_date
-    from mentions
+    from unresolved_mentions
     group by institution_name_normalized, country_iso2
 
 ),
