@@ -26,7 +26,7 @@ from libcoop.ingest.contract import (
     period_last_day_sql,
 )
 from libcoop.ingest.drop_folder import DropFile
-from libcoop.ingest.readers import ROW_COLUMN, RawRead, read_drop_file
+from libcoop.ingest.readers import ROW_COLUMN, RawRead, duckdb_config, read_drop_file
 from libcoop.ingest.suggestions import NAME_COLUMNS, unresolved_name_warning, with_suggestion
 from libcoop.reference import currency_codes, resolve_countries
 
@@ -297,7 +297,7 @@ def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, st
 
 
 def _check_rows(drop: DropFile, table: pa.Table, mapping: dict[str, str], checked: CheckedFile) -> None:
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:", config=duckdb_config(table.nbytes))
     try:
         con.execute("set enable_progress_bar = false")
         con.register("raw_rows", table)
