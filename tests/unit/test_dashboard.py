@@ -93,6 +93,17 @@ def test_activities_count_once_per_country_taking_part_and_once_in_all(con):
     assert set(japan["country"]) == {"JP", "all"} and japan[japan["country"] == "all"]["activities"].sum() == 3
 
 
+def test_a_domestic_activity_counts_once_for_its_country(tmp_path):
+    """Host and guest in the same country: the country took part once (figures.ACTIVITIES_PER_YEAR)."""
+    path = tiny_warehouse(tmp_path / "domestic.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute("insert into marts.fct_cooperation_activity values ('a10', 'visit', 20100101, 'k-vn', 'k-vn')")
+        rows = {(y, f, c): n for y, f, c, n in compute(con).activities.itertuples(index=False)}
+        assert rows[(2010, "visit", "VN")] == 3 and rows[(2010, "visit", "all")] == 3
+        vn = compute(con, "VN").activities
+        assert vn[(vn["year"] == 2010) & (vn["activity_family"] == "visit")]["activities"].tolist() == [3, 3]
+
+
 def test_visits_between_national_libraries_count_both_directions_once(con):
     pairs = compute(con).pairs
     got = {
