@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import json
@@ -146,12 +147,13 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
         with _read_only(database) as con:
             frame = _read_frame(con, spec.query(con), _columns_checked(definition.suite, spec))
         result_format = _result_format(spec, frame)
-        result = definition.run(
-            batch_parameters={"dataframe": frame},
-            expectation_parameters=parameters,
-            run_id=run_identifier,
-            result_format=result_format,
-        )
+        with _arrow_strings():
+            result = definition.run(
+                batch_parameters={"dataframe": frame},
+                expectation_parameters=parameters,
+                run_id=run_identifier,
+                result_format=result_format,
+            )
         if _name_failing_rows(result, frame, spec):
             named[spec.name] = result
         suite_outcomes = [_outcome(spec, r) for r in result.results]
@@ -192,6 +194,15 @@ def _read_only(database: Path) -> duckdb.DuckDBPyConnection:
     parallel they come in no fixed order; an ORDER BY cost 0.8 GB more at 1M rows). The time is in
     GX, not in these reads."""
     return duckdb.connect(str(database), read_only=True, config={"threads": 1})
+
+
+def _arrow_strings() -> contextlib.AbstractContextManager[None]:
+    """While GX validates: text made by ``astype(str)`` is Arrow-backed (pandas 3's default), so a
+    regex is matched over a whole column in Arrow, not value by value in Python (raw_visits at 1M
+    rows: 2.32 to 1.79 s, the same results)."""
+    import pandas as pd
+
+    return pd.option_context("future.infer_string", True)
 
 
 def _release_batches(definition: ValidationDefinition) -> None:
@@ -444,7 +455,8 @@ def _country_checks(
     for country in countries:
         rows = frame[frame["reporting_country"] == country]
         batch = definition.batch_definition.get_batch(batch_parameters={"dataframe": rows})
-        country_result = batch.validate(again, expectation_parameters=parameters, result_format=result_format)
+        with _arrow_strings():
+            country_result = batch.validate(again, expectation_parameters=parameters, result_format=result_format)
         _name_failing_rows(country_result, frame, spec)
         by_key = {_key(r.expectation_config): _outcome(spec, r) for r in country_result.results}
         outcomes = [
