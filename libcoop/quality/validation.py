@@ -146,7 +146,7 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
         # connection closes (230 MB after a fact's frame), and the next suite's frame comes on top.
         with _read_only(database) as con:
             frame = _read_frame(con, spec.query(con), _columns_checked(definition.suite, spec))
-        result_format = _result_format(spec, frame)
+        result_format = _result_format()
         with _arrow_strings():
             result = definition.run(
                 batch_parameters={"dataframe": frame},
@@ -266,8 +266,8 @@ def _read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str]
     relation = con.sql(f"select {', '.join(_quote(name) for name in chosen)} from ({sql})")
     table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
     # Each column is made what GX needs in Arrow, before pandas sees it, one column at a time:
-    # pandas then builds each column once (at 1M rows: 0.25 GB less at the peak than converting
-    # after, in pandas).
+    # pandas then builds each column once (raw_visits at 1M rows: 48 MB less at the read's peak,
+    # 0.93 to 0.74 s, than converting the columns in pandas after).
     for index, field in enumerate(table.schema):
         column = table.column(index)
         if pa.types.is_date(field.type):
@@ -304,8 +304,8 @@ def _is_text(data_type: pa.DataType) -> bool:
     )
 
 
-def _result_format(spec: _SuiteSpec, frame: pd.DataFrame) -> dict[str, Any]:
-    """SUMMARY results: the counts, and the first failing rows by their place in ``frame``.
+def _result_format() -> dict[str, Any]:
+    """SUMMARY results: the counts, and the first failing rows by their place in the frame.
 
     The file and row of those rows are added after (``_name_failing_rows``): asked to name them
     itself (``unexpected_index_column_names``), GX's pandas engine builds a dict per failing row,
