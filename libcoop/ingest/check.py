@@ -41,6 +41,8 @@ class StoredRows:
 
     count: int
     read: Callable[[], pa.Table]
+    # The Parquet file itself, when the rows are kept in one (not in a lake): DuckDB reads it there.
+    path: Path | None = None
 
 
 @dataclass

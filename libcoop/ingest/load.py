@@ -210,22 +210,32 @@ def load_drop(
 def _append_version(
     con: duckdb.DuckDBPyConnection, drop: DropFile, digest: str, checked: CheckedFile, load_id: str, now: dt.datetime
 ) -> None:
-    rows = checked.read_rows()
-    con.register("incoming_rows", rows)
-    try:
-        con.execute(
-            f"insert into raw.{drop.kind} by name select ? as file_path, ? as content_hash, ? as load_id, "
-            "? as reporting_country, * from incoming_rows",
-            [drop.relative_path, digest, load_id, drop.country_code],
-        )
-    finally:
-        con.unregister("incoming_rows")
+    insert = (
+        f"insert into raw.{drop.kind} by name select ? as file_path, ? as content_hash, ? as load_id, "
+        "? as reporting_country, * from "
+    )
+    values = [drop.relative_path, digest, load_id, drop.country_code]
+    stored = checked.stored_rows
+    if checked.rows is None and stored is not None and stored.path is not None:
+        # DuckDB reads the staged Parquet file itself. Rows appended from an Arrow table stay in
+        # memory, Arrow's and DuckDB's, until the load's transaction commits: at 1M rows the load
+        # grew by 3 MB a file, to 0.7 GB (2 GB at 5M).
+        con.execute(insert + "read_parquet(?)", [*values, str(stored.path)])
+        count = stored.count
+    else:
+        rows = checked.read_rows()
+        con.register("incoming_rows", rows)
+        try:
+            con.execute(insert + "incoming_rows", values)
+        finally:
+            con.unregister("incoming_rows")
+        count = rows.num_rows
     con.execute(
         "insert into raw.file_versions values (?, ?, ?, ?, ?, ?, ?, false)",
-        [drop.relative_path, drop.country_code, drop.kind, digest, load_id, now, rows.num_rows],
+        [drop.relative_path, drop.country_code, drop.kind, digest, load_id, now, count],
     )
     _make_current(con, drop.relative_path, digest)
-    log.info("loaded %s: %d rows", drop.relative_path, rows.num_rows)
+    log.info("loaded %s: %d rows", drop.relative_path, count)
 
 
 def _make_current(con: duckdb.DuckDBPyConnection, file_path: str, digest: str) -> None:

@@ -96,4 +96,5 @@ def _stored(paths: Paths, run_id: str) -> list[tuple[dict[str, Any], StoredRows 
 def parquet_rows(source: Path | bytes) -> StoredRows:
     """The rows of a Parquet file (or its bytes), counted now and read when asked for."""
     opened = (lambda: io.BytesIO(source)) if isinstance(source, bytes) else (lambda: source)
-    return StoredRows(pq.read_metadata(opened()).num_rows, lambda: pq.read_table(opened()))
+    path = None if isinstance(source, bytes) else source
+    return StoredRows(pq.read_metadata(opened()).num_rows, lambda: pq.read_table(opened()), path)
