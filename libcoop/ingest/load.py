@@ -219,7 +219,7 @@ def _append_version(
     if checked.rows is None and stored is not None and stored.path is not None:
         # DuckDB reads the staged Parquet file itself. Rows appended from an Arrow table stay in
         # memory, Arrow's and DuckDB's, until the load's transaction commits: at 1M rows the load
-        # grew by 3 MB a file, to 0.7 GB (2 GB at 5M).
+        # grew by 3 MB a file, to 0.7 GB.
         con.execute(insert + "read_parquet(?)", [*values, str(stored.path)])
         count = stored.count
     else:
