@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import logging
 import numbers
+import shutil
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -52,6 +53,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # --- the file data context ------------------------------------------------------------------------
+
+
+def warehouse_context(template: Path, state_dir: Path) -> Path:
+    """The Great Expectations context a warehouse validates with: its own copy of the committed
+    context ``template``, under ``state_dir`` (beside the warehouse file). Its stores (validation
+    results, the Data Docs site) then hold only that warehouse's runs: two warehouses built from
+    one checkout never list each other's results, and the checkout's context is never written."""
+    config = state_dir / "gx" / "great_expectations.yml"
+    if not config.is_file():
+        staging = state_dir.with_name(f".{state_dir.name}.{time.time_ns()}.tmp")
+        shutil.copytree(template, staging, ignore=shutil.ignore_patterns("uncommitted"))
+        state_dir.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(state_dir, ignore_errors=True)  # a copy cut short by a kill: never half a context
+        staging.rename(state_dir)
+    return state_dir
 
 
 def open_context(context_dir: Path) -> FileDataContext:
