@@ -58,8 +58,9 @@ distinct_names as (
 
 ),
 
--- An alias shared by institutions of several countries (e.g. an acronym) resolves to the one
--- of the name's own country; a name still matching several institutions stays unresolved.
+-- A name resolves only among the institutions of the row's stated country (contract section 1):
+-- an alias shared by institutions of several countries (e.g. an acronym) resolves to the one of
+-- the name's own country; a name still matching several institutions stays unresolved.
 name_candidates as (
 
     select
@@ -76,7 +77,9 @@ name_candidates as (
         ) as candidate_rank
     from distinct_names
     inner join candidates
-        on distinct_names.institution_name_normalized = candidates.name_normalized
+        on
+            distinct_names.institution_name_normalized = candidates.name_normalized
+            and distinct_names.country_iso2 = candidates.institution_country_iso2
 
 ),
 
