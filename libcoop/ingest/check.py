@@ -27,7 +27,7 @@ from libcoop.ingest.contract import (
 )
 from libcoop.ingest.drop_folder import DropFile
 from libcoop.ingest.readers import ROW_COLUMN, RawRead, duckdb_config, read_drop_file
-from libcoop.ingest.suggestions import NAME_COLUMNS, unresolved_name_warning, with_suggestion
+from libcoop.ingest.suggestions import NAME_COLUMNS, NAME_COUNTRY_COLUMNS, unresolved_name_warning, with_suggestion
 from libcoop.reference import currency_codes, resolve_countries
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def check_file(drop: DropFile, root: Path) -> CheckedFile:
         return checked  # broken lines: the row numbers of the others would mislead
     mapping = _map_headers(drop, raw, checked)
     if raw.table.num_rows == 0:
-        checked.problems.append(Problem(drop.relative_path, "no_rows", row=2))
+        checked.problems.append(Problem(drop.relative_path, "no_rows", row=raw.header_row + 1))
         _count(checked)
         return checked
     # A missing column does not hide the other problems: every column present is checked too,
@@ -119,7 +119,7 @@ def _map_headers(drop: DropFile, raw: RawRead, checked: CheckedFile) -> dict[str
     for index, header in enumerate(raw.headers):
         name = header.strip().lower()
         if name in mapping:
-            checked.problems.append(Problem(drop.relative_path, "duplicate_column", row=1, column=name))
+            checked.problems.append(Problem(drop.relative_path, "duplicate_column", row=raw.header_row, column=name))
         elif name in known:
             mapping[name] = f"c{index}"
         else:
@@ -128,7 +128,7 @@ def _map_headers(drop: DropFile, raw: RawRead, checked: CheckedFile) -> dict[str
     unknown = [h for h in raw.headers if h.strip().lower() not in known]
     for column in known.values():
         if column.required and column.name not in mapping:
-            problem = Problem(drop.relative_path, "missing_column", row=1, column=column.name)
+            problem = Problem(drop.relative_path, "missing_column", row=raw.header_row, column=column.name)
             checked.problems.append(with_suggestion(problem, drop.kind, unknown))
     for warning in checked.warnings:
         log.warning(warning)
@@ -413,8 +413,11 @@ def _warn_unresolved_names(
     for column in NAME_COLUMNS:
         if column not in mapping:
             continue
-        for value, row in _distinct_values(con, column):
-            warning = unresolved_name_warning(column, value, row, seeds)
+        country = NAME_COUNTRY_COLUMNS.get(column)
+        iso2 = f'"iso2__{country}"' if country in mapping else "null"
+        distinct = f'select "{column}", {iso2}, min({ROW_COLUMN}) from src where "{column}" is not null'
+        for value, iso2_value, row in con.execute(distinct + " group by 1, 2 order by 3").fetchall():
+            warning = unresolved_name_warning(column, value, row, seeds, iso2_value)
             if warning and listed < MAX_NAME_WARNINGS:
                 checked.warnings.append(f"{drop.relative_path}: {warning}")
                 listed += 1

@@ -172,6 +172,15 @@ RULES: dict[str, tuple[str, str]] = {
         "the file is not saved as UTF-8 text",
         "In Excel use 'Save As' > 'CSV UTF-8 (Comma delimited)', or drop the .xlsx file itself.",
     ),
+    "encoding_unclear": (
+        "the file is not saved as UTF-8, and its text cannot be read with certainty in any usual encoding",
+        "Open the original file in Excel and use 'Save As' > 'CSV UTF-8 (Comma delimited)', "
+        "then drop that file (or drop the .xlsx file itself).",
+    ),
+    "line_too_long": (
+        "this line is far longer than any row of a spreadsheet (a cell holds at most 32,767 characters)",
+        'Check the line for a pasted document or a quote (") that is not closed; keep long texts out of the file.',
+    ),
     "empty_file": ("the file is empty", "Export the data again; the file has no content at all."),
     "no_rows": (
         "the file has a header row but no data rows",
@@ -184,6 +193,22 @@ RULES: dict[str, tuple[str, str]] = {
     "unreadable_spreadsheet": (
         "the spreadsheet cannot be opened",
         "Open it in Excel or LibreOffice, save it again as .xlsx, and drop it again.",
+    ),
+    "not_xlsx": (
+        "this is not an .xlsx workbook (an old Excel .xls?)",
+        "Open it in Excel and save it as .xlsx or CSV UTF-8 (without a password), then drop that file.",
+    ),
+    "formula_without_value": (
+        "this cell holds a formula whose result was never saved: the file was not saved by Excel",
+        "Open and save it in Excel (Excel saves the result of every formula), then drop it again.",
+    ),
+    "merged_cells": (
+        "these cells are merged: Excel keeps the value in the first cell only, the other rows and columns are empty",
+        "Unmerge the cells (Home > Merge & Center > Unmerge Cells) and fill each row.",
+    ),
+    "no_such_day": (
+        "no such day (Excel's 1900-02-29)",
+        "Excel counts a 29 February 1900 that never was: type the real date.",
     ),
     "too_large": (
         "the file is too large to load safely",

@@ -15,12 +15,24 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import DropFile
+from libcoop.ingest.encodings import LEGACY_ENCODINGS, UTF8_BOM, Decoded, decode
+from libcoop.ingest.header import (
+    MAX_TITLE_ROWS,
+    csv_error_problem,
+    csv_error_words,
+    find_csv_header,
+    holds_column_name,
+    rows_above_note,
+)
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_ROWS = 2_000_000
+# DuckDB refuses longer lines in words of its own; a cell is at most 32,767 characters in Excel.
+MAX_LINE_BYTES = 8 * 1024 * 1024
 ROW_COLUMN = "_row"  # the row number the coordinator sees in Excel (header = row 1)
 
 
@@ -32,6 +44,7 @@ class RawRead:
     table: pa.Table | None = None
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # for the report: e.g. the encoding assumed
+    header_row: int = 1  # as Excel numbers it: above 1 when title rows were skipped
 
 
 # Below this size a file is read and checked on one DuckDB thread: files are checked side by side,
@@ -65,59 +78,119 @@ def read_drop_file(drop: DropFile, root: Path) -> RawRead:
     if drop.extension == "xlsx":
         from libcoop.ingest.xlsx import read_xlsx  # xlsx.py builds on this module's RawRead
 
-        return read_xlsx(drop)
-    return _read_csv(drop, root)
+        return finish_read(drop, read_xlsx(drop))
+    return finish_read(drop, _read_csv(drop, root))
+
+
+def finish_read(drop: DropFile, read: RawRead) -> RawRead:
+    """What every reader's table goes through: title rows above the header skipped, and every text
+    in Unicode NFC (a name typed on a Mac, in NFD, is the same name)."""
+    read = _skip_title_rows(drop, read)
+    read.headers = [unicodedata.normalize("NFC", h) for h in read.headers]
+    if read.table is not None:
+        read.table = pa.table(
+            {
+                name: pc.utf8_normalize(column, "NFC") if pa.types.is_string(column.type) else column
+                for name, column in zip(read.table.column_names, read.table.columns, strict=True)
+            }
+        )
+    return read
+
+
+def _skip_title_rows(drop: DropFile, read: RawRead) -> RawRead:
+    """A table read with its first row as header, when that row names no column and one of the next
+    rows does (an XLSX sheet with a title): that row becomes the header, the rows above are dropped."""
+    table = read.table
+    if table is None or read.problems or holds_column_name(read.headers, drop.kind):
+        return read
+    cells = [c for c in table.column_names if c != ROW_COLUMN]
+    first = table.slice(0, MAX_TITLE_ROWS).to_pylist()
+    for index, row in enumerate(first):
+        texts = [row[c] for c in cells]
+        if holds_column_name(texts, drop.kind):
+            header_row = int(row[ROW_COLUMN])
+            headers = [t or "" for t in texts]
+            while headers and not headers[-1].strip():
+                headers.pop()
+            rest = table.slice(index + 1).select([*cells[: len(headers)], ROW_COLUMN])
+            notes = [*read.notes, rows_above_note(header_row)]
+            return RawRead(headers, rest, list(read.problems), notes, header_row=header_row)
+    return read
 
 
 def _sql_text(text: str) -> str:
     return text.replace("'", "''")
 
 
-# What spreadsheet programs save as "CSV" on a computer set to the reporting country's language
-# (docs/contract.md section 1); cp1252 for every other country.
-LEGACY_ENCODINGS = {"JP": "cp932", "CN": "gb18030", "KR": "cp949", "VN": "cp1258", "TW": "big5", "HK": "big5"}
-UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+def _encoding_note(encoding: str, country_code: str) -> str:
+    advice = "Next time, in Excel use 'Save As' > 'CSV UTF-8 (Comma delimited)'."
+    if encoding.startswith("utf-16"):
+        return f"this file is saved as UTF-16 text, not UTF-8; it was read as {encoding}. {advice}"
+    why = (
+        "the usual encoding of spreadsheets in your country"
+        if LEGACY_ENCODINGS.get(country_code) == encoding
+        else "the Western European encoding of Windows"
+    )
+    return (
+        f"this file is not saved as UTF-8; it was read as {encoding}, {why}, the one reading in which "
+        f"its text is plausible. {advice}"
+    )
 
 
-def _decode(drop: DropFile, data: bytes) -> tuple[str | None, str, Problem | None]:
-    """(text, encoding assumed, problem): UTF-8, else UTF-16 with its BOM, else the country's legacy code page."""
+def _undecodable(drop: DropFile, data: bytes, decoded: Decoded) -> Problem:
+    if decoded.unclear:
+        return Problem(drop.relative_path, "encoding_unclear", detail=decoded.unclear)
     try:
-        return data.decode("utf-8-sig"), "utf-8", None
+        data.decode("utf-8")
+        start = 0
     except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        bad = data[error.start : error.start + 4]
-        problem = Problem(drop.relative_path, "not_utf8", row=line, value=f"bytes {bad!r} at byte {error.start}")
-    encoding = "utf-16" if data.startswith(UTF16_BOMS) else LEGACY_ENCODINGS.get(drop.country_code, "cp1252")
-    try:
-        # cp1258 writes Vietnamese tone marks as combining characters: compose them, as UTF-8 files have them.
-        return unicodedata.normalize("NFC", data.decode(encoding)), encoding, None
-    except UnicodeDecodeError:
-        return None, encoding, problem
+        start = error.start
+    line = data[:start].count(b"\n") + 1
+    bad = data[start : start + 4]
+    return Problem(drop.relative_path, "not_utf8", row=line, value=f"bytes {bad!r} at byte {start}")
+
+
+def _one_kind_of_line_end(text: str) -> str:
+    """Every line end as LF when the file mixes them or ends lines with CR alone (old Mac
+    programs): DuckDB's reader takes one kind of line end per file."""
+    if "\r" not in text:
+        return text
+    crlf = text.count("\r\n")
+    if crlf == text.count("\r") and crlf == text.count("\n"):
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _read_csv(drop: DropFile, root: Path) -> RawRead:
     data = drop.path.read_bytes()
-    text, encoding, problem = _decode(drop, data)
-    if text is None:
-        return RawRead(problems=[problem] if problem else [])
-    notes = []
+    decoded = decode(data, drop.country_code)
+    if decoded.text is None or decoded.encoding is None:
+        return RawRead(problems=[_undecodable(drop, data, decoded)])
+    text = _one_kind_of_line_end(decoded.text)
+    # DuckDB reads UTF-8 and skips one byte-order mark; anything else is handed over decoded.
+    rewrite = decoded.encoding != "utf-8" or data.startswith(UTF8_BOM * 2) or len(text) != len(decoded.text)
+    notes = [_encoding_note(decoded.encoding, drop.country_code)] if decoded.encoding != "utf-8" else []
+    header = find_csv_header(text, drop.kind)
+    lines_above = 0
+    if header.row > 1:
+        lines_above = text[: header.offset].count("\n")
+        text = text[header.offset :]
+        rewrite = True
+        notes.append(rows_above_note(header.row))
     source = drop.path.resolve()
-    if encoding != "utf-8":
-        notes.append(
-            f"this file is not saved as UTF-8; it was read as {encoding}, the usual encoding of spreadsheets "
-            "in your country. Next time, in Excel use 'Save As' > 'CSV UTF-8 (Comma delimited)'."
-        )
     with tempfile.TemporaryDirectory(prefix="libcoop-csv-") as scratch:
-        if encoding != "utf-8":
-            # DuckDB reads UTF-8: hand it the decoded text, in a folder only this read may see.
+        if rewrite:
+            # Handed to DuckDB in a folder only this read may see.
             source = Path(scratch).resolve() / "decoded.csv"
-            source.write_text(text.removeprefix("\ufeff"), encoding="utf-8")
-        read = _parse_csv(drop, text, source, [root, Path(scratch)])
+            source.write_text(text, encoding="utf-8")
+        read = _parse_csv(drop, text, source, [root, Path(scratch)], header.row, lines_above)
     read.notes.extend(notes)
     return read
 
 
-def _parse_csv(drop: DropFile, text: str, source: Path, readable: list[Path]) -> RawRead:
+def _parse_csv(
+    drop: DropFile, text: str, source: Path, readable: list[Path], header_row: int = 1, lines_above: int = 0
+) -> RawRead:
     try:
         headers = next(csv.reader(io.StringIO(text)))
     except (StopIteration, csv.Error):
@@ -125,7 +198,9 @@ def _parse_csv(drop: DropFile, text: str, source: Path, readable: list[Path]) ->
     if not any(h.strip() for h in headers):
         return RawRead(problems=[Problem(drop.relative_path, "empty_file")])
     if len(headers) == 1 and (";" in headers[0] or "\t" in headers[0]):
-        return RawRead(headers, problems=[Problem(drop.relative_path, "wrong_separator", row=1, value=headers[0][:80])])
+        return RawRead(
+            headers, problems=[Problem(drop.relative_path, "wrong_separator", row=header_row, value=headers[0][:80])]
+        )
 
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(headers)))
     con = sandbox_connection(*readable, size_bytes=len(text))
@@ -133,27 +208,34 @@ def _parse_csv(drop: DropFile, text: str, source: Path, readable: list[Path]) ->
         relation = con.sql(
             f"select * from read_csv('{_sql_text(str(source))}', auto_detect = false, header = true, "
             f"columns = {{{columns}}}, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
-            "null_padding = false, store_rejects = true)"
+            f"null_padding = false, store_rejects = true, max_line_size = {MAX_LINE_BYTES})"
         )
         table = relation.to_arrow_table()
         rejects = con.execute(
-            "select line, min(error_message), min(csv_line) from reject_errors group by line order by line"
+            "select line, min(error_type), min(csv_line) from reject_errors group by line order by line"
         ).fetchall()
     except duckdb.Error as error:
-        return RawRead(headers, problems=[Problem(drop.relative_path, "malformed_csv", value=str(error)[:200])])
+        return RawRead(headers, problems=[csv_error_problem(drop, str(error))], header_row=header_row)
     finally:
         con.close()
     problems = [
-        Problem(drop.relative_path, "malformed_csv", row=int(line), value=f"{message}: {(csv_line or '').strip()[:80]}")
-        for line, message, csv_line in rejects
+        Problem(
+            drop.relative_path,
+            "line_too_long" if error_type == "LINE SIZE OVER MAXIMUM" else "malformed_csv",
+            row=int(line) + lines_above,
+            value=(csv_line or "").strip()[:80] if error_type != "LINE SIZE OVER MAXIMUM" else None,
+            detail=csv_error_words(error_type),
+        )
+        for line, error_type, csv_line in rejects
     ]
-    return RawRead(headers, _with_row_numbers(table, _record_lines(text, table.num_rows)), problems)
+    rows = _record_lines(text, table.num_rows, header_row)
+    return RawRead(headers, _with_row_numbers(table, rows, header_row + 1), problems, header_row=header_row)
 
 
-def _record_lines(text: str, records: int) -> list[int] | None:
+def _record_lines(text: str, records: int, header_row: int = 1) -> list[int] | None:
     """The row of each record as a spreadsheet shows the file, when blank lines (which the reader
     skips, and a spreadsheet shows as empty rows) would otherwise shift every later row number;
-    None when numbering records from 2 is right.
+    None when numbering records from the row after the header is right.
 
     A quoted value that spans lines (a blank line inside it included) is one row, as in a
     spreadsheet: counting lines instead numbered the rows after it differently depending on
@@ -161,15 +243,15 @@ def _record_lines(text: str, records: int) -> list[int] | None:
     if "\n\n" not in text and "\n\r\n" not in text:
         return None
     reader = csv.reader(io.StringIO(text))
-    next(reader, None)  # the header, row 1
+    next(reader, None)  # the header
     rows = [
         number
-        for number, record in enumerate(reader, start=2)
+        for number, record in enumerate(reader, start=header_row + 1)
         if any(cell.strip() for cell in record) or len(record) > 1
     ]
     return rows if len(rows) == records else None
 
 
-def _with_row_numbers(table: pa.Table, rows: list[int] | None = None) -> pa.Table:
-    numbers = rows if rows is not None else list(range(2, table.num_rows + 2))
+def _with_row_numbers(table: pa.Table, rows: list[int] | None = None, first: int = 2) -> pa.Table:
+    numbers = rows if rows is not None else list(range(first, table.num_rows + first))
     return table.append_column(ROW_COLUMN, pa.array(numbers, pa.int64()))

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 REPORT_SUFFIX = ".report.txt"
 MAX_NAME_BYTES = 255  # what every common file system allows for one name
+LINE_RULES = ("malformed_csv", "not_utf8", "line_too_long")  # these name a line of the file, not a row
 
 
 def _rows(n: int) -> str:
@@ -31,7 +32,8 @@ def render(checked: CheckedFile, *, when: dt.datetime | None = None, dry_run: bo
     if checked.accepted:
         rows = checked.row_count
         verdict = "would be loaded" if dry_run else "loaded"
-        lines = [f"{name}: OK, {_rows(rows)} follow the contract; the file {verdict}."]
+        follow = "follows" if rows == 1 else "follow"
+        lines = [f"{name}: OK, {_rows(rows)} {follow} the contract; the file {verdict}."]
         lines += [f"  note: {w}" for w in checked.warnings]
         return "\n".join(lines) + "\n"
     total = checked.problem_total
@@ -62,9 +64,7 @@ def render(checked: CheckedFile, *, when: dt.datetime | None = None, dry_run: bo
     for problem in checked.problems:
         where = []
         if problem.row is not None:
-            where.append(
-                f"line {problem.row}" if problem.rule in ("malformed_csv", "not_utf8") else f"row {problem.row}"
-            )
+            where.append(f"line {problem.row}" if problem.rule in LINE_RULES else f"row {problem.row}")
         if problem.column:
             where.append(f"column {problem.column}")
         if problem.value is not None:

@@ -116,6 +116,6 @@ def test_check_speaks_as_a_dry_run_and_rejects_a_second_copy(drop, capsys):
     second = drop("VN/memberships_copy.csv", content)
     assert main(["check", str(first), str(second)]) == 1
     out = capsys.readouterr().out
-    assert "VN/memberships.csv: OK, 1 row follow the contract; the file would be loaded." in out
+    assert "VN/memberships.csv: OK, 1 row follows the contract; the file would be loaded." in out
     assert "This file would NOT be loaded" in out
     assert "exact copy of another file" in out and f"copy of {first}" in out

@@ -77,7 +77,7 @@ def test_a_wheel_installed_elsewhere_checks_the_sample_drop(tmp_path: Path) -> N
     assert checked.returncode == 0, checked.stderr
     out = checked.stdout
     assert "CN/visits.csv: OK, 13 rows follow the contract; the file would be loaded." in out
-    assert "KR/donations.csv: OK, 1 row follow the contract; the file would be loaded." in out
+    assert "KR/donations.csv: OK, 1 row follows the contract; the file would be loaded." in out
     assert "VN/donations_nlv-2000-2012.xlsx: OK, 8 rows follow the contract; the file would be loaded." in out
     assert "VN/memberships.csv: OK, 5 rows follow the contract; the file would be loaded." in out
     # Only the seeds in the wheel know the curated spelling this note names.

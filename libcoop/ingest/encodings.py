@@ -1,0 +1,138 @@
+"""Which encoding a drop file's bytes were saved in, by plausibility (docs/contract.md section 1).
+
+Bytes that decode without error are not yet text: Latin-1 bytes in a Japanese folder also decode
+as cp932, into ideographs inside Latin words (``Biblioth鑷ue``). Each candidate reading is judged
+on its words that are not plain ASCII (where readings differ): charset-normalizer's mess measure
+over them, and whether their scripts fit (an ideograph, kana or Hangul between Latin letters in
+one word, a private-use or C1 control character, never occur in text a person typed). The one
+plausible reading wins; none, or two equally plausible, means the file is refused in words."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from charset_normalizer.md import mess_ratio
+
+# What spreadsheet programs save as "CSV" on a computer set to the reporting country's language
+# (docs/contract.md section 1); cp1252 (Western European) is a candidate everywhere.
+LEGACY_ENCODINGS = {"JP": "cp932", "CN": "gb18030", "KR": "cp949", "VN": "cp1258", "TW": "big5", "HK": "big5"}
+WESTERN = "cp1252"
+UTF8_BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+
+# charset-normalizer's own threshold between text and noise.
+MAX_MESS = 0.2
+# Two readings whose mess differs by less than this are equally plausible: neither is chosen.
+SAME_MESS = 0.05
+MAX_WORDS_JUDGED = 5_000  # distinct non-ASCII words a reading is judged on
+
+_EAST_ASIAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff61-\uff9f"
+_LATIN = "A-Za-z\u00c0-\u024f"
+_NON_ASCII_WORD = re.compile(r'[^\s,;"]*[^\x00-\x7f][^\s,;"]*')
+_MIXED = re.compile(f"[{_LATIN}][{_EAST_ASIAN}]+[{_LATIN}]")
+_NEVER_TYPED = re.compile("[\x80-\x9f\ue000-\uf8ff\ufffd]")
+
+
+@dataclass(frozen=True)
+class Reading:
+    encoding: str
+    text: str
+    mess: float
+    odd_word: str | None  # a word whose scripts do not fit, when there is one
+
+    @property
+    def plausible(self) -> bool:
+        return self.odd_word is None and self.mess < MAX_MESS
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The text of a file, or why it has none (``unclear`` names the readings that were weighed)."""
+
+    text: str | None
+    encoding: str | None
+    unclear: str | None = None
+
+
+def _judge(encoding: str, text: str) -> Reading:
+    words: dict[str, None] = {}
+    for match in _NON_ASCII_WORD.finditer(text):
+        words.setdefault(match.group(), None)
+        if len(words) >= MAX_WORDS_JUDGED:
+            break
+    odd = next((w for w in words if _MIXED.search(w) or _NEVER_TYPED.search(w)), None)
+    mess = mess_ratio(" ".join(words), maximum_threshold=1.0) if words else 0.0
+    return Reading(encoding, text, mess, odd)
+
+
+def utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' when the bytes look like UTF-16 text without its byte-order mark:
+    in text of mostly Latin letters, every other byte is zero."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    pairs = len(sample) // 2
+    zero_odd = sum(1 for b in sample[1::2] if b == 0)
+    zero_even = sum(1 for b in sample[0::2] if b == 0)
+    if zero_odd > pairs * 0.3 and zero_even < pairs * 0.05:
+        return "utf-16-le"
+    if zero_even > pairs * 0.3 and zero_odd < pairs * 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _strip_boms(text: str) -> str:
+    # A file saved twice by tools that each add a byte-order mark starts with two.
+    return text.lstrip("\ufeff")
+
+
+def decode(data: bytes, country_code: str) -> Decoded:
+    """The text of ``data``: UTF-8 (with or without BOMs), UTF-16 (with a BOM, or detected without),
+    else the plausible one of the country's code page and cp1252."""
+    for bom, encoding in UTF16_BOMS.items():
+        if data.startswith(bom):
+            try:
+                return Decoded(_strip_boms(data.decode(encoding)), "utf-16")
+            except UnicodeDecodeError:
+                return Decoded(None, "utf-16", "the file starts like UTF-16 text but its bytes are not UTF-16")
+    try:
+        return Decoded(_strip_boms(data.decode("utf-8")), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    if encoding := utf16_without_bom(data):
+        try:
+            return Decoded(data.decode(encoding), encoding)
+        except UnicodeDecodeError:
+            return Decoded(None, encoding, "the file looks like UTF-16 text but its bytes are not UTF-16")
+    candidates = list(dict.fromkeys((LEGACY_ENCODINGS.get(country_code, WESTERN), WESTERN)))
+    readings = []
+    for encoding in candidates:
+        try:
+            readings.append(_judge(encoding, _strip_boms(data.decode(encoding))))
+        except UnicodeDecodeError:
+            continue
+    if not readings:
+        return Decoded(None, None)  # bytes no candidate can read: the caller says where
+    plausible = sorted((r for r in readings if r.plausible), key=lambda r: r.mess)
+    if plausible and (
+        len(plausible) == 1
+        or plausible[1].mess - plausible[0].mess >= SAME_MESS
+        or plausible[1].text == plausible[0].text
+    ):
+        return Decoded(plausible[0].text, plausible[0].encoding)
+    shown = plausible[:2] or readings
+    examples = _examples(shown)
+    words = "; ".join(f"read as {r.encoding} it would say '{e}'" for r, e in zip(shown, examples, strict=True))
+    verdict = "either reading could be right" if len(plausible) > 1 else "neither reading gives plausible text"
+    return Decoded(None, None, f"{words}: {verdict}")
+
+
+def _examples(readings: list[Reading]) -> list[str]:
+    """A word of each reading: the one whose scripts do not fit, else the first where they differ."""
+    lists = [[m.group() for m in _NON_ASCII_WORD.finditer(r.text[:200_000])] for r in readings]
+    differing = next((i for i, ws in enumerate(zip(*lists, strict=False)) if len(set(ws)) > 1), 0)
+    return [
+        (r.odd_word or (words[differing] if differing < len(words) else (words or [""])[0]))[:40]
+        for r, words in zip(readings, lists, strict=True)
+    ]
