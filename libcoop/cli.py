@@ -275,3 +275,6 @@ class _Quiet(logging.Filter):
 
 if __name__ == "__main__":
     sys.exit(main())
+    from libcoop.door.commands import add_commands  # serve, users: the coordinators' door
+
+    add_commands(commands)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from libcoop.door.aliases import build_digest, store_digest
 from libcoop.reference import reference_version
 from libcoop.settings import Paths
 from libcoop.transform.dbt_build import dbt_project_dir
@@ -42,14 +43,18 @@ def _tree_digest(root: Path, pattern: str) -> str:
     return digest.hexdigest()
 
 
-def code_fingerprint() -> str:
+def code_fingerprint(accepted_aliases: str = "") -> str:
     """sha256 of the libraries' versions, the reference data's version, this package's sources
-    and every file of the dbt project (models, tests, macros, snapshots, seeds, configuration)."""
+    and every file of the dbt project (models, tests, macros, snapshots, seeds, configuration),
+    and of the aliases curators accepted in the door (``accepted_aliases``: libcoop.door.aliases'
+    digest, "" for none), which resolve names as the alias seeds do."""
     parts = [f"{name}=={version(name)}" for name in LIBRARIES]
     parts.append(reference_version())
     parts.append(f"libcoop#{_package_digest()}")
     parts.append(f"dbt_project#{_tree_digest(dbt_project_dir(), '*')}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    if accepted_aliases:
+        parts.append(f"accepted_aliases#{accepted_aliases}")
 
 
 @cache
@@ -64,7 +69,7 @@ def record_fingerprint(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
         "insert or replace into audit.build_fingerprints (run_id, fingerprint) values (?, ?)",
         [
             run_id,
-            code_fingerprint(),
+            code_fingerprint(build_digest(con)),
         ],
     )
 
@@ -100,7 +105,8 @@ def built_by_same_code(build: Path) -> bool:
     first build, or after a change of code, seeds, reference data or libraries (a full refresh)."""
     with duckdb.connect(str(build), read_only=True) as con:
         published = _last_published(con)
-    return published is not None and published[1] == code_fingerprint()
+        aliases = build_digest(con)
+    return published is not None and published[1] == code_fingerprint(aliases)
 
 
 def unchanged_since(paths: Paths) -> tuple[str, int] | None:
@@ -110,7 +116,7 @@ def unchanged_since(paths: Paths) -> tuple[str, int] | None:
     if runs_not_published(audit_store(paths.warehouse), paths.warehouse):
         return None
     published = _published(paths)
-    if published is None or published[1] != code_fingerprint():
+    if published is None or published[1] != code_fingerprint(_door_digest(paths)):
         return None
     return published[0], published[2]
 
@@ -120,4 +126,11 @@ def docs_are_current(paths: Paths) -> bool:
     a build with other rows only needs no new ones."""
     published = _published(paths)
     docs = paths.warehouse.parent / "dbt_docs" / "index.html"
-    return published is not None and published[1] == code_fingerprint() and docs.is_file()
+    return published is not None and published[1] == code_fingerprint(_door_digest(paths)) and docs.is_file()
+
+
+def _door_digest(paths: Paths) -> str:
+    """The digest of the aliases accepted in the door's store now (what the next build will hold)."""
+    from libcoop.settings import door_dir
+
+    return store_digest(door_dir(paths.warehouse))

@@ -22,6 +22,8 @@ from typing import Any
 import duckdb
 
 from libcoop.dashboard import dashboard_target
+from libcoop.door.aliases import write_accepted_aliases
+from libcoop.door.mail import send_run_mails
 from libcoop.fingerprint import built_by_same_code, docs_are_current, record_fingerprint, unchanged_since
 from libcoop.ingest.drop_folder import Discovery, DropFile, discover
 from libcoop.ingest.load import LoadResult, load_drop
@@ -29,7 +31,7 @@ from libcoop.ingest.reports import report_path
 from libcoop.ingest.staged import stage_check, staged_checks
 from libcoop.progress import LOG_FORMAT, Progress, current, files_to_check, phase, using
 from libcoop.reference import write_reference_tables
-from libcoop.settings import Paths
+from libcoop.settings import Paths, door_dir
 from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts, changed_sources
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
 from libcoop.warehouse.audit import audit_store, bring_in, ensure_audit_tables, keep_run
@@ -262,6 +264,7 @@ def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-un
 def mart_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     tables = con.execute(
         "select table_name from information_schema.tables where table_schema = 'marts' order by table_name"
+        write_accepted_aliases(con, door_dir(paths.warehouse))  # the curators' yes in the door (libcoop.door)
     ).fetchall()
     return {name: con.execute(f'select count(*) from marts."{name}"').fetchone()[0] for (name,) in tables}
 
@@ -345,8 +348,9 @@ def publish_step(
 
             # What readers see: one DuckLake snapshot. The local copy below is what the next run starts from.
             snapshot = publish_build(paths.lake, build, run_id)
-            summary.lake = f"{paths.lake.url}, snapshot {snapshot}"
-        publish(paths, build)
+            summary.lake = f"{paths.lake.display}, snapshot {snapshot}"
+        publish(paths, build, run_id, {"files": summary.files, "mart_rows": summary.mart_rows})
+        send_run_mails(paths, summary)  # to each country's coordinators; a mail that fails is only logged
         return summary
     finally:
         discard_build(build)

@@ -174,3 +174,79 @@ def resolve_paths(raw_dir: str | Path | None = None, warehouse: str | Path | Non
         expectations_dir=expectations_dir().absolute(),
         lake=lake,
     )
+
+
+# --- the coordinators' door (libcoop.door) and the mail after each run ----------------------------
+DEFAULT_DOOR_MAX_UPLOAD_MB = 50
+
+
+def door_secret_key() -> str | None:
+    """The key that signs the door's session cookies (LIBCOOP_DOOR_SECRET_KEY); no default: the
+    door refuses to start without one."""
+    return _env("LIBCOOP_DOOR_SECRET_KEY")
+
+
+def door_dir(warehouse: Path | None = None) -> Path:
+    """The door's own store (accounts, proposed and accepted aliases): LIBCOOP_DOOR_DIR, else
+    door/ beside the warehouse (warehouse/ is not in git: an upgrade of the code never touches it)."""
+    if folder := _env("LIBCOOP_DOOR_DIR"):
+        return Path(folder).absolute()
+    return (warehouse or resolve_paths().warehouse).parent / "door"
+
+
+def door_max_upload_bytes() -> int:
+    """The largest file the door accepts (LIBCOOP_DOOR_MAX_UPLOAD_MB, default 50)."""
+    return int(float(_env("LIBCOOP_DOOR_MAX_UPLOAD_MB") or DEFAULT_DOOR_MAX_UPLOAD_MB) * 1024 * 1024)
+
+
+def door_https_only() -> bool:
+    """Send the session cookie over HTTPS only (LIBCOOP_DOOR_HTTPS_ONLY=1 behind a TLS proxy)."""
+    return (_env("LIBCOOP_DOOR_HTTPS_ONLY") or "").lower() in ("1", "true", "yes")
+
+
+def door_url() -> str | None:
+    """The door's public address, for the links in mails (LIBCOOP_DOOR_URL, e.g. https://door.example.org)."""
+    url = _env("LIBCOOP_DOOR_URL")
+    return url.rstrip("/") if url else None
+
+
+def smtp_url() -> str | None:
+    """Where the mails after each run go out (LIBCOOP_SMTP_URL: smtp://[user:password@]host:port,
+    smtp+starttls://... or smtps://...); without it no mail is sent."""
+    return _env("LIBCOOP_SMTP_URL")
+
+
+def mail_from() -> str:
+    """The sender of the mails after each run (LIBCOOP_MAIL_FROM)."""
+    return _env("LIBCOOP_MAIL_FROM") or "libcoop@localhost"
+
+
+# --- operating it (libcoop.warehouse.builds, dags/cooperation_nightly.py) ----------------------
+
+DEFAULT_KEEP_BUILDS = 7
+DEFAULT_SCHEDULE_CRON = "0 2 * * *"
+DEFAULT_SCHEDULE_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def keep_builds() -> int:
+    """How many published builds are kept for rollback, with their pages (LIBCOOP_KEEP_BUILDS)."""
+    return max(1, int(_env("LIBCOOP_KEEP_BUILDS") or DEFAULT_KEEP_BUILDS))
+
+
+DEFAULT_LAKE_MAINTENANCE_CRON = "0 3 * * 0"
+
+
+def lake_maintenance_cron() -> str:
+    """When ducklake_maintenance runs (LIBCOOP_LAKE_MAINTENANCE_CRON, default Sundays 03:00), in schedule_timezone()."""
+    return _env("LIBCOOP_LAKE_MAINTENANCE_CRON") or DEFAULT_LAKE_MAINTENANCE_CRON
+
+
+def schedule_cron() -> str:
+    """When cooperation_nightly runs by the clock (LIBCOOP_SCHEDULE_CRON), in schedule_timezone()."""
+    return _env("LIBCOOP_SCHEDULE_CRON") or DEFAULT_SCHEDULE_CRON
+
+
+def schedule_timezone() -> str:
+    """The time zone of the schedule (LIBCOOP_SCHEDULE_TIMEZONE, an IANA name): 02:00 where the
+    coordinators are asleep, not 02:00 UTC, which is morning in East and South-East Asia."""
+    return _env("LIBCOOP_SCHEDULE_TIMEZONE") or DEFAULT_SCHEDULE_TIMEZONE

@@ -1,5 +1,6 @@
 -- One row per distinct (normalized name, country) written in the facts, resolved to a canonical
--- institution through the alias seeds, or kept as an unresolved institution of its own.
+-- institution through the alias seeds and the aliases curators accepted in the coordinators' door,
+-- or kept as an unresolved institution of its own.
 with
 
 mentions as (
@@ -20,11 +21,35 @@ institution_aliases as (
 
 ),
 
+accepted_aliases as (
+
+    select * from {{ ref('stg_door__accepted_aliases') }}
+
+),
+
+-- The curated aliases and those curators accepted in the door. Like every alias, an accepted one
+-- resolves a name only to an institution of the name's own country (name_candidates below).
+aliases as (
+
+    select
+        alias,
+        institution_code
+    from institution_aliases
+
+    union all
+
+    select
+        alias,
+        institution_code
+    from accepted_aliases
+
+),
+
 -- Names that resolve: the curated aliases, plus each institution's own code, name and acronym.
 alias_candidates as (
 
     {{ alias_names(
-        'institution_aliases', 'institutions', 'institution_code',
+        'aliases', 'institutions', 'institution_code',
         own_name_columns=['institution_code', 'institution_name', 'acronym']
     ) }}
 
