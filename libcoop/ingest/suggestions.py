@@ -15,6 +15,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process, utils
 
 from libcoop.ingest.contract import Problem, columns_of
+from libcoop.transform.review import SpellingIndex, closest_institutions, known_spellings
 
 # Below these scores (0-100) a guess is more confusing than helpful.
 SUGGEST_SCORE = 75
@@ -120,6 +121,15 @@ NAME_COLUMNS = {
     "recipient_institution": "institutions",
     "organization": "organizations",
 }
+# The column giving the country of each institution column: a name resolves, and is suggested,
+# only among the institutions of that country (contract section 1).
+NAME_COUNTRY_COLUMNS = {
+    "institution": "country",
+    "host_institution": "host_country",
+    "guest_institution": "guest_country",
+    "donor": "donor_country",
+    "recipient_institution": "recipient_country",
+}
 
 
 def normalize_name(text: str) -> str:
@@ -127,16 +137,19 @@ def normalize_name(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
+def _read(path: Path) -> list[dict[str, str]]:
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
 @cache
 def curated_names(seeds: Path) -> dict[str, dict[str, str]]:
     """'institutions' / 'organizations' -> normalized name -> the spelling in the seeds."""
 
     def read(name: str, *columns: str) -> dict[str, str]:
-        path = seeds / name
-        if not path.is_file():
-            return {}
-        with path.open(encoding="utf-8", newline="") as handle:
-            return {normalize_name(row[c]): row[c] for row in csv.DictReader(handle) for c in columns if row.get(c)}
+        return {normalize_name(row[c]): row[c] for row in _read(seeds / name) for c in columns if row.get(c)}
 
     return {
         "institutions": read("institutions.csv", "institution_name", "acronym")
@@ -146,16 +159,46 @@ def curated_names(seeds: Path) -> dict[str, dict[str, str]]:
     }
 
 
-def unresolved_name_warning(column: str, value: str, row: int, seeds: Path) -> str | None:
-    """A warning for a name that no curated spelling matches, with the closest curated names."""
-    known = curated_names(seeds).get(NAME_COLUMNS[column], {})
-    if not known or normalize_name(value) in known:
-        return None
-    close = closest(value, known.values(), score=NAME_SCORE, limit=NAMES_SHOWN)
-    hint = f"; closest known: {', '.join(close)}" if close else ""
+@cache
+def institution_spellings(seeds: Path) -> SpellingIndex:
+    """Every spelling that resolves to a curated institution, as dbt resolves names, by country."""
+    institutions = [
+        (row["institution_code"], row["institution_name"], row.get("country_iso2") or None, row.get("acronym") or None)
+        for row in _read(seeds / "institutions.csv")
+    ]
+    aliases = [(row["alias"], row["institution_code"]) for row in _read(seeds / "institution_aliases.csv")]
+    return SpellingIndex.of(known_spellings(institutions, aliases))
+
+
+def _resolves(value: str, country_iso2: str | None, index: SpellingIndex) -> bool:
+    """Whether dbt will resolve ``value``: a spelling of an institution of the row's country."""
+    name = normalize_name(value)
+    countries = [country_iso2] if country_iso2 else list(index.by_country)
+    return any(normalize_name(p.known.spelling) == name for c in countries for p in index.by_country.get(c, []))
+
+
+def unresolved_name_warning(
+    column: str, value: str, row: int, seeds: Path, country_iso2: str | None = None
+) -> str | None:
+    """A warning for a name that no curated spelling matches, with the closest curated names.
+
+    An institution's name is looked up, and candidates are given, only among the institutions of
+    the row's country ``country_iso2`` (none without a country: better silence than a wrong library)."""
     what = "organization" if NAME_COLUMNS[column] == "organizations" else "institution"
+    if what == "organization":
+        known = curated_names(seeds).get("organizations", {})
+        if not known or normalize_name(value) in known:
+            return None
+        close = closest(value, known.values(), score=NAME_SCORE, limit=NAMES_SHOWN)
+    else:
+        index = institution_spellings(seeds)
+        if not index.by_country or _resolves(value, country_iso2, index):
+            return None
+        close = [c.spelling for c in closest_institutions(value, country_iso2, index, NAMES_SHOWN)]
+    where = f" of {country_iso2}" if what == "institution" and country_iso2 else ""
+    hint = f"; closest known: {', '.join(close)}" if close else ""
     return (
-        f"row {row}, column {column}: '{value}' is not a known {what} name, so the warehouse will count it as "
-        f"a separate {what}{hint}. If it is one of these, write it that way; if it is new, ask the curators "
+        f"row {row}, column {column}: '{value}' is not a known {what} name{where}, so the warehouse will count it "
+        f"as a separate {what}{hint}. If it is one of these, write it that way; if it is new, ask the curators "
         "to add it"
     )
