@@ -239,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Rebuild the dashboard (dashboard/index.html beside the warehouse) from the published warehouse, read-only.",
         _dashboard,
     )
+    from libcoop.door.commands import add_commands  # serve, users: the coordinators' door
+
+    add_commands(commands)
     return parser
 
 
@@ -275,6 +278,3 @@ class _Quiet(logging.Filter):
 
 if __name__ == "__main__":
     sys.exit(main())
-    from libcoop.door.commands import add_commands  # serve, users: the coordinators' door
-
-    add_commands(commands)

@@ -233,6 +233,7 @@ def load_step(paths: Paths, run_id: str, discovery: Discovery | None = None) -> 
     discovery = discovery or discover(paths.incoming)
     with duckdb.connect(str(build)) as con:
         write_reference_tables(con)
+        write_accepted_aliases(con, door_dir(paths.warehouse))  # the curators' yes in the door (libcoop.door)
         result = load_drop(con, paths, run_id, discovery, staged_checks(paths, run_id, discovery))
     return build, result
 
@@ -264,7 +265,6 @@ def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-un
 def mart_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     tables = con.execute(
         "select table_name from information_schema.tables where table_schema = 'marts' order by table_name"
-        write_accepted_aliases(con, door_dir(paths.warehouse))  # the curators' yes in the door (libcoop.door)
     ).fetchall()
     return {name: con.execute(f'select count(*) from marts."{name}"').fetchone()[0] for (name,) in tables}
 
@@ -348,8 +348,8 @@ def publish_step(
 
             # What readers see: one DuckLake snapshot. The local copy below is what the next run starts from.
             snapshot = publish_build(paths.lake, build, run_id)
-            summary.lake = f"{paths.lake.display}, snapshot {snapshot}"
-        publish(paths, build, run_id, {"files": summary.files, "mart_rows": summary.mart_rows})
+            summary.lake = f"{paths.lake.url}, snapshot {snapshot}"
+        publish(paths, build)
         send_run_mails(paths, summary)  # to each country's coordinators; a mail that fails is only logged
         return summary
     finally:
