@@ -25,6 +25,10 @@ WIDTH = 720
 # memberships timeline shows the memberships in force first, then the latest ended ones.
 DETAIL_ROWS = 1000
 MEMBERSHIPS_SHOWN = 60
+# The activities per year are the allocated measure (marts.fct_activity_year_allocated): the page
+# says so in words, on the chart and under it.
+SPREAD_NOTE = "activities spanning several years are spread evenly over them"
+ACTIVITIES_AXIS = "Activities (count, spread over their years)"
 
 
 def built_on(figures: Figures) -> str:
@@ -85,15 +89,18 @@ def activities_per_year(figures: Figures, *, with_filter: bool) -> dict[str, Any
         data = data[data["country"] == "all"]
     if data.empty:
         return None
-    notes = ["a visit or donation between two countries counts for each; memberships count in the year joined"]
+    notes = [
+        "a visit or donation between two countries counts for each; memberships count in the year joined",
+        SPREAD_NOTE,
+    ]
     if figures.undated_activities:
         notes.append(f"{figures.undated_activities} activities with no known date are not shown")
     chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("year:O", title="Year (start of the activity)", scale=alt.Scale(domain=_years(data["year"]))),
-            y=alt.Y("sum(activities):Q", title="Activities (count)", axis=alt.Axis(tickMinStep=1, format="d")),
+            x=alt.X("year:O", title="Year", scale=alt.Scale(domain=_years(data["year"]))),
+            y=alt.Y("sum(activities):Q", title=ACTIVITIES_AXIS, axis=alt.Axis(format="~r")),
             color=alt.Color(
                 "activity_family:N",
                 title="Family",
@@ -102,7 +109,7 @@ def activities_per_year(figures: Figures, *, with_filter: bool) -> dict[str, Any
             tooltip=[
                 alt.Tooltip("year:O", title="Year"),
                 alt.Tooltip("activity_family:N", title="Family"),
-                alt.Tooltip("sum(activities):Q", title="Activities"),
+                alt.Tooltip("sum(activities):Q", title="Activities (spread over their years)", format=",.2~f"),
             ],
         )
         .properties(

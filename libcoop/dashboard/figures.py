@@ -20,30 +20,31 @@ UNKNOWN_COUNTRY = "ZZ"
 # --- the views -------------------------------------------------------------------------------------
 
 # (1) Activities per year by family. One row per (year, family, country taking part): an activity
-# between two countries counts once for each of them, and once in the "all countries" rows.
+# between two countries counts once for each of them, and once in the "all countries" rows. An
+# activity over several years is spread evenly over them (marts.fct_activity_year_allocated): "33
+# meetings, 1981-2015" counts 1/35 of an activity in each year, not a whole one in 1981.
 ACTIVITIES_PER_YEAR = """
 with activities as (
-    select a.activity_key, a.activity_family, d.year, c.iso2 as country, p.iso2 as partner
-    from marts.fct_cooperation_activity as a
-    inner join marts.dim_date as d on a.date_key = d.date_key
+    select a.activity_family, a.activity_year as year, a.allocated_activities, c.iso2 as country, p.iso2 as partner
+    from marts.fct_activity_year_allocated as a
     inner join marts.dim_country as c on a.country_key = c.country_key
     inner join marts.dim_country as p on a.partner_country_key = p.country_key
-    where d.year is not null
+    where a.activity_year is not null
 ),
 taking_part as (
-    -- Each country taking part, once (a domestic activity names it twice). activity_key is unique,
-    -- so no DISTINCT over the rows: at 1M activities that hash table cost 0.4 GB.
-    select activity_family, year, unnest(list_distinct([country, partner])) as country
+    -- Each country taking part, once (a domestic activity names it twice). (activity_key, year) is
+    -- unique, so no DISTINCT over the rows: at 1M activities that hash table cost 0.4 GB.
+    select activity_family, year, allocated_activities, unnest(list_distinct([country, partner])) as country
     from activities
 ),
 per_country as (
-    select year, activity_family, country, count(*) as activities
+    select year, activity_family, country, sum(allocated_activities) as activities
     from taking_part
     where country <> 'ZZ' and ($country is null or country = $country)
     group by all
 ),
 every_country as (
-    select year, activity_family, 'all' as country, count(*) as activities
+    select year, activity_family, 'all' as country, sum(allocated_activities) as activities
     from activities
     where $country is null or $country in (country, partner)
     group by all
@@ -54,6 +55,15 @@ final as (
     select * from every_country
 )
 select * from final order by year, activity_family, country
+"""
+
+# Activities reported over more than one year (spread over them in the chart), for the page's words.
+SPREAD_ACTIVITIES = """
+select count(distinct a.activity_key)
+from marts.fct_activity_year_allocated as a
+inner join marts.dim_country as c on a.country_key = c.country_key
+inner join marts.dim_country as p on a.partner_country_key = p.country_key
+where a.period_years > 1 and ($country is null or $country in (c.iso2, p.iso2))
 """
 
 # Activities the chart cannot place on a year (unknown date), counted so the page can say so.
@@ -299,6 +309,7 @@ class Figures:
     run_id: str | None
     activities: pd.DataFrame
     undated_activities: int
+    spread_activities: int
     pairs: pd.DataFrame
     libraries: pd.DataFrame
     donations: pd.DataFrame
@@ -366,6 +377,7 @@ def compute(con: duckdb.DuckDBPyConnection, country: str | None = None) -> Figur
     run_id, built_at = last_run(con)
     names = country_names(con)
     (undated,) = con.execute(UNDATED_ACTIVITIES, {"country": country}).fetchone()  # type: ignore[misc]
+    (spread,) = con.execute(SPREAD_ACTIVITIES, {"country": country}).fetchone()  # type: ignore[misc]
     return Figures(
         country=country,
         country_name=names.get(country) if country else None,
@@ -373,6 +385,7 @@ def compute(con: duckdb.DuckDBPyConnection, country: str | None = None) -> Figur
         run_id=run_id,
         activities=_frame(con, ACTIVITIES_PER_YEAR, country),
         undated_activities=int(undated),
+        spread_activities=int(spread),
         pairs=_frame(con, NATIONAL_LIBRARY_PAIRS, country),
         libraries=_frame(con, NATIONAL_LIBRARIES, country),
         donations=_frame(con, DONATIONS, country),

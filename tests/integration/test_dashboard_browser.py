@@ -151,7 +151,8 @@ def test_home_page_draws_every_chart_offline_with_the_headline_figures_of_the_ma
     for chart, title in titles.items():
         drawn = page.locator(f"#{chart} svg").first.text_content()
         assert title in drawn and "built " in drawn and " UTC" in drawn, chart  # the build date on every chart
-    assert "Activities (count)" in page.locator("#chart-activities svg").text_content()
+    assert "Activities (count, spread over their years)" in page.locator("#chart-activities svg").text_content()
+    assert "spread evenly over them" in page.locator("#activities-allocation").text_content()
     assert "Amount (USD)" in page.locator("#chart-money svg").text_content()
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 

@@ -13,7 +13,7 @@ import pytest
 
 from libcoop.cli import main
 from libcoop.dashboard import charts, dashboard_target, staged_dashboard
-from libcoop.dashboard.build import FONT_NAME
+from libcoop.dashboard.build import FONT_NAME, render_pages
 from libcoop.dashboard.figures import compute, headline_values, reporting_countries
 from libcoop.dashboard.fonts import font_source
 from libcoop.settings import Paths
@@ -66,6 +66,11 @@ insert into marts.fct_cooperation_activity values
     ('a5', 'donation', 20100101, 'k-vn', 'k-us'), ('a6', 'donation', 20110101, 'k-vn', 'k-us'),
     ('a7', 'donation', 20110101, 'k-vn', 'k-us'), ('a8', 'donation', -1, 'k-vn', 'k-us'),
     ('a9', 'membership', 20100101, 'k-vn', 'k-zz');
+-- The activities again, one row per year of their period (all of one year here): what the chart reads.
+create table marts.fct_activity_year_allocated as
+select a.activity_key, d.year as activity_year, a.activity_family, a.country_key, a.partner_country_key,
+    1 as period_years, 1.0 as allocated_activities
+from marts.fct_cooperation_activity as a inner join marts.dim_date as d on a.date_key = d.date_key;
 """
 
 
@@ -98,10 +103,33 @@ def test_a_domestic_activity_counts_once_for_its_country(tmp_path):
     path = tiny_warehouse(tmp_path / "domestic.duckdb")
     with duckdb.connect(str(path)) as con:
         con.execute("insert into marts.fct_cooperation_activity values ('a10', 'visit', 20100101, 'k-vn', 'k-vn')")
+        con.execute("insert into marts.fct_activity_year_allocated values ('a10', 2010, 'visit', 'k-vn', 'k-vn', 1, 1)")
         rows = {(y, f, c): n for y, f, c, n in compute(con).activities.itertuples(index=False)}
         assert rows[(2010, "visit", "VN")] == 3 and rows[(2010, "visit", "all")] == 3
         vn = compute(con, "VN").activities
         assert vn[(vn["year"] == 2010) & (vn["activity_family"] == "visit")]["activities"].tolist() == [3, 3]
+
+
+def test_an_activity_over_several_years_is_spread_evenly_over_them(tmp_path):
+    """A CN-JP total reported for 2010-2011 counts half an activity in each year (issue 25), and
+    the page says that activities spanning several years are spread evenly over them."""
+    path = tiny_warehouse(tmp_path / "spread.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute("insert into marts.fct_cooperation_activity values ('a11', 'visit', 20100101, 'k-cn', 'k-jp')")
+        con.execute(
+            "insert into marts.fct_activity_year_allocated values "
+            "('a11', 2010, 'visit', 'k-cn', 'k-jp', 2, 0.5), ('a11', 2011, 'visit', 'k-cn', 'k-jp', 2, 0.5)"
+        )
+        figures = compute(con, "CN")
+        rows = {(y, f, c): n for y, f, c, n in figures.activities.itertuples(index=False)}
+        assert rows[(2010, "visit", "CN")] == 0.5 and rows[(2011, "visit", "CN")] == 1.5
+        assert figures.spread_activities == 1 and compute(con, "VN").spread_activities == 0
+        chart = charts.activities_per_year(figures, with_filter=False)
+        assert "activities spanning several years are spread evenly over them" in chart["title"]["subtitle"]
+        page = render_pages(con, with_font=False)["countries/JP.html"]  # JP reports; CN does not here
+        text = re.sub(r"\s+", " ", page)
+        assert "activities spanning several years are spread evenly over them" in text
+        assert "1 of the activities shown span several years" in text
 
 
 def test_visits_between_national_libraries_count_both_directions_once(con):
@@ -139,7 +167,7 @@ def test_charts_have_titles_units_legends_and_the_country_filter(con):
     figures = compute(con)
     activities = charts.activities_per_year(figures, with_filter=True)
     assert activities["title"]["text"] == "Cooperation over time: activities per year"
-    assert activities["encoding"]["y"]["title"] == "Activities (count)"
+    assert activities["encoding"]["y"]["title"] == "Activities (count, spread over their years)"
     assert activities["encoding"]["color"]["title"] == "Family"
     (param,) = activities["params"]
     assert param["bind"]["options"] == ["all", "CN", "JP", "US", "VN"]
