@@ -8,19 +8,21 @@ import sys
 from pathlib import Path
 
 from libcoop.progress import LOG_FORMAT
+from libcoop.redact import install_log_filter
 from libcoop.settings import resolve_paths
 
 
 def _run(args: argparse.Namespace) -> int:
     from libcoop.pipeline import run
     from libcoop.progress import Progress
+    from libcoop.redact import safe
 
     paths = resolve_paths(args.raw_dir, args.warehouse)
-    progress = Progress(lambda line: print(f"libcoop: {line}", file=sys.stderr, flush=True))
+    progress = Progress(lambda line: print(f"libcoop: {safe(line)}", file=sys.stderr, flush=True))
     try:
         summary = run(paths, progress=progress)
     except Exception as error:  # noqa: BLE001 - the contract: any failure is a non-zero exit with its reason
-        print(f"libcoop run: nothing was published: {error}", file=sys.stderr)
+        print(f"libcoop run: nothing was published: {safe(str(error))}", file=sys.stderr)
         return 1
     print(summary.render())
     return 0
@@ -29,42 +31,43 @@ def _run(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from libcoop.ingest.check import CheckedFile, check_file
     from libcoop.ingest.contract import Problem
-    from libcoop.ingest.drop_folder import hashed, parse_file_name, suggested_name
+    from libcoop.ingest.drop_folder import hashed, parse_file_name, skip_reason
     from libcoop.ingest.reports import render
+    from libcoop.redact import printable, safe
 
     rejected = 0
     accepted_hashes: dict[str, str] = {}  # as the nightly run does: a second copy of the same bytes is rejected
     for name in args.files:
         path = Path(name).absolute()
-        parsed = parse_file_name(path.name)
         if not path.exists():
-            print(f"{name}: file not found", file=sys.stderr)
+            print(f"{printable(name)}: file not found", file=sys.stderr)
             rejected += 1
             continue
-        if not path.is_file() or parsed is None:
-            suggestion = suggested_name(path.name) if path.is_file() else None
-            advice = (
-                f"rename it to {suggestion}"
-                if suggestion
-                else "names are memberships, visits or donations, optionally _<label>, ending in .csv or .xlsx"
-            )
-            print(f"{name}: not a drop file: {advice}", file=sys.stderr)
+        # The run's own rule (libcoop.ingest.drop_folder.skip_reason): what it would not read is no drop file.
+        reason = skip_reason(path.parent.name, path.name) if path.is_file() else "it is not a regular file"
+        if reason is not None:
+            print(f"{printable(name)}: not a drop file: {reason}", file=sys.stderr)
             rejected += 1
             continue
-        kind, label, ext = parsed
-        drop = hashed(path, f"{path.parent.name}/{path.name}", path.parent.name.upper(), kind, label, ext)
-        digest = drop.content_hash
-        if digest in accepted_hashes:
-            twin = accepted_hashes[digest]
-            checked = CheckedFile(
-                drop, problems=[Problem(drop.relative_path, "duplicate_file", detail=f"copy of {twin}")]
-            )
-            checked.problem_counts = {"duplicate_file": 1}
-        else:
-            checked = check_file(drop, path.parent)
+        kind, label, ext = parse_file_name(path.name)  # type: ignore[misc]
+        try:
+            drop = hashed(path, f"{path.parent.name}/{path.name}", path.parent.name.upper(), kind, label, ext)
+            digest = drop.content_hash
+            if digest in accepted_hashes:
+                twin = accepted_hashes[digest]
+                checked = CheckedFile(
+                    drop, problems=[Problem(drop.relative_path, "duplicate_file", detail=f"copy of {twin}")]
+                )
+                checked.problem_counts = {"duplicate_file": 1}
+            else:
+                checked = check_file(drop, path.parent)
+        except OSError as error:
+            print(f"{printable(name)}: cannot be read: {error.strerror or error}", file=sys.stderr)
+            rejected += 1
+            continue
         if checked.accepted:
             accepted_hashes.setdefault(digest, name)
-        print(render(checked, dry_run=True))
+        print(safe(render(checked, dry_run=True)))
         rejected += not checked.accepted
     return 1 if rejected else 0
 
@@ -250,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format=LOG_FORMAT)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     logging.captureWarnings(True)  # Python warnings (graphviz, openlineage...) go through logging
+    install_log_filter()  # no password of a lake's target, no raw control character of a file name
     if not args.verbose:
         for handler in logging.getLogger().handlers:
             handler.addFilter(_Quiet())

@@ -30,6 +30,7 @@ from libcoop.ingest.load import LoadResult, load_drop
 from libcoop.ingest.reports import report_path
 from libcoop.ingest.staged import stage_check, staged_checks
 from libcoop.progress import LOG_FORMAT, Progress, current, files_to_check, phase, using
+from libcoop.redact import safe
 from libcoop.reference import write_reference_tables
 from libcoop.settings import Paths, door_dir
 from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts, changed_sources
@@ -102,7 +103,7 @@ class RunSummary:
             lines.append(f"  dashboard: {dashboard_target(self.warehouse) / 'index.html'}")
         if self.message:
             lines.append(f"  note: {self.message}")
-        return "\n".join(lines)
+        return safe("\n".join(lines))  # no password of a lake's target, no raw ESC of a file's name
 
 
 # Beside the warehouse file (libcoop.quality.data_docs_target, libcoop.transform.dbt_docs).
@@ -166,7 +167,7 @@ def pending_changes(paths: Paths) -> PendingChanges:
     to_check = tuple(p for p, h in hashes.items() if current.get(p) != h)
     return PendingChanges(
         to_check=to_check,
-        removed=tuple(sorted(set(current) - set(hashes))),
+        removed=tuple(sorted(p for p in set(current) - set(hashes) if not found.holds(p))),
         unseen=tuple(p for p in to_check if (p, hashes[p]) not in rejected),
         discovery=found,
     )

@@ -9,7 +9,9 @@ in force (its rows stay in the history)."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -18,7 +20,7 @@ import duckdb
 from libcoop.door.aliases import ensure_table as ensure_accepted_aliases
 from libcoop.ingest.check import CheckedFile, check_file
 from libcoop.ingest.contract import KIND_COLUMNS, ColumnType, Problem, columns_of
-from libcoop.ingest.drop_folder import Discovery, DropFile, SkippedEntry, discover
+from libcoop.ingest.drop_folder import Discovery, DropFile, SkippedEntry, discover, unreadable
 from libcoop.ingest.reports import remove_report, write_report, write_skipped_reports
 from libcoop.settings import Paths
 from libcoop.warehouse.audit import ensure_audit_tables
@@ -150,9 +152,11 @@ def load_drop(
                     problem_counts={"duplicate_file": 1},
                 )
             else:
-                checked = prechecked.get((drop.relative_path, digest)) or check_file(drop, paths.incoming)
-                if drop.changed_since_hashed():
-                    log.warning("%s changed while it was being read; it will be loaded next run", drop.relative_path)
+                checked = prechecked.get((drop.relative_path, digest)) or checked_or_gone(drop, paths)
+                if checked is None or drop.changed_since_hashed():
+                    # Its earlier version stays in force (it is not "removed"), and it is read next run.
+                    result.skipped.append(SkippedEntry(drop.relative_path, changed_during_run(drop), holds=True))
+                    log.warning("skipped %s: %s", drop.relative_path, result.skipped[-1].reason)
                     continue
             checked_files.append(checked)
             if checked.accepted:
@@ -168,7 +172,10 @@ def load_drop(
                     drop.relative_path, drop.country_code, drop.kind, digest, "rejected", 0, checked.problem_total
                 )
             result.outcomes.append(outcome)
+        held = {s.relative_path for s in result.skipped if s.holds}
         for file_path in sorted(set(current) - present):
+            if file_path in held or discovery.holds(file_path):
+                continue  # there but not readable this run: not withdrawn
             con.execute("update raw.file_versions set is_current = false where file_path = ?", [file_path])
             country, kind = con.execute(
                 "select country_code, kind from raw.file_versions where file_path = ? limit 1", [file_path]
@@ -207,6 +214,35 @@ def load_drop(
     write_skipped_reports(paths.reports, result.skipped)
     log.info(result.summary())
     return result
+
+
+def checked_or_gone(drop: DropFile, paths: Paths) -> CheckedFile | None:
+    """``check_file``, or None when the file vanished, changed or became unreadable since it was
+    hashed (a coordinator deleting or saving it mid-run): one file never stops the load."""
+    try:
+        return check_file(drop, paths.incoming)
+    except OSError as error:
+        log.warning("could not read %s: %s", drop.relative_path, error)
+        return None
+    except duckdb.IOException:
+        if drop.changed_since_hashed():
+            return None
+        raise
+
+
+def changed_during_run(drop: DropFile) -> str:
+    """Why a file discovered this run was not loaded after all."""
+    try:
+        drop.path.stat()
+    except FileNotFoundError:
+        return (
+            "not read: it was removed during the run; the version loaded before (if any) stays in force until next run"
+        )
+    except OSError as error:
+        return f"not read: {unreadable(error)}"
+    if not os.access(drop.path, os.R_OK):
+        return f"not read: {unreadable(PermissionError(errno.EACCES, 'Permission denied'))}"
+    return "not read: it changed while the run read it; it is read again next run, the version loaded before stays"
 
 
 def _append_version(

@@ -2,7 +2,7 @@
 file) while only the load task writes DuckDB. A verdict is kept in the run's build folder,
 ``<build_dir>/<run_id>/checks/``, as Parquet (the normalized rows) and JSON (the problems), keyed
 by the file's content hash: that folder is the one place the load reads the checks from; with a
-DuckLake target, the lake's ``libcoop_checks.verdicts`` (``libcoop.warehouse.lake_checks``), so
+DuckLake target, files beside the lake's data (``libcoop.warehouse.lake_checks``), so
 that checks on any worker of any host reach the load. The
 file itself and its hash come from the run's ``Discovery`` (never listed or hashed again here)."""
 
@@ -17,9 +17,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from libcoop.ingest.check import CheckedFile, StoredRows, check_file
+from libcoop.ingest.check import CheckedFile, StoredRows
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import Discovery, DropFile
+from libcoop.ingest.load import checked_or_gone
 from libcoop.settings import Paths
 
 
@@ -30,7 +31,9 @@ def checks_dir(paths: Paths, run_id: str) -> Path:
 def stage_check(paths: Paths, run_id: str, drop: DropFile) -> dict[str, Any]:
     """Check one drop file and keep the verdict for the load; return a small summary for XCom."""
     digest, relative_path = drop.content_hash, drop.relative_path
-    checked = check_file(drop, paths.incoming)
+    checked = checked_or_gone(drop, paths)
+    if checked is None:  # vanished or unreadable since discovery: no verdict; the load says why
+        return {"file": relative_path, "hash": digest, "accepted": False, "rows": 0, "problems": 0, "gone": True}
     verdict = {
         "file": relative_path,
         "hash": digest,
