@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from libcoop.ingest.cleaning import clean_read
 from libcoop.ingest.contract import (
     EARLIEST_YEAR,
     LATEST_YEAR,
@@ -81,7 +82,7 @@ class CheckedFile:
 
 def check_file(drop: DropFile, root: Path) -> CheckedFile:
     """Read and check ``drop`` (a file under ``root``); never raises for bad content."""
-    raw = read_drop_file(drop, root)
+    raw = clean_read(read_drop_file(drop, root))
     checked = CheckedFile(drop, problems=list(raw.problems), warnings=[f"{drop.relative_path}: {n}" for n in raw.notes])
     if raw.table is None:
         _count(checked)

@@ -210,6 +210,22 @@ RULES: dict[str, tuple[str, str]] = {
         "no such day (Excel's 1900-02-29)",
         "Excel counts a 29 February 1900 that never was: type the real date.",
     ),
+    "not_xlsx": (
+        "this is not an .xlsx workbook (an old Excel .xls?)",
+        "Open it in Excel and save it as .xlsx or CSV UTF-8 (without a password), then drop that file.",
+    ),
+    "formula_without_value": (
+        "this cell holds a formula whose result was never saved: the file was not saved by Excel",
+        "Open and save it in Excel (Excel saves the result of every formula), then drop it again.",
+    ),
+    "merged_cells": (
+        "these cells are merged: Excel keeps the value in the first cell only, the other rows and columns are empty",
+        "Unmerge the cells (Home > Merge & Center > Unmerge Cells) and fill each row.",
+    ),
+    "no_such_day": (
+        "no such day (Excel's 1900-02-29)",
+        "Excel counts a 29 February 1900 that never was: type the real date.",
+    ),
     "too_large": (
         "the file is too large to load safely",
         "Split it into several files, e.g. one per year (visits_2015.xlsx, visits_2016.xlsx).",

@@ -1,21 +1,34 @@
-"""Read an XLSX drop file into the same Arrow table of text cells as a CSV file.
+"""Read an XLSX drop file into the same Arrow table of text cells as a CSV file: what Excel shows.
 
-openpyxl reads the workbook in read-only streaming mode, after the archive's sizes are checked so
-that a decompression bomb is refused before anything is inflated. Nothing in a cell is ever
-evaluated: formulas are kept as the text the coordinator typed."""
+openpyxl reads the first visible sheet in read-only streaming mode, with each formula's cached
+value (the result Excel saved, never evaluated here), after the archive's sizes are checked so
+that a decompression bomb is refused before anything is inflated. What the cells alone do not
+tell (hidden rows, merged cells, formulas without a saved result, Excel's phantom 1900-02-29) is
+read from the sheet's XML in a second streaming pass. Every row is handed on from row 1, blank
+rows left out: the header is found among them by the checks (a title row may sit above it)."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import logging
 import re
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
+from openpyxl.utils.escape import unescape
 
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import DropFile
 from libcoop.ingest.readers import MAX_FILE_BYTES, MAX_ROWS, RawRead, _with_row_numbers
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+
+log = logging.getLogger(__name__)
 
 MAX_XLSX_UNPACKED_BYTES = 500 * 1024 * 1024
 MAX_XLSX_RATIO = 200  # inflated / compressed size of one archive member...
@@ -26,18 +39,39 @@ MAX_XLSX_RATIO_FROM_BYTES = 1024 * 1024  # ...checked on every member that infla
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767
 MAX_XLSX_TEXT_CHARS = MAX_FILE_BYTES
+MAX_CELLS_NAMED = 20  # formulas without a saved result listed one by one
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and .xlsx protected by a password
+# Excel counts 1900 as a leap year: serial 60 is a 29 February 1900 that never was.
+PHANTOM_SERIAL = 60
+PHANTOM_SHOWN = "1900-02-28"  # what openpyxl makes of serials 59 and 60 alike
+
+
+def _column_letter(index: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index)
+
+
+def _date_shown(number_format: str | None) -> tuple[str, bool]:
+    """(precision, whether a time is shown) of a date cell's number format: 'mmm-yy' or 'yyyy-mm'
+    shows a month, 'yyyy' a year, a format showing the day (or nothing recognisable) a day."""
+    shown = re.sub(r'"[^"]*"|\[[^\]]*\]|\\.|[_*].', "", (number_format or "").lower()).split(";")[0]
+    shown = re.sub(r"am/pm|a/p", "h", shown)
+    time = bool(re.search(r"[hs]", shown))
+    # An m right after an hour or right before seconds is minutes, not a month.
+    shown = re.sub(r"h+[^a-z]*m+|m+(?=[^a-z]*s)", "", shown)
+    if "d" in shown or "a" in shown:  # aaa: the day of the week in Japanese formats
+        return "day", time
+    if "m" in shown:
+        return "month", time
+    if re.search(r"[yegb]", shown):  # y, and the era and Buddhist years of Asian formats
+        return "year", time
+    return "day", time
 
 
 def _date_precision(number_format: str | None) -> str:
     """What a date cell's number format shows: 'mmm-yy' or 'yyyy-mm' a month, 'yyyy' a year."""
-    shown = re.sub(r'"[^"]*"|\[[^\]]*\]|\\.', "", (number_format or "").lower())
-    if "d" in shown or "h" in shown or "s" in shown:
-        return "day"
-    if "m" in shown:
-        return "month"
-    if "y" in shown or "e" in shown:
-        return "year"
-    return "day"
+    return _date_shown(number_format)[0]
 
 
 def _cell_text(value: object, number_format: str | None = None) -> str | None:
@@ -47,17 +81,20 @@ def _cell_text(value: object, number_format: str | None = None) -> str | None:
         return "TRUE" if value else "FALSE"
     if isinstance(value, dt.datetime | dt.date):
         # Excel stores "2015-05" or "May 2015" typed by a coordinator as 1 May 2015 formatted
-        # as a month: keep the precision the coordinator sees.
-        precision = _date_precision(number_format)
+        # as a month: keep the precision the coordinator sees, and a time only if it is shown.
+        precision, time_shown = _date_shown(number_format)
         if precision == "year":
             return f"{value.year:04d}"
         if precision == "month":
             return f"{value.year:04d}-{value.month:02d}"
-        if isinstance(value, dt.datetime) and value.time() != dt.time():
+        if isinstance(value, dt.datetime) and time_shown and value.time() != dt.time():
             return value.isoformat(sep=" ")
         return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, str):
+        # Excel writes the control characters of a text as _xHHHH_; openpyxl leaves them so.
+        return unescape(value)
     return str(value)
 
 
@@ -78,54 +115,231 @@ def _check_archive(path: Path) -> str | None:
     return None
 
 
+@dataclass
+class SheetXml:
+    """What a sheet's XML says beyond its cells' values."""
+
+    hidden_rows: list[int] = field(default_factory=list)
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # min_col, min_row, max_col, max_row
+    uncached: list[tuple[int, int]] = field(default_factory=list)  # (row, column) of formulas without a result
+    uncached_count: int = 0
+    serial_60: set[tuple[int, int]] = field(default_factory=set)  # (row, column) of cells holding serial 60
+
+
+def _scan_sheet(path: Path, member: str) -> SheetXml:
+    """Stream the sheet's XML once: rows marked hidden, merged ranges, formulas whose result was
+    never saved (a file written by a program, never opened in Excel), cells holding serial 60."""
+    from defusedxml.ElementTree import iterparse
+    from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
+
+    found = SheetXml()
+    row_number = 0
+    with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
+        for _, element in iterparse(stream, events=("end",)):
+            tag = element.tag.rpartition("}")[2]
+            if tag == "row":
+                row_number = int(element.get("r") or row_number + 1)
+                if element.get("hidden") in ("1", "true"):
+                    found.hidden_rows.append(row_number)
+                column = 0
+                for cell in element:
+                    reference = cell.get("r")
+                    column = coordinate_to_tuple(reference)[1] if reference else column + 1
+                    formula = value = None
+                    for part in cell:
+                        name = part.tag.rpartition("}")[2]
+                        if name == "f":
+                            formula = part
+                        elif name == "v":
+                            value = part
+                    text = value.text if value is not None else None
+                    if formula is not None and not text and (value is None or cell.get("t") != "str"):
+                        found.uncached_count += 1
+                        if len(found.uncached) < MAX_CELLS_NAMED:
+                            found.uncached.append((row_number, column))
+                    elif text and cell.get("t", "n") == "n" and text.startswith("60"):
+                        try:
+                            if int(float(text)) == PHANTOM_SERIAL:
+                                found.serial_60.add((row_number, column))
+                        except ValueError:
+                            pass
+                element.clear()
+            elif tag == "mergeCell" and element.get("ref"):
+                try:
+                    bounds = range_boundaries(element.get("ref"))
+                except ValueError:
+                    continue
+                if None not in bounds:
+                    found.merged.append(bounds)  # type: ignore[arg-type]
+    return found
+
+
+def _not_xlsx(drop: DropFile) -> Problem | None:
+    """A file named .xlsx that is no zip archive: most often an old .xls renamed, or saved as
+    .xls under the wrong name (or an .xlsx protected by a password, which is OLE2 too)."""
+    with drop.path.open("rb") as stream:
+        head = stream.read(len(OLE2_MAGIC))
+    if head.startswith(b"PK") or zipfile.is_zipfile(drop.path):
+        return None  # a zip archive, perhaps damaged: the workbook cannot be opened
+    return Problem(
+        drop.relative_path, "not_xlsx", detail="it is an old Excel .xls file" if head == OLE2_MAGIC else None
+    )
+
+
+def _ranges(rows: list[int]) -> str:
+    """'5-7, 10' for rows 5, 6, 7 and 10."""
+    spans: list[list[int]] = []
+    for row in rows:
+        if spans and row == spans[-1][1] + 1:
+            spans[-1][1] = row
+        else:
+            spans.append([row, row])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def _unreadable(drop: DropFile, error: Exception) -> RawRead:
+    log.info("%s cannot be opened as a workbook: %r", drop.relative_path, error)
+    detail = "the file is damaged or incomplete, or holds no workbook"
+    return RawRead(problems=[Problem(drop.relative_path, "unreadable_spreadsheet", detail=detail)])
+
+
 def read_xlsx(drop: DropFile) -> RawRead:
     import openpyxl  # uses defusedxml when installed, which refuses XML entity bombs
 
+    not_xlsx = _not_xlsx(drop)
+    if not_xlsx:
+        return RawRead(problems=[not_xlsx])
     try:
         too_big = _check_archive(drop.path)
         if too_big:
             return RawRead(problems=[Problem(drop.relative_path, "too_large", value=too_big)])
-        workbook = openpyxl.load_workbook(drop.path, read_only=True, data_only=False)
+        workbook = openpyxl.load_workbook(drop.path, read_only=True, data_only=True)
     except Exception as error:  # noqa: BLE001 - any failure to open means the same thing to a coordinator
-        return RawRead(problems=[Problem(drop.relative_path, "unreadable_spreadsheet", value=type(error).__name__)])
+        return _unreadable(drop, error)
     try:
-        sheet = workbook.worksheets[0]
-        declared = sheet.max_row or 0  # from the sheet's <dimension>, before reading any row
-        if declared > EXCEL_MAX_ROWS:
-            return RawRead(problems=[Problem(drop.relative_path, "too_large", value=f"{declared} rows declared")])
-        rows_iter = sheet.iter_rows(values_only=False)
-        first = next(rows_iter, None)
-        headers = [_cell_text(c.value) or "" for c in (first or ())]
-        while headers and not headers[-1].strip():
-            headers.pop()  # Excel often keeps formatted empty cells at the end of the header row
-        if not headers:
-            return RawRead(problems=[Problem(drop.relative_path, "empty_file")])
-        width = len(headers)
-        columns: list[list[str | None]] = [[] for _ in range(width)]
-        numbers: list[int] = []
-        text_chars = 0
-        for number, row in enumerate(rows_iter, start=2):
-            if number > EXCEL_MAX_ROWS or len(numbers) >= MAX_ROWS:
-                return RawRead(
-                    headers, problems=[Problem(drop.relative_path, "too_large", value=f"over {number - 1} rows")]
-                )
-            cells = [_cell_text(c.value, getattr(c, "number_format", None)) for c in row[:width]]
-            if not any(c is not None and c.strip() for c in cells):
-                continue  # blank rows are common at the end of sheets
-            longest = max(len(c) for c in cells if c is not None)
-            text_chars += sum(len(c) for c in cells if c is not None)
-            if longest > EXCEL_MAX_CELL_CHARS or text_chars > MAX_XLSX_TEXT_CHARS:
-                return RawRead(
-                    headers,
-                    problems=[Problem(drop.relative_path, "too_large", row=number, value=f"{text_chars} characters")],
-                )
-            cells += [None] * (width - len(cells))
-            for column, cell in zip(columns, cells, strict=True):
-                column.append(cell)
-            numbers.append(number)
+        return _read_sheet(drop, workbook)
     except Exception as error:  # noqa: BLE001 - a damaged sheet can fail anywhere while streaming
-        return RawRead(problems=[Problem(drop.relative_path, "unreadable_spreadsheet", value=type(error).__name__)])
+        return _unreadable(drop, error)
     finally:
         workbook.close()
-    table = pa.table({f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)})
-    return RawRead(headers, _with_row_numbers(table, numbers))
+
+
+def _read_sheet(drop: DropFile, workbook: Workbook) -> RawRead:
+    file = drop.relative_path
+    sheets = workbook.worksheets
+    sheet = next((s for s in sheets if s.sheet_state == "visible"), None)
+    if sheet is None:
+        return RawRead(problems=[Problem(file, "empty_file")])
+    notes = []
+    if sheet is not sheets[0]:
+        notes.append(
+            f"the first sheet, '{sheets[0].title}', is hidden in Excel and was not read; "
+            f"the first visible sheet, '{sheet.title}', was"
+        )
+    declared = sheet.max_row or 0  # from the sheet's <dimension>, before reading any row
+    if declared > EXCEL_MAX_ROWS:
+        return RawRead(problems=[Problem(file, "too_large", value=f"{declared} rows declared")])
+
+    columns: list[list[str | None]] = []
+    numbers: list[int] = []
+    phantoms: list[tuple[int, int]] = []
+    text_chars = 0
+    for number, row in enumerate(sheet.iter_rows(values_only=False), start=1):
+        if number > EXCEL_MAX_ROWS or len(numbers) >= MAX_ROWS:
+            return RawRead(problems=[Problem(file, "too_large", value=f"over {number - 1} rows")])
+        cells = [_cell_text(c.value, getattr(c, "number_format", None)) for c in row]
+        while cells and (cells[-1] is None or not cells[-1].strip()):
+            cells.pop()  # Excel often keeps formatted empty cells at the end of a row
+        if not cells:
+            continue  # blank rows: common at the end of sheets, and between a title and the header
+        longest = max(len(c) for c in cells if c is not None)
+        text_chars += sum(len(c) for c in cells if c is not None)
+        if longest > EXCEL_MAX_CELL_CHARS or text_chars > MAX_XLSX_TEXT_CHARS:
+            return RawRead(problems=[Problem(file, "too_large", row=number, value=f"{text_chars} characters")])
+        if PHANTOM_SHOWN in cells:
+            phantoms += [(number, i + 1) for i, text in enumerate(cells) if text == PHANTOM_SHOWN]
+        if len(cells) > len(columns):  # a row wider than any before it
+            columns += [[None] * len(numbers) for _ in range(len(cells) - len(columns))]
+        cells += [None] * (len(columns) - len(cells))
+        for column, cell in zip(columns, cells, strict=True):
+            column.append(cell)
+        numbers.append(number)
+    if not numbers:
+        return RawRead(problems=[Problem(file, "empty_file")])
+
+    xml = _scan_sheet(drop.path, sheet._worksheet_path)  # noqa: SLF001 - the sheet's part in the archive
+    filled = _Filled(numbers, columns)
+    problems = _sheet_problems(file, workbook, xml, phantoms, filled)
+    hidden = [row for row in xml.hidden_rows if filled.position(row) is not None]
+    if hidden:
+        one = len(hidden) == 1
+        notes.append(
+            f"{'row' if one else 'rows'} {_ranges(hidden)} {'is' if one else 'are'} hidden in Excel; they were read"
+        )
+    first = numbers[0]
+    headers = [c or "" for c in (col[0] for col in columns)] if first == 1 else [""] * len(columns)
+    body = slice(1, None) if first == 1 else slice(0, None)
+    table = pa.table({f"c{i}": pa.array(col[body], pa.string()) for i, col in enumerate(columns)})
+    return RawRead(headers, _with_row_numbers(table, numbers[body]), problems, notes)
+
+
+@dataclass
+class _Filled:
+    """Which cells of the rows read hold a value (rows found by bisection: no index per row)."""
+
+    numbers: list[int]
+    columns: list[list[str | None]]
+
+    def position(self, row: int) -> int | None:
+        at = bisect.bisect_left(self.numbers, row)
+        return at if at < len(self.numbers) and self.numbers[at] == row else None
+
+    def holds(self, row: int, column: int) -> bool:
+        at = self.position(row)
+        text = self.columns[column - 1][at] if at is not None and column <= len(self.columns) else None
+        return text is not None and bool(text.strip())
+
+    def outside(self, row: int, first: int, last: int) -> bool:
+        """Whether ``row`` was read and holds a value outside columns ``first``..``last``."""
+        at = self.position(row)
+        return at is not None and any(
+            (text := column[at]) is not None and text.strip()
+            for number, column in enumerate(self.columns, start=1)
+            if not first <= number <= last
+        )
+
+
+def _sheet_problems(
+    file: str,
+    workbook: Workbook,
+    xml: SheetXml,
+    phantoms: list[tuple[int, int]],
+    filled: _Filled,
+) -> list[Problem]:
+    from openpyxl.utils.datetime import WINDOWS_EPOCH
+
+    problems = [
+        Problem(file, "formula_without_value", row=row, column=_column_letter(column)) for row, column in xml.uncached
+    ]
+    if xml.uncached_count > len(xml.uncached):
+        more = xml.uncached_count - len(xml.uncached)
+        problems.append(Problem(file, "formula_without_value", value=f"and {more:,} more cells"))
+    if workbook.epoch == WINDOWS_EPOCH:
+        problems += [
+            Problem(file, "no_such_day", row=row, column=_column_letter(column), value="1900-02-29")
+            for row, column in phantoms
+            if (row, column) in xml.serial_60
+        ]
+    for min_col, min_row, max_col, max_row in xml.merged:
+        covered = [
+            (row, column)
+            for row in range(min_row, max_row + 1)
+            for column in range(min_col, max_col + 1)
+            if (row, column) != (min_row, min_col)
+        ]
+        # A merged title alone on its rows, or merged empty cells, are harmless; a value merged
+        # over rows that hold other values is shown on each of them but stored on the first only.
+        if filled.holds(min_row, min_col) and any(filled.outside(row, min_col, max_col) for row, _ in covered):
+            reference = f"{_column_letter(min_col)}{min_row}:{_column_letter(max_col)}{max_row}"
+            problems.append(Problem(file, "merged_cells", row=min_row, value=reference))
+    return problems

@@ -285,7 +285,7 @@ def test_xlsx_first_sheet_is_read_with_typed_cells(drop):
     content = _xlsx(
         [
             MEMBERSHIPS_HEADER.split(","),
-            ["m1", "National Library of Viet Nam", "Viet Nam", "IFLA", "member", 2000, None, "=1+1"],
+            ["m1", "National Library of Viet Nam", "Viet Nam", "IFLA", "member", 2000, None, "see =1+1"],
             [None] * 8,  # trailing blank row, as Excel leaves them
             ["m2", "NLV", "VN", "CDNL", "official member", dt.datetime(2007, 5, 1), None, "s"],
         ]
@@ -296,7 +296,7 @@ def test_xlsx_first_sheet_is_read_with_typed_cells(drop):
     assert [r["joined"] for r in rows] == [dt.date(2000, 1, 1), dt.date(2007, 5, 1)]
     assert [r["joined_precision"] for r in rows] == ["year", "day"]
     assert [r["source_row_number"] for r in rows] == [2, 4]  # Excel's own row numbers
-    assert rows[0]["source"] == "=1+1"  # a formula is text, never evaluated
+    assert rows[0]["source"] == "see =1+1"  # text, never evaluated (formulas: tests/unit/test_xlsx_as_shown.py)
 
 
 def test_xlsx_errors_name_the_excel_row(drop):
