@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import hashlib
 import logging
+import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterable
@@ -84,6 +85,28 @@ def country_names() -> dict[str, str]:
             if pycountry.countries.get(alpha_2=code) is not None:
                 names.setdefault(name, code)
     return names
+
+
+def country_readings(value: str, most: int = 4) -> list[tuple[str, str]]:
+    """(name, ISO alpha-2) of each country an unresolved name could stand for, when it could stand
+    for two or more: a whole word of their names in any of the languages above ('Korea', 'Congo',
+    'コンゴ', '刚果'); empty when it names one country or none, so that nothing is guessed."""
+    text = " ".join(value.split()).casefold()
+    if not text:
+        return []
+    if text.isascii():
+        if len(text) < 4:
+            return []
+        pattern = re.compile(r"(?<![\w])" + re.escape(text) + r"(?![\w])")
+        matches = (name for name in country_names() if pattern.search(name.casefold()))
+    else:
+        matches = (name for name in country_names() if len(text) >= 2 and text in name.casefold())
+    found: dict[str, str] = {}
+    for name in matches:
+        code = country_names()[name]
+        country = pycountry.countries.get(alpha_2=code)
+        found.setdefault(code, getattr(country, "name", name) if text.isascii() else name)
+    return [(name, code) for code, name in sorted(found.items())] if 2 <= len(found) <= most else []
 
 
 def resolve_countries(values: Iterable[str]) -> dict[str, str | None]:

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from libcoop.ingest.cleaning import clean_read
 from libcoop.ingest.contract import (
+    DECIMAL_COMMA,
     EARLIEST_YEAR,
     LATEST_YEAR,
     PERIODS,
@@ -24,16 +25,19 @@ from libcoop.ingest.contract import (
     ColumnType,
     Problem,
     columns_of,
+    decimal_comma_reading,
     period_last_day_sql,
 )
 from libcoop.ingest.drop_folder import DropFile
+from libcoop.ingest.local_forms import create_texts, local_form_notes
 from libcoop.ingest.readers import ROW_COLUMN, RawRead, duckdb_config, read_drop_file
 from libcoop.ingest.suggestions import NAME_COLUMNS, NAME_COUNTRY_COLUMNS, unresolved_name_warning, with_suggestion
-from libcoop.reference import currency_codes, resolve_countries
+from libcoop.reference import country_readings, currency_codes, resolve_countries
 
 log = logging.getLogger(__name__)
 
 MAX_PROBLEM_EXAMPLES = 200  # listed one by one; beyond that, counted per rule
+MAX_COLUMNS_NAMED = 5  # unknown columns named one by one; more are counted
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,7 @@ def _map_headers(drop: DropFile, raw: RawRead, checked: CheckedFile) -> dict[str
     """Contract column name -> c<i> column of the raw table."""
     known = {c.name: c for c in columns_of(drop.kind)}
     mapping: dict[str, str] = {}
+    ignored: list[str] = []
     for index, header in enumerate(raw.headers):
         name = header.strip().lower()
         if name in mapping:
@@ -124,8 +129,12 @@ def _map_headers(drop: DropFile, raw: RawRead, checked: CheckedFile) -> dict[str
         elif name in known:
             mapping[name] = f"c{index}"
         else:
-            shown = header.strip() or f"(column {index + 1} has no name)"
-            checked.warnings.append(f"{drop.relative_path}: unknown column '{shown}' ignored")
+            ignored.append(f"'{header.strip()}'" if header.strip() else f"(column {index + 1} has no name)")
+    if len(ignored) > MAX_COLUMNS_NAMED:  # one line, not one per column of a 100,000-column file
+        examples = ", ".join(ignored[:MAX_COLUMNS_NAMED])
+        checked.warnings.append(f"{drop.relative_path}: {len(ignored):,} unknown columns ignored, e.g. {examples}, ...")
+    else:
+        checked.warnings += [f"{drop.relative_path}: unknown column {shown} ignored" for shown in ignored]
     unknown = [h for h in raw.headers if h.strip().lower() not in known]
     for column in known.values():
         if column.required and column.name not in mapping:
@@ -210,8 +219,11 @@ def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, st
             case ColumnType.COUNT:
                 whole = f"regexp_full_match({v}, '\\d+')"
                 negative = f"regexp_full_match({v}, '-\\s*\\d+([.,]\\d+)?')"
+                comma = f"regexp_full_match({v}, '{DECIMAL_COMMA}')"
                 queries.append(("negative_number", name, f"{v} is not null and {negative}", ""))
-                queries.append(("not_whole_number", name, f"{v} is not null and not {whole} and not {negative}", ""))
+                queries.append(("decimal_comma", name, f"{v} is not null and {comma}", ""))
+                other = f"{v} is not null and not {whole} and not {negative} and not {comma}"
+                queries.append(("not_whole_number", name, other, ""))
                 queries.append(
                     (
                         "number_too_large",
@@ -232,8 +244,12 @@ def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, st
             case ColumnType.AMOUNT:
                 number = f"regexp_full_match({v}, '\\d+(\\.\\d+)?')"
                 negative = f"regexp_full_match({v}, '-\\s*\\d+(\\.\\d+)?')"
+                comma = f"not {number} and regexp_full_match({v}, '{DECIMAL_COMMA}')"
                 queries.append(("negative_number", name, f"{v} is not null and {negative}", ""))
-                queries.append(("not_a_number", name, f"{v} is not null and not {number} and not {negative}", ""))
+                queries.append(("decimal_comma", name, f"{v} is not null and {comma}", ""))
+                queries.append(
+                    ("not_a_number", name, f"{v} is not null and not {number} and not {negative} and not ({comma})", "")
+                )
                 queries.append(
                     (
                         "number_too_large",
@@ -304,9 +320,10 @@ def _check_rows(drop: DropFile, table: pa.Table, mapping: dict[str, str], checke
     try:
         con.execute("set enable_progress_bar = false")
         con.register("raw_rows", table)
-        # Trim once, parse dates once: every rule below reads this table.
-        texts = ", ".join(f"nullif(trim({source}), '') as \"{name}\"" for name, source in mapping.items())
-        con.execute(f"create table texts as select {ROW_COLUMN}, {texts} from raw_rows")
+        # Trim once, read local forms once, parse dates once: every rule below reads this table.
+        create_texts(con, drop.kind, mapping, ROW_COLUMN)
+        notes = local_form_notes(con, drop.kind, mapping, ROW_COLUMN)
+        checked.warnings += [f"{drop.relative_path}: {note}" for note in notes]
         country_columns = [c.name for c in columns_of(drop.kind) if c.type is ColumnType.COUNTRY and c.name in mapping]
         country_values = [
             value
@@ -356,6 +373,14 @@ def _check_rows(drop: DropFile, table: pa.Table, mapping: dict[str, str], checke
         for row_number, rule, column_name, value, detail in con.execute(
             f"select * from problems order by row_number, column_name, rule limit {MAX_PROBLEM_EXAMPLES}"
         ).fetchall():
+            if rule == "decimal_comma" and value:
+                detail = f"probably {decimal_comma_reading(value)}"
+            readings = country_readings(value) if rule == "unknown_country" and value else []
+            if readings:  # both (or all) named, never one guessed
+                named = " or ".join(f"{name} ({code})" for name, code in readings)
+                detail = f"this name could mean {named}: write the code of the one you mean"
+                checked.problems.append(Problem(drop.relative_path, rule, row_number, column_name, value, detail))
+                continue
             problem = Problem(drop.relative_path, rule, row_number, column_name, value, detail or None)
             checked.problems.append(with_suggestion(problem, drop.kind))
         _warn_garbled_text(drop, mapping, con, checked)

@@ -137,6 +137,58 @@ def period_last_day_sql(first: str, precision: str) -> str:
     )
 
 
+# (turn 3) Local forms that are read, with a note showing the reading. Each pattern is written
+# once, with literal characters only, so that DuckDB's RE2 (the check) and Python's re (tests,
+# suggestions) read it alike. Groups: year, month, day (the last two optional).
+LOCAL_DATE_FORMS = (
+    r"(\d{4})[/.](\d{1,2})(?:[/.](\d{1,2}))?",  # 2023/4/1, 2023.04: Excel's default in JP, CN, KR
+    r"(\d{4})\s*年(?:\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*日)?)?",  # 2023年4月1日
+    r"(\d{4})\s*년(?:\s*(\d{1,2})\s*월(?:\s*(\d{1,2})\s*일)?)?",  # 2023년 4월 1일
+)
+# Spaces a spreadsheet puts beside or inside a number: no-break, thin, narrow no-break.
+NUMBER_SPACES = " \u00a0\u2009\u202f"
+# Thousands in groups of three, with commas or with spaces (never both); the decimal mark is '.'.
+GROUPED_WHOLE = rf"\d{{1,3}}(?:,\d{{3}})+|\d{{1,3}}(?:[{NUMBER_SPACES}]\d{{3}})+"
+GROUPED_DECIMAL = rf"(?:{GROUPED_WHOLE})(?:\.\d+)?"
+# A decimal comma (1.234,56; 12,5): rejected, with its likely reading suggested.
+DECIMAL_COMMA = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d{1,2}|\d+,\d{4,}"
+# What is trimmed from every value: spaces, tabs, no-break and ideographic spaces.
+TRIMMED = " \t\u00a0\u2009\u202f\u3000"
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def local_date_sql(v: str) -> str:
+    """SQL: the YYYY, YYYY-MM or YYYY-MM-DD text a local form of a date stands for, NULL for any
+    other text (and for a local form naming no real day, which stays as written and is rejected)."""
+    cases = []
+    for form in LOCAL_DATE_FORMS:
+        p = _sql_literal(form)
+        year, month, day = (f"nullif(regexp_extract({v}, {p}, {g}), '')" for g in (1, 2, 3))
+        iso = f"{year} || coalesce('-' || lpad({month}, 2, '0'), '') || coalesce('-' || lpad({day}, 2, '0'), '')"
+        cases.append(f"when regexp_full_match({v}, {p}) then {iso}")
+    iso = "case " + " ".join(cases) + " end"
+    valid = (
+        f"length({iso}) = 4 or (length({iso}) = 7 and try_cast({iso} || '-01' as date) is not null) "
+        f"or try_cast({iso} as date) is not null"
+    )
+    return f"case when {valid} then {iso} end"
+
+
+def grouped_number_sql(v: str, decimals: bool) -> str:
+    """SQL: the digits of a number written with thousands groups (1,500,000 or 1 500 000), NULL otherwise."""
+    form = _sql_literal(GROUPED_DECIMAL if decimals else GROUPED_WHOLE)
+    spaces = _sql_literal("[," + NUMBER_SPACES + "]")
+    return f"case when regexp_full_match({v}, {form}) then regexp_replace({v}, {spaces}, '', 'g') end"
+
+
+def decimal_comma_reading(text: str) -> str:
+    """The likely reading of a number with a decimal comma: '1.234,56' -> '1234.56'."""
+    return text.replace(".", "").replace(",", ".")
+
+
 # Visits: a side's country is required when its institution is given.
 VISIT_SIDES = (("host_institution", "host_country"), ("guest_institution", "guest_country"))
 
@@ -210,22 +262,6 @@ RULES: dict[str, tuple[str, str]] = {
         "no such day (Excel's 1900-02-29)",
         "Excel counts a 29 February 1900 that never was: type the real date.",
     ),
-    "not_xlsx": (
-        "this is not an .xlsx workbook (an old Excel .xls?)",
-        "Open it in Excel and save it as .xlsx or CSV UTF-8 (without a password), then drop that file.",
-    ),
-    "formula_without_value": (
-        "this cell holds a formula whose result was never saved: the file was not saved by Excel",
-        "Open and save it in Excel (Excel saves the result of every formula), then drop it again.",
-    ),
-    "merged_cells": (
-        "these cells are merged: Excel keeps the value in the first cell only, the other rows and columns are empty",
-        "Unmerge the cells (Home > Merge & Center > Unmerge Cells) and fill each row.",
-    ),
-    "no_such_day": (
-        "no such day (Excel's 1900-02-29)",
-        "Excel counts a 29 February 1900 that never was: type the real date.",
-    ),
     "too_large": (
         "the file is too large to load safely",
         "Split it into several files, e.g. one per year (visits_2015.xlsx, visits_2016.xlsx).",
@@ -244,7 +280,7 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "required_value": ("this column must be filled in on every row", "Fill in the value."),
     "bad_date": (
-        "this is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD",
+        "this is not a date in the form YYYY, YYYY-MM or YYYY-MM-DD (or 2015/11/10, 2015年11月10日, 2015년 11월 10일)",
         "Write the date like 2015, 2015-11 or 2015-11-10.",
     ),
     "date_out_of_range": (
@@ -263,12 +299,16 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "not_whole_number": (
         "this must be a whole number",
-        "Write digits only, without separators or text (e.g. 2062, not 2,062 or 'about 2000').",
+        "Write digits only, without text (e.g. 2062 or 2,062, not 'about 2000').",
+    ),
+    "decimal_comma": (
+        "this number uses a comma as decimal mark; the decimal mark here is '.'",
+        "Write the number with a decimal point and no thousands dots (e.g. 1234.56 for 1.234,56).",
     ),
     "not_a_number": (
         "this must be a number",
-        "Write digits with an optional decimal point, without currency signs or separators "
-        "(e.g. 100000 or 2500.50); put the currency in the currency column.",
+        "Write digits with an optional decimal point, without currency signs or words "
+        "(e.g. 100000, 100,000 or 2500.50); put the currency in the currency column.",
     ),
     "amount_without_currency": (
         "an amount is given but the currency is missing",

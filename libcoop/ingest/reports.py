@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 REPORT_SUFFIX = ".report.txt"
 MAX_NAME_BYTES = 255  # what every common file system allows for one name
+MAX_NOTES = 100  # notes listed in one report; more are counted
 LINE_RULES = ("malformed_csv", "not_utf8", "line_too_long")  # these name a line of the file, not a row
 
 
@@ -34,7 +35,9 @@ def render(checked: CheckedFile, *, when: dt.datetime | None = None, dry_run: bo
         verdict = "would be loaded" if dry_run else "loaded"
         follow = "follows" if rows == 1 else "follow"
         lines = [f"{name}: OK, {_rows(rows)} {follow} the contract; the file {verdict}."]
-        lines += [f"  note: {w}" for w in checked.warnings]
+        lines += [f"  note: {w}" for w in checked.warnings[:MAX_NOTES]]
+        if len(checked.warnings) > MAX_NOTES:
+            lines.append(f"  ... and {len(checked.warnings) - MAX_NOTES:,} more notes.")
         return "\n".join(lines) + "\n"
     total = checked.problem_total
     verdict = (
@@ -61,7 +64,7 @@ def render(checked: CheckedFile, *, when: dt.datetime | None = None, dry_run: bo
     for rule, count in sorted(checked.problem_counts.items(), key=lambda item: (-item[1], item[0])):
         lines.append(f"  {count:>6} x {RULES[rule][0]}")
     lines.append("")
-    for problem in checked.problems:
+    for problem in checked.problems[:MAX_PROBLEM_EXAMPLES]:
         where = []
         if problem.row is not None:
             where.append(f"line {problem.row}" if problem.rule in LINE_RULES else f"row {problem.row}")
@@ -73,11 +76,13 @@ def render(checked: CheckedFile, *, when: dt.datetime | None = None, dry_run: bo
         detail = f" ({problem.detail})" if problem.detail else ""
         lines.append(f"- {head}: {problem.explanation}{detail}.")
         lines.append(f"  What to do: {problem.advice}")
-    if total > len(checked.problems):
+    if total > min(len(checked.problems), MAX_PROBLEM_EXAMPLES):
         lines += ["", f"Only the first {MAX_PROBLEM_EXAMPLES} problems are listed; the counts above cover them all."]
     if checked.warnings:
         lines += ["", "Also noted (these do not stop the file from loading):"]
-        lines += [f"- {w}" for w in checked.warnings]
+        lines += [f"- {w}" for w in checked.warnings[:MAX_NOTES]]
+        if len(checked.warnings) > MAX_NOTES:
+            lines.append(f"- ... and {len(checked.warnings) - MAX_NOTES:,} more notes.")
     return "\n".join(lines) + "\n"
 
 
