@@ -339,4 +339,21 @@ RULES: dict[str, tuple[str, str]] = {
         "this file is an exact copy of another file that is already loaded",
         "Delete the copy; the data is already in the warehouse.",
     ),
+    # The bounds of libcoop.ingest.bounds, checked before the file is read.
+    "too_many_columns": (
+        "this row has far more columns than any drop file has",
+        "Keep the contract's columns only; check that the file is the export you meant to drop.",
+    ),
+    "cell_too_long": (
+        "a cell is longer than an Excel cell can be",
+        "Shorten the text of that row, or check for a value pasted by mistake.",
+    ),
+    "name_too_long": (
+        "this name is far longer than the name of an institution, person or place",
+        "Write the name only; put other text in the notes column.",
+    ),
+    "too_many_rows": (
+        "the file has more rows than one drop file may hold",
+        "Split it into several files, e.g. one per year (visits_2015.csv, visits_2016.csv).",
+    ),
 }

@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from libcoop.ingest.bounds import precheck
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import DropFile
 from libcoop.ingest.encodings import LEGACY_ENCODINGS, UTF8_BOM, Decoded, decode
@@ -75,6 +76,8 @@ def read_drop_file(drop: DropFile, root: Path) -> RawRead:
         return RawRead(problems=[Problem(drop.relative_path, "empty_file")])
     if size > MAX_FILE_BYTES:
         return RawRead(problems=[Problem(drop.relative_path, "too_large", value=f"{size} bytes")])
+    if (beyond := precheck(drop)) is not None:  # columns, cell length, rows: before any costly read
+        return RawRead(problems=[beyond])
     if drop.extension == "xlsx":
         from libcoop.ingest.xlsx import read_xlsx  # xlsx.py builds on this module's RawRead
 

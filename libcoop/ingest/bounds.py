@@ -1,0 +1,158 @@
+"""Bounds on a CSV drop file's shape, checked before it is read: a verdict in seconds.
+
+A file of 100,000 columns or one holding a name of 600,000 characters is small on disk (1-2 MB)
+but costly for every step after it (the CSV sniffer, the per-column checks, the name matching of
+dbt's review models). ``precheck`` reads the file once, as a stream, and refuses it with a rule
+the coordinator can act on, before any of that work starts. XLSX files are bounded by their
+reader (the sheet's declared size, Excel's own limits).
+
+The pass works on bytes: cells are split by Python's CSV parser on the text decoded as UTF-16 when
+the file starts with its byte-order mark, else as UTF-8 with undecodable bytes kept as one
+character each. A legacy code page (cp932, GB18030...) thus counts at most two characters for
+one, which the limits below leave room for."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from libcoop.ingest.contract import Problem
+from libcoop.ingest.drop_folder import DropFile
+
+# The contract's files have 8 to 16 columns; a few more are allowed and ignored.
+MAX_COLUMNS = 200
+MAX_CELL_CHARS = 32_767  # what one Excel cell holds
+# The names of institutions, people and places: the longest curated name has about 90 characters.
+MAX_NAME_CHARS = 1_000
+NAME_COLUMNS = frozenset(
+    {
+        "institution",
+        "host_institution",
+        "guest_institution",
+        "donor",
+        "recipient_institution",
+        "organization",
+        "contact_person",
+        "location",
+    }
+)
+MAX_ROWS = 2_000_000  # as libcoop.ingest.readers.MAX_ROWS
+_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+NEWLINE, QUOTE = ord("\n"), ord('"')
+
+
+def _text(path_bytes: io.BufferedReader, head: bytes) -> io.TextIOWrapper:
+    encoding = "utf-16" if head.startswith(_BOMS) else "utf-8-sig"
+    return io.TextIOWrapper(path_bytes, encoding=encoding, errors="surrogateescape", newline="")
+
+
+def precheck(drop: DropFile) -> Problem | None:
+    """The first bound ``drop`` breaks, as a problem naming the row and column, or None."""
+    if drop.extension != "csv":
+        return None
+    lines, longest, multi_line = _shape(drop.path)
+    if longest <= SHORT_LINE_BYTES and not multi_line:
+        # Every cell is shorter than its line: only the header and the number of rows can break a bound.
+        if lines > MAX_ROWS + 1:
+            return Problem(drop.relative_path, "too_many_rows", detail=f"more than {MAX_ROWS:,} rows")
+        return _exact(drop, header_only=True)
+    return _exact(drop)
+
+
+# Lines up to this long (in bytes) cannot hold a name beyond MAX_NAME_CHARS nor a cell beyond
+# MAX_CELL_CHARS: a file made only of them is bounded by a vectorised pass over its bytes.
+SHORT_LINE_BYTES = MAX_NAME_CHARS
+_CHUNK = 8 << 20
+
+
+def _shape(path: Path) -> tuple[int, int, bool]:
+    """(line ends, the longest line in bytes, whether a quoted value spans lines), read in chunks.
+    A line with an odd number of quotes opens or closes a value that goes on to the next line."""
+    lines = longest = partial = partial_quotes = 0
+    multi_line = False
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            ends = np.flatnonzero(data == NEWLINE)
+            quotes = np.flatnonzero(data == QUOTE)
+            per_line = np.bincount(np.searchsorted(ends, quotes), minlength=ends.size + 1)
+            per_line[0] += partial_quotes
+            if ends.size:
+                multi_line = multi_line or bool((per_line[:-1] & 1).any())
+                longest = max(longest, int(ends[0]) + partial, int(np.diff(ends).max(initial=1)) - 1)
+                partial = data.size - int(ends[-1]) - 1
+            else:
+                partial += data.size
+            partial_quotes = int(per_line[-1])
+            longest = max(longest, partial)
+            lines += ends.size
+            if longest > SHORT_LINE_BYTES or multi_line:
+                break  # the exact pass decides
+    return lines, longest, multi_line or bool(partial_quotes & 1)
+
+
+def _exact(drop: DropFile, *, header_only: bool = False) -> Problem | None:
+    """The bounds checked cell by cell by Python's CSV parser, as a stream."""
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_CELL_CHARS * 2 + 2)  # quotes included, a legacy character as two
+    try:
+        with drop.path.open("rb") as raw:
+            # A cell beyond the limit is an error of the parser itself: no huge string is built.
+            rows = csv.reader(_text(raw, raw.peek(4)[:4]))
+            try:
+                return _scan(drop, rows, header_only=header_only)
+            except csv.Error as error:
+                if "field larger than field limit" not in str(error):
+                    return None  # broken quoting and the like: the reader says where, in its words
+                return Problem(
+                    drop.relative_path,
+                    "cell_too_long",
+                    row=rows.line_num,
+                    detail=f"more than {MAX_CELL_CHARS:,} characters in one cell",
+                )
+    except UnicodeError:
+        return None  # an encoding problem: the reader's to explain
+    finally:
+        csv.field_size_limit(old_limit)
+
+
+def _scan(drop: DropFile, rows: Iterator[list[str]], *, header_only: bool) -> Problem | None:
+    header = next(rows, None)
+    if header is None:
+        return None
+    if len(header) > MAX_COLUMNS:
+        return _too_many_columns(drop, 1, len(header))
+    if header_only:
+        return None
+    names = [i for i, h in enumerate(header) if h.strip().lower() in NAME_COLUMNS]
+    for row_number, row in enumerate(rows, start=2):
+        if len(row) > MAX_COLUMNS:
+            return _too_many_columns(drop, row_number, len(row))
+        for i in names:
+            if i < len(row) and len(row[i]) > MAX_NAME_CHARS:
+                value = row[i][:60] + "..."
+                return Problem(
+                    drop.relative_path,
+                    "name_too_long",
+                    row=row_number,
+                    column=header[i],
+                    value=value,
+                    detail=f"{len(row[i]):,} characters; a name has at most {MAX_NAME_CHARS:,}",
+                )
+        if row_number > MAX_ROWS + 1:
+            return Problem(drop.relative_path, "too_many_rows", detail=f"more than {MAX_ROWS:,} rows")
+    return None
+
+
+def _too_many_columns(drop: DropFile, row: int, count: int) -> Problem:
+    return Problem(
+        drop.relative_path,
+        "too_many_columns",
+        row=row,
+        detail=f"{count:,} columns; a file has at most {MAX_COLUMNS}",
+    )
