@@ -3,7 +3,8 @@
 The package, in the order a validation goes: ``results`` (what a check found), ``suites`` and
 ``marts_suites`` (the suites as code; the marts ones check what dbt's tests do not), ``reads``
 (the dataframe each suite validates), ``site`` (the Data Docs and the country pages),
-``validation`` (the file context and the run), ``audit`` (audit.dq_results).
+``validation`` (the file context and the run), ``unresolved`` (the rows naming an institution dbt
+could not resolve: warnings too), ``audit`` (audit.dq_results).
 
 The suites are written here as code, one function per suite, and registered into the file data
 context under ``expectations/`` (its ``gx/`` folder is committed; ``gx/uncommitted/``, with the
@@ -70,6 +71,7 @@ from libcoop.quality.results import (
     FailingRow,
     QualityReport,
     RunFile,
+    UnresolvedName,
 )
 from libcoop.quality.site import (
     data_docs_target,
@@ -80,6 +82,10 @@ from libcoop.quality.suites import (
     raw_donations_suite,
     raw_memberships_suite,
     raw_visits_suite,
+)
+from libcoop.quality.unresolved import (
+    read_unresolved_names,
+    with_unresolved_names,
 )
 from libcoop.quality.validation import (
     open_context,
@@ -110,6 +116,7 @@ __all__ = [
     "FailingRow",
     "QualityReport",
     "RunFile",
+    "UnresolvedName",
     "data_docs_target",
     "ensure_dq_results_table",
     "expectation_parameters",
@@ -123,8 +130,10 @@ __all__ = [
     "raw_donations_suite",
     "raw_memberships_suite",
     "raw_visits_suite",
+    "read_unresolved_names",
     "record_results",
     "register_suites",
     "validate_warehouse",
+    "with_unresolved_names",
     "write_country_pages",
 ]

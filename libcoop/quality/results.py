@@ -142,6 +142,33 @@ class CountryView:
 
 
 @dataclass(frozen=True)
+class UnresolvedName:
+    """A row of a coordinator's file naming an institution the warehouse could not resolve: a
+    warning on that country's page (contract section 3), from review.review_unresolved_name_rows."""
+
+    reporting_country: str
+    file_path: str
+    row_number: int
+    column: str  # host_institution, guest_institution, donor, recipient_institution, institution
+    name: str
+    country_iso2: str | None  # the country written beside the name
+    candidates: str | None  # the closest curated institutions of that country, best first
+    left_out: str  # what the row's activity is missing from: "the visit of 2015-11-10 ... national-library views"
+
+    @property
+    def sentence(self) -> str:
+        closest = (
+            f" Closest known of {self.country_iso2}: {self.candidates}."
+            if self.candidates
+            else (f" No curated institution of {self.country_iso2} comes close.")
+        )
+        return (
+            f"{self.file_path} row {self.row_number}, column {self.column}: “{self.name}” ({self.country_iso2}) is "
+            f"not a known institution, so {self.left_out}.{closest} Write a known name, or ask the curators to add it."
+        )
+
+
+@dataclass(frozen=True)
 class QualityReport:
     """Every outcome of one validation of a build, and where its Data Docs are."""
 
@@ -154,6 +181,10 @@ class QualityReport:
     validation_pages: Mapping[str, str] = field(default_factory=dict)
     # The files of this run as loaded (the latest outcome of each file when the build has no loader run).
     files: tuple[RunFile, ...] = ()
+    # The rows naming an institution the build could not resolve (the first ones of each country)...
+    unresolved_names: tuple[UnresolvedName, ...] = ()
+    # ...and how many such rows each reporting country has in all.
+    unresolved_counts: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def critical_failures(self) -> tuple[ExpectationOutcome, ...]:
@@ -165,6 +196,16 @@ class QualityReport:
         return tuple(o for o in self.outcomes if not o.success and o.severity == WARNING)
 
     @property
+    def unresolved_count(self) -> int:
+        """Rows naming an institution the build could not resolve: a warning each."""
+        return sum(self.unresolved_counts.values())
+
+    @property
+    def warning_count(self) -> int:
+        """Failed expectations of warning severity, and rows naming an unresolved institution."""
+        return len(self.warnings) + self.unresolved_count
+
+    @property
     def passed(self) -> bool:
         """True when no critical expectation failed: the build may be published."""
         return not self.critical_failures
@@ -173,7 +214,8 @@ class QualityReport:
         return (
             f"data quality: {_count(len(self.outcomes), 'check')}, "
             f"{_count(len(self.critical_failures), 'critical failure')}, "
-            f"{_count(len(self.warnings), 'warning')}"
+            f"{_count(self.warning_count, 'warning')}"
+            + (f" ({_count(self.unresolved_count, 'unresolved institution name')})" if self.unresolved_count else "")
         )
 
 

@@ -187,7 +187,7 @@ def _render(template: str, **context: Any) -> str:
 
 def _verdict(report: QualityReport) -> tuple[str, str]:
     if report.passed:
-        reported = f" ({_count(len(report.warnings), 'warning')} reported)" if report.warnings else ""
+        reported = f" ({_count(report.warning_count, 'warning')} reported)" if report.warning_count else ""
         return "published", f"no critical check failed: the build may be published{reported}."
     return (
         "blocked",
@@ -231,6 +231,7 @@ def _country_counts(report: QualityReport) -> list[_CountryCounts]:
     for view in report.countries:
         failed = view.failed_checks
         warnings = sum(1 for c in failed if c.outcome.severity == WARNING)
+        unresolved = report.unresolved_counts.get(view.country_code, 0)
         if files:
             own = [f for f in files if f.country_code == view.country_code]
             n_files, rejected = len(own), sum(1 for f in own if f.outcome == "rejected")
@@ -238,7 +239,12 @@ def _country_counts(report: QualityReport) -> list[_CountryCounts]:
             n_files, rejected = len(view.files), sum(1 for f in view.files if f.outcome == "rejected")
         counts.append(
             _CountryCounts(
-                view.country_code, n_files, sum(view.rows.values()), warnings, len(failed) - warnings, rejected
+                view.country_code,
+                n_files,
+                sum(view.rows.values()),
+                warnings + unresolved,
+                len(failed) - warnings,
+                rejected,
             )
         )
     return counts
@@ -282,7 +288,7 @@ def front_page(report: QualityReport) -> str:
     totals = {
         "files": len(report.files) if report.files else sum(c.files for c in countries),
         "rows": sum(c.rows for c in countries),
-        "warnings": len(report.warnings),
+        "warnings": report.warning_count,
         "critical": len(report.critical_failures),
         "rejected": sum(c.rejected for c in countries),
     }
@@ -297,6 +303,9 @@ def front_page(report: QualityReport) -> str:
         files=report.files,
         outcome_words=_OUTCOME_WORDS,
         findings=findings,
+        unresolved=report.unresolved_names,
+        unresolved_counts=report.unresolved_counts,
+        n_unresolved=_count(report.unresolved_count, "row"),
         countries=countries,
         totals=totals,
         untied=untied,
@@ -312,6 +321,9 @@ def _country_page(report: QualityReport, view: CountryView) -> str:
     critical = [c for c in failed if c.outcome.severity != WARNING]
     passed = [c for c in view.checks if c.outcome.success]
     rows_in_force = {f.file_path: f.rows for f in report.files}
+    unresolved = [u for u in report.unresolved_names if u.reporting_country == view.country_code]
+    n_unresolved = report.unresolved_counts.get(view.country_code, 0)
+    warnings = len(failed) - len(critical) + n_unresolved
     return _render(
         "country.html.j2",
         code=view.country_code,
@@ -324,8 +336,11 @@ def _country_page(report: QualityReport, view: CountryView) -> str:
         n_checks=_count(len(view.checks), "check"),
         critical=critical,
         n_critical=_count(len(critical), "critical failure"),
-        warnings=len(failed) - len(critical),
-        n_warnings=_count(len(failed) - len(critical), "warning"),
+        warnings=warnings,
+        n_warnings=_count(warnings, "warning"),
+        unresolved=unresolved,
+        n_unresolved=n_unresolved,
+        unresolved_more=max(n_unresolved - len(unresolved), 0),
         failed=[
             {
                 "check": c,
