@@ -82,6 +82,10 @@ class RunSummary:
     file_names: dict[str, list[str]] = field(default_factory=dict)  # outcome -> files, e.g. "rejected": [...]
     reports: Path | None = None  # raw/reports/, where rejected files' reports are
     lake: str | None = None  # the DuckLake it was published to, and the snapshot (libcoop.warehouse.lake)
+    # Data-quality warnings coordinators must read (failed warning checks and rows naming an
+    # unresolved institution), and how many of them are such rows (libcoop.quality.unresolved).
+    warnings: int = 0
+    unresolved_names: int = 0
 
     def render(self) -> str:
         files = ", ".join(f"{n} {k}" for k, n in self.files.items()) or "none"
@@ -101,6 +105,8 @@ class RunSummary:
                 lines.append(f"  {label}: {self.warehouse.parent / page}")
         if (dashboard_target(self.warehouse) / "index.html").exists():
             lines.append(f"  dashboard: {dashboard_target(self.warehouse) / 'index.html'}")
+        if self.unresolved_names:
+            lines.append(f"  unresolved names: {self.unresolved_names} rows, warnings on their countries' pages")
         if self.message:
             lines.append(f"  note: {self.message}")
         return safe("\n".join(lines))  # no password of a lake's target, no raw ESC of a file's name
@@ -253,8 +259,11 @@ def build_step(build: Path) -> int:
 def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-untyped-def]
     """Run every Great Expectations suite on the build and keep the results in it."""
     from libcoop.quality import publish_data_docs, record_results, validate_warehouse
+    from libcoop.quality.unresolved import with_unresolved_names
 
     report = validate_warehouse(build, run_id, paths.expectations_dir)
+    # The rows dbt could not resolve a name of: warnings on their coordinators' pages.
+    report = with_unresolved_names(report, build)
     with duckdb.connect(str(build)) as con:
         record_results(con, report)
     # Beside the build: published with it, or kept under warehouse/blocked/ when it is blocked.
@@ -387,7 +396,11 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
                 raise DiskFull(_disk_full_message(paths, error)) from error
             raise
         try:
-            return publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
+            summary = publish_step(
+                paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at
+            )
+            summary.warnings, summary.unresolved_names = report.warning_count, report.unresolved_count
+            return summary
         except Exception as error:
             if _is_disk_full(error):
                 raise DiskFull(_disk_full_message(paths, error)) from error
