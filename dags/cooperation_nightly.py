@@ -9,6 +9,9 @@ The nightly build of the library-cooperation warehouse. It runs at 02:00 UTC, an
 1. **discover_files** lists the files of `raw/incoming/<CC>/` once, hashes each once, and hands on
    (XCom) that listing and the files that are new or changed since the published build (strays
    are skipped with a warning).
+   **anything_to_build** ends the run there (a short circuit: the next tasks are skipped, the
+   published build and its pages stay as they are) when `libcoop run` would say "nothing
+   changed": no file new, changed or removed but bytes already rejected, and the same code.
 2. **check_file** (one mapped task per new or changed file) checks a file against the contract
    and stages its verdict in the run's `checks/` folder (`libcoop.ingest.staged`); it does not
    touch DuckDB, so files are checked in parallel.
@@ -74,12 +77,25 @@ def cooperation_nightly() -> None:
     def discover_files(_lease: str) -> list[dict[str, object]]:
         """The files new or changed since the published build (mapped over by check_file); the whole
         drop folder, listed and hashed once, goes to load as the XCom ``discovery``."""
-        from libcoop.pipeline import discover_step, safe_run_id
+        from libcoop.pipeline import discover_step, nothing_to_build, safe_run_id
         from libcoop.settings import resolve_paths
 
-        pending = discover_step(resolve_paths(), safe_run_id(get_current_context()["run_id"]))
-        get_current_context()["ti"].xcom_push(key="discovery", value=pending.discovery.to_json())
-        return [drop.to_json() for drop in pending.files_to_check()]
+        paths = resolve_paths()
+        pending = discover_step(paths, safe_run_id(get_current_context()["run_id"]))
+        unchanged = nothing_to_build(paths, pending)
+        ti = get_current_context()["ti"]
+        ti.xcom_push(key="discovery", value=pending.discovery.to_json())
+        ti.xcom_push(key="nothing_to_build", value=unchanged[0] if unchanged else "")
+        return [drop.to_json() for drop in pending.files_to_check()] if unchanged is None else []
+
+    # Only the tasks right after it are skipped: the others follow their trigger rules, so
+    # release_lease (all_done) still runs.
+    @task.short_circuit(ignore_downstream_trigger_rules=False)
+    def anything_to_build(nothing_to_build: str) -> bool:
+        """Stop here when the published build would be rebuilt identical (the CLI's quiet night)."""
+        if nothing_to_build:
+            print(f"libcoop: {nothing_to_build}")
+        return not nothing_to_build
 
     @task(max_active_tis_per_dagrun=4)
     def check_file(drop: dict[str, object]) -> dict[str, object]:
@@ -161,7 +177,10 @@ def cooperation_nightly() -> None:
 
     lease = take_lease()
     found = discover_files(lease)
-    loaded = load(found["discovery"], check_file.expand(drop=found))
+    gate = anything_to_build(found["nothing_to_build"])
+    checked = check_file.expand(drop=found)
+    loaded = load(found["discovery"], checked)
+    gate >> [checked, loaded]
     published = publish(loaded, validate(loaded, build_marts(loaded)))
     published >> release_lease(lease)
 

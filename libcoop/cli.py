@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -22,7 +23,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         summary = run(paths, progress=progress)
     except Exception as error:  # noqa: BLE001 - the contract: any failure is a non-zero exit with its reason
-        print(f"libcoop run: nothing was published: {safe(str(error))}", file=sys.stderr)
+        from libcoop.warehouse.builds import foreign_lock
+
+        print(f"libcoop run: nothing was published: {safe(str(foreign_lock(error) or error))}", file=sys.stderr)
         return 1
     print(summary.render())
     return 0
@@ -74,6 +77,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _summary(args: argparse.Namespace) -> int:
     from libcoop.pipeline import published_summary
+    from libcoop.warehouse.builds import foreign_lock
 
     paths = resolve_paths(warehouse=args.warehouse)
     if paths.lake is not None:
@@ -81,12 +85,20 @@ def _summary(args: argparse.Namespace) -> int:
     if not paths.warehouse.exists():
         print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
         return 1
-    print(published_summary(paths).render())
+    try:
+        summary = published_summary(paths)
+    except Exception as error:
+        if locked := foreign_lock(error):
+            print(f"libcoop summary: {locked}", file=sys.stderr)
+            return 1
+        raise
+    print(summary.render())
     return 0
 
 
 def _lake_summary(lake) -> int:  # type: ignore[no-untyped-def]
-    from libcoop.warehouse.lake import LakeError, published_summary, render_snapshots
+    from libcoop.warehouse.lake import LakeError
+    from libcoop.warehouse.lake_state import published_summary, render_snapshots
 
     try:
         summary, snapshots = published_summary(lake)
@@ -100,16 +112,38 @@ def _lake_summary(lake) -> int:  # type: ignore[no-untyped-def]
 
 def _rollback(args: argparse.Namespace) -> int:
     from libcoop.warehouse.publish import NothingToRollBack, rollback
+    from libcoop.warehouse.runlock import RunInProgress
 
     paths = resolve_paths(warehouse=args.warehouse)
     if paths.lake is not None:
         return _lake_rollback(paths)
     try:
-        rollback(paths)
-    except NothingToRollBack as error:
+        done = rollback(paths, to=args.to)
+    except (NothingToRollBack, RunInProgress) as error:
         print(f"libcoop rollback: {error}", file=sys.stderr)
         return 1
-    print(f"rolled back: {paths.warehouse} is the previous build again")
+    was = f" (it replaced the build of run {done.was_live})" if done.was_live else ""
+    print(
+        f"rolled back: {paths.warehouse} is the build of run {done.run_id} again{was}; recorded as {done.rollback_id}"
+    )
+    return 0
+
+
+def _builds(args: argparse.Namespace) -> int:
+    from libcoop.warehouse.builds import kept_builds, live_run
+
+    paths = resolve_paths(warehouse=args.warehouse)
+    kept = kept_builds(paths.warehouse)
+    if not kept:
+        print(f"no build kept beside {paths.warehouse} yet", file=sys.stderr)
+        return 1
+    live = live_run(paths.warehouse)
+    print(f"{'run id':<28} {'published (UTC)':<26} {'files':<34} {'mart rows':>10}")
+    for build in kept:
+        files = ", ".join(f"{n} {k}" for k, n in build.files.items()) or "-"
+        mark = "  <- live" if build.run_id == live else ""
+        when = build.published_at[:19].replace("T", " ")
+        print(f"{build.run_id:<28} {when:<26} {files:<34} {build.rows:>10}{mark}")
     return 0
 
 
@@ -124,13 +158,27 @@ def _lake_rollback(paths) -> int:  # type: ignore[no-untyped-def]
         print(f"libcoop rollback: {error}", file=sys.stderr)
         return 1
     try:
-        rollback(paths)
+        rollback(paths, to=restored.run_id, record=False)  # the lake's snapshot history records it
     except NothingToRollBack:
-        print(f"note: no previous local build in {paths.warehouse.parent}; the next run starts from the newer one")
+        print(f"note: no kept local build of run {restored.run_id}; the next run rebuilds the local copy")
     print(
-        f"rolled back: snapshot {restored.snapshot_id} of {paths.lake.url} holds the tables of snapshot "
+        f"rolled back: snapshot {restored.snapshot_id} of {paths.lake.display} holds the tables of snapshot "
         f"{restored.restored_snapshot} (run {restored.run_id}) again"
     )
+    return 0
+
+
+def _maintain(args: argparse.Namespace) -> int:
+    from libcoop.warehouse.lake import LakeError
+    from libcoop.warehouse.lake_maintenance import maintain_target
+    from libcoop.warehouse.runlock import RunInProgress
+
+    try:
+        done = maintain_target(args.warehouse, args.keep)
+    except (LakeError, RunInProgress) as error:
+        print(f"libcoop maintain: {error}", file=sys.stderr)
+        return 1
+    print(f"maintained: {done.render()}")
     return 0
 
 
@@ -230,12 +278,31 @@ def build_parser() -> argparse.ArgumentParser:
         "Regenerate the dbt docs (dbt_docs/index.html beside the warehouse) from a copy of the published warehouse.",
         _docs,
     )
-    command(
+    back = command(
         "rollback",
-        "put the previous published build back",
-        "Swap the previously published build back in as the warehouse.",
+        "put a kept published build back (by default the one live before)",
+        "Put a kept build back in as the warehouse, with its dashboard, Data Docs and dbt docs: by default "
+        "the build that was live before the live one (twice rolls forward again), or the build of --to. "
+        "Waits for no run: refuses while one holds the warehouse, naming it.",
         _rollback,
     )
+    back.add_argument("--to", metavar="RUN_ID", help="the run whose build to put back (see libcoop builds)")
+    command(
+        "builds",
+        "list the published builds kept for rollback",
+        "List the kept builds (the last $LIBCOOP_KEEP_BUILDS published, 7 by default), newest first: "
+        "run id, when it was published, its files and mart rows; the live one is marked.",
+        _builds,
+    )
+    maintain = command(
+        "maintain",
+        "expire old snapshots of the DuckLake, merge small files, delete unreferenced ones",
+        "DuckLake maintenance (weekly in the DAG ducklake_maintenance): expire the snapshots older than the "
+        "last $LIBCOOP_KEEP_BUILDS published builds (rollback keeps working), merge adjacent small files, "
+        "delete the files no snapshot references. Only for a DuckLake target.",
+        _maintain,
+    )
+    maintain.add_argument("--keep", type=int, metavar="N", help="builds to keep (default $LIBCOOP_KEEP_BUILDS)")
     command(
         "dashboard",
         "rebuild the cooperation dashboard of the published warehouse",
@@ -257,7 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         for handler in logging.getLogger().handlers:
             handler.addFilter(_Quiet())
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except BrokenPipeError:
+        # `libcoop summary | head`: the reader has had enough. Python's own advice: point stdout at
+        # /dev/null so that flushing it at exit raises nothing either, and end quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 class _Quiet(logging.Filter):

@@ -23,6 +23,7 @@ from libcoop.reference import reference_version
 from libcoop.settings import Paths
 from libcoop.transform.dbt_build import dbt_project_dir
 from libcoop.warehouse.audit import audit_store, ensure_audit_tables, runs_not_published
+from libcoop.warehouse.builds import last_build
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,9 @@ def code_fingerprint(accepted_aliases: str = "") -> str:
     parts.append(reference_version())
     parts.append(f"libcoop#{_package_digest()}")
     parts.append(f"dbt_project#{_tree_digest(dbt_project_dir(), '*')}")
-    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
     if accepted_aliases:
         parts.append(f"accepted_aliases#{accepted_aliases}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 @cache
@@ -75,10 +76,16 @@ def record_fingerprint(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 
 
 def _published(paths: Paths) -> tuple[str, str | None, int] | None:
-    """(run id, fingerprint or None, files in force) of the published build; None without one."""
-    if not paths.warehouse.exists():
+    """(run id, fingerprint or None, files in force) of the published build, read from its kept
+    copy (``libcoop.warehouse.builds.last_build``); None without one."""
+    if paths.lake is not None:  # what the lake holds, when the local copy is that build (libcoop.warehouse.lake_state)
+        from libcoop.warehouse.lake_state import published
+
+        return published(paths)
+    last = last_build(paths.warehouse)
+    if last is None:
         return None
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with duckdb.connect(str(last), read_only=True) as con:
         return _last_published(con)
 
 
@@ -113,7 +120,8 @@ def unchanged_since(paths: Paths) -> tuple[str, int] | None:
     """(run id of the published build, files in force) when the code is the one that made the
     published build and no blocked run waits in the audit store; None otherwise. The caller checks
     the drop folder (``pipeline.pending_changes``)."""
-    if runs_not_published(audit_store(paths.warehouse), paths.warehouse):
+    last = last_build(paths.warehouse)
+    if last is not None and runs_not_published(audit_store(paths.warehouse), last):
         return None
     published = _published(paths)
     if published is None or published[1] != code_fingerprint(_door_digest(paths)):

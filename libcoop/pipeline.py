@@ -29,13 +29,15 @@ from libcoop.ingest.drop_folder import Discovery, DropFile, discover
 from libcoop.ingest.load import LoadResult, load_drop
 from libcoop.ingest.reports import report_path
 from libcoop.ingest.staged import stage_check, staged_checks
+from libcoop.lineage import build_datasets, load_datasets, publish_datasets, traced, validate_datasets
 from libcoop.progress import LOG_FORMAT, Progress, current, files_to_check, phase, using
 from libcoop.redact import safe
 from libcoop.reference import write_reference_tables
 from libcoop.settings import Paths, door_dir
 from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts, changed_sources
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
-from libcoop.warehouse.audit import audit_store, bring_in, ensure_audit_tables, keep_run
+from libcoop.warehouse.audit import audit_store, bring_in, ensure_audit_tables, keep_outcome, keep_run
+from libcoop.warehouse.builds import last_build, read_live
 from libcoop.warehouse.publish import (
     build_path,
     discard_build,
@@ -86,11 +88,14 @@ class RunSummary:
     # unresolved institution), and how many of them are such rows (libcoop.quality.unresolved).
     warnings: int = 0
     unresolved_names: int = 0
+    live: str | None = None  # `libcoop summary`: which build is live, since when
 
     def render(self) -> str:
         files = ", ".join(f"{n} {k}" for k, n in self.files.items()) or "none"
         marts = "\n".join(f"    {name:<40} {rows:>8}" for name, rows in self.mart_rows.items()) or "    (none)"
         lines = [f"libcoop run {self.run_id}: {self.status}", f"  files: {files}"]
+        if self.live:
+            lines.insert(1, f"  live: {self.live}")
         for outcome, names in self.file_names.items():
             lines.append(f"    {outcome}:")
             for name in names:
@@ -155,13 +160,17 @@ class PendingChanges:
 
 
 def pending_changes(paths: Paths) -> PendingChanges:
-    """List and hash the drop folder (once) and compare it with the published warehouse (opened read-only)."""
+    """List and hash the drop folder (once) and compare it with the published build (its kept copy, read-only)."""
     found = discover(paths.incoming)
     hashes = {f.relative_path: f.content_hash for f in found.files}
     current: dict[str, str] = {}
     rejected: set[tuple[str, str]] = set()
-    if paths.warehouse.exists():
-        with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    if paths.lake is not None:  # the lake says which files are in force (libcoop.warehouse.lake_state)
+        from libcoop.warehouse.lake_state import files_in_force
+
+        current, rejected = files_in_force(paths)
+    elif (last := last_build(paths.warehouse)) is not None:  # its kept copy: never locked by a client
+        with duckdb.connect(str(last), read_only=True) as con:
             current = dict(
                 con.execute("select file_path, content_hash from raw.file_versions where is_current").fetchall()
             )
@@ -179,15 +188,38 @@ def pending_changes(paths: Paths) -> PendingChanges:
     )
 
 
+def nothing_to_build(paths: Paths, pending: PendingChanges) -> tuple[str, int] | None:
+    """(what to say, files in force) when a run would rebuild the published build identical: no
+    file new, changed or removed except bytes already rejected (rejected again, they would leave
+    the same build), and the code that made the published build; None when there is work."""
+    if pending.any:
+        return None
+    unchanged = unchanged_since(paths)
+    if unchanged is None:
+        return None
+    build_id, in_force = unchanged
+    message = f"nothing changed since build {build_id}: nothing rebuilt or republished"
+    if again := len(pending.to_check):
+        message += (
+            f" ({again} file{'s' if again > 1 else ''} rejected before with the same bytes, not checked again:"
+            " their reports still stand)"
+        )
+    return message, in_force
+
+
 def discover_step(paths: Paths, run_id: str, pending: PendingChanges | None = None) -> PendingChanges:
     """The drop folder of this run and the files to check in it: new or changed since the
     published build. ``pending``: the comparison already made (``run`` makes it first)."""
     with current().phase("discover") as step:
+        if pending is None and paths.lake is not None:  # an Airflow run: the local copy agrees with the lake first
+            from libcoop.warehouse.lake_state import converge
+
+            converge(paths, run_id)
         pending = pending or pending_changes(paths)
         if paths.lake is not None:
             from libcoop.warehouse.lake_checks import prepare
 
-            prepare(paths.lake, run_id)  # the table the parallel checks append their verdicts to
+            prepare(paths.lake, run_id)  # where the parallel checks stage their verdicts
         step.note = files_to_check(len(pending.to_check))
     return pending
 
@@ -232,6 +264,7 @@ def _check_worker(level: int, filters: list[logging.Filter]) -> None:
 
 
 @phase("load", note=lambda done: done[1].summary())
+@traced("load", load_datasets)  # OpenLineage START/COMPLETE/FAIL events (libcoop.lineage), never failing the step
 def load_step(paths: Paths, run_id: str, discovery: Discovery | None = None) -> tuple[Path, LoadResult]:
     """Copy the published warehouse into a private build and load the drop folder into it (the
     ``discovery`` of the discover step; listed here when None), using the per-file verdicts
@@ -246,6 +279,7 @@ def load_step(paths: Paths, run_id: str, discovery: Discovery | None = None) -> 
 
 
 @phase("build", note=lambda nodes: f"{nodes} dbt nodes passed")
+@traced("build", build_datasets)
 def build_step(build: Path) -> int:
     """dbt build: seeds, snapshot, models (the review candidates included) and their tests. When
     the code is the one that built the published warehouse: only the new file versions, and only
@@ -256,12 +290,15 @@ def build_step(build: Path) -> int:
 
 
 @phase("validate", note=lambda report: report.summary())
+@traced("validate", validate_datasets)
 def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-untyped-def]
     """Run every Great Expectations suite on the build and keep the results in it."""
     from libcoop.quality import publish_data_docs, record_results, validate_warehouse
     from libcoop.quality.unresolved import with_unresolved_names
+    from libcoop.quality.validation import warehouse_context
 
-    report = validate_warehouse(build, run_id, paths.expectations_dir)
+    context_dir = warehouse_context(paths.expectations_dir, paths.gx_context_dir)
+    report = validate_warehouse(build, run_id, context_dir)
     # The rows dbt could not resolve a name of: warnings on their coordinators' pages.
     report = with_unresolved_names(report, build)
     with duckdb.connect(str(build)) as con:
@@ -305,6 +342,7 @@ def file_counts(outcomes: dict[str, int] | LoadResult) -> dict[str, int]:
 
 
 @phase("publish", note=lambda summary: f"{summary.warehouse} is the new build")
+@traced("publish", publish_datasets)
 def publish_step(
     paths: Paths,
     build: Path,
@@ -358,8 +396,8 @@ def publish_step(
 
             # What readers see: one DuckLake snapshot. The local copy below is what the next run starts from.
             snapshot = publish_build(paths.lake, build, run_id)
-            summary.lake = f"{paths.lake.url}, snapshot {snapshot}"
-        publish(paths, build)
+            summary.lake = f"{paths.lake.display}, snapshot {snapshot}"
+        publish(paths, build, run_id, {"files": summary.files, "mart_rows": summary.mart_rows})
         send_run_mails(paths, summary)  # to each country's coordinators; a mail that fails is only logged
         return summary
     finally:
@@ -371,40 +409,66 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
     nothing was published. ``progress`` hears of each phase (default: the libcoop.progress logger)."""
     run_id = run_id or new_run_id()
     started_at = dt.datetime.now(dt.UTC)
-    # The same files and the same code as the published build: it would be rebuilt identical. A
-    # file rejected before is checked again (its report and audit rows say it is still there).
+    if paths.lake is not None:  # the local copy is only a cache of the lake: made to agree with it first
+        from libcoop.warehouse.lake_state import converge
+
+        converge(paths, run_id)
+    # The same files and the same code as the published build: it would be rebuilt identical.
     pending = pending_changes(paths)
-    if not pending.to_check and not pending.removed and (unchanged := unchanged_since(paths)):
+    if unchanged := nothing_to_build(paths, pending):
         summary = published_summary(paths)
         summary.run_id, summary.status, summary.files = run_id, "unchanged", {"unchanged": unchanged[1]}
-        summary.message = f"nothing changed since build {unchanged[0]}: nothing rebuilt or republished"
+        if pending.to_check:
+            summary.files["rejected before"] = len(pending.to_check)
+        summary.message = unchanged[0]
         log.info(summary.message)
         return summary
     with using(progress or current()) as progress, run_lock(paths.warehouse, run_id):  # one run at a time
-        pending = discover_step(paths, run_id, pending)
-        to_check = pending.files_to_check()
-        with progress.phase("check"):
-            check_files(paths, run_id, to_check)
-        build = build_path(paths, run_id)  # known before the load, to clean up after a failed one
-        try:  # a failed run leaves no build, staged docs or dashboard behind (a full disk included)
-            build, result = load_step(paths, run_id, pending.discovery)
-            build_step(build)
-            report = validate_step(paths, build, run_id)
-        except BaseException as error:
-            discard_build(build)
-            if _is_disk_full(error):
-                raise DiskFull(_disk_full_message(paths, error)) from error
-            raise
         try:
-            summary = publish_step(
-                paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at
-            )
-            summary.warnings, summary.unresolved_names = report.warning_count, report.unresolved_count
-            return summary
+            return _locked_run(paths, run_id, progress, pending, started_at)
+        except PublishBlocked:
+            raise  # its rows are kept already
         except Exception as error:
-            if _is_disk_full(error):
-                raise DiskFull(_disk_full_message(paths, error)) from error
+            record_failure(paths, run_id, started_at, error)
             raise
+
+
+def record_failure(paths: Paths, run_id: str, started_at: dt.datetime, error: BaseException | str) -> None:
+    """A run that published nothing is a row of audit.runs too (status ``failed``), kept in the
+    audit store until the next published build brings it in."""
+    message = str(error).splitlines()[0][:500] if str(error) else type(error).__name__
+    row = [run_id, started_at, dt.datetime.now(dt.UTC), "failed", "{}", "{}", "not run", message]
+    try:
+        keep_outcome(audit_store(paths.warehouse), row)
+    except Exception as failure:  # noqa: BLE001 - a full disk must not hide the run's own error
+        log.warning("could not record the failed run %s in the audit store: %s", run_id, failure)
+
+
+def _locked_run(
+    paths: Paths, run_id: str, progress: Progress, pending: PendingChanges, started_at: dt.datetime
+) -> RunSummary:
+    pending = discover_step(paths, run_id, pending)
+    to_check = pending.files_to_check()
+    with progress.phase("check"):
+        check_files(paths, run_id, to_check)
+    build = build_path(paths, run_id)  # known before the load, to clean up after a failed one
+    try:  # a failed run leaves no build, staged docs or dashboard behind (a full disk included)
+        build, result = load_step(paths, run_id, pending.discovery)
+        build_step(build)
+        report = validate_step(paths, build, run_id)
+    except BaseException as error:
+        discard_build(build)
+        if _is_disk_full(error):
+            raise DiskFull(_disk_full_message(paths, error)) from error
+        raise
+    try:
+        summary = publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
+        summary.warnings, summary.unresolved_names = report.warning_count, report.unresolved_count
+        return summary
+    except Exception as error:
+        if _is_disk_full(error):
+            raise DiskFull(_disk_full_message(paths, error)) from error
+        raise
 
 
 class DiskFull(RuntimeError):
@@ -427,13 +491,22 @@ def _disk_full_message(paths: Paths, error: BaseException) -> str:
 
 
 def published_summary(paths: Paths) -> RunSummary:
-    """What BI tools see now: the last published run, read from the warehouse read-only."""
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    """What BI tools see now: the live run (``builds/live.json``, else the last published one) and
+    when it happened, read from its kept copy (the published file itself when none is kept)."""
+    last = last_build(paths.warehouse)
+    if last is None:
+        raise FileNotFoundError(f"no warehouse published yet at {paths.warehouse}")
+    with duckdb.connect(str(last), read_only=True) as con:
         row: Any = con.execute(
-            "select run_id, status, files, quality, message from audit.runs order by finished_at desc limit 1"
+            "select run_id, status, files, quality, message, finished_at from audit.runs "
+            "order by status = 'published' desc, finished_at desc limit 1"
         ).fetchone()
         counts = mart_row_counts(con)
         names = files_of_run(con, row[0])
+    live = read_live(paths.warehouse)
+    when = f"the build of run {row[0]}, published {row[5]:%Y-%m-%d %H:%M:%S %Z}".rstrip()
+    if live and live["run_id"] == row[0] and live.get("how") == "rollback":
+        when += f"; live again since {live['live_since']} (rolled back from run {live.get('previous')})"
     return RunSummary(
         row[0],
         row[1],
@@ -444,4 +517,5 @@ def published_summary(paths: Paths) -> RunSummary:
         message=row[4],
         file_names=names,
         reports=paths.reports,
+        live=when,
     )

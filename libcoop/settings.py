@@ -153,6 +153,12 @@ class Paths:
         return self.warehouse.parent / ".cache"
 
     @property
+    def gx_context_dir(self) -> Path:
+        """This warehouse's own Great Expectations context (its results and Data Docs store),
+        copied from ``expectations_dir``; never the checkout's, which every warehouse shares."""
+        return self.warehouse.parent / ".gx"
+
+    @property
     def previous_warehouse(self) -> Path:
         """The build published before the current one, kept for rollback."""
         return self.warehouse.with_name(self.warehouse.stem + ".previous" + self.warehouse.suffix)
@@ -167,7 +173,7 @@ def resolve_paths(raw_dir: str | Path | None = None, warehouse: str | Path | Non
         from libcoop.warehouse.lake import parse
 
         lake = parse(str(wh))
-        wh = lake.work_dir / "cooperation.duckdb"
+        wh = lake.local_dir / "cooperation.duckdb"  # the target's own cache folder in LIBCOOP_WORK_DIR
     return Paths(
         raw_dir=Path(raw).absolute(),
         warehouse=Path(wh).absolute(),
@@ -250,3 +256,36 @@ def schedule_timezone() -> str:
     """The time zone of the schedule (LIBCOOP_SCHEDULE_TIMEZONE, an IANA name): 02:00 where the
     coordinators are asleep, not 02:00 UTC, which is morning in East and South-East Asia."""
     return _env("LIBCOOP_SCHEDULE_TIMEZONE") or DEFAULT_SCHEDULE_TIMEZONE
+
+
+def lineage_transport() -> str:
+    """Where the OpenLineage events of a run go (libcoop.lineage): LIBCOOP_LINEAGE_TRANSPORT is
+    ``file`` (the default: ``lineage_dir()``), ``http`` (OPENLINEAGE_URL, e.g. Marquez), ``console``
+    or ``none``. OPENLINEAGE_URL alone means ``http``."""
+    chosen = (_env("LIBCOOP_LINEAGE_TRANSPORT") or ("http" if _env("OPENLINEAGE_URL") else "file")).lower()
+    if chosen not in ("file", "http", "console", "none"):
+        raise ValueError(f"LIBCOOP_LINEAGE_TRANSPORT={chosen!r}: use file, http, console or none")
+    return chosen
+
+
+def lineage_http_config() -> dict[str, object]:
+    """The HTTP transport's settings: OPENLINEAGE_URL, OPENLINEAGE_ENDPOINT (default api/v1/lineage),
+    OPENLINEAGE_API_KEY (sent as a bearer token when set)."""
+    url = _env("OPENLINEAGE_URL")
+    if url is None:
+        raise ValueError("LIBCOOP_LINEAGE_TRANSPORT=http needs OPENLINEAGE_URL (e.g. http://localhost:5000)")
+    config: dict[str, object] = {"url": url, "endpoint": _env("OPENLINEAGE_ENDPOINT") or "api/v1/lineage"}
+    if key := _env("OPENLINEAGE_API_KEY"):
+        config["auth"] = {"type": "api_key", "apiKey": key}
+    return config
+
+
+def lineage_dir(warehouse: Path) -> Path:
+    """The folder of the file transport, one ``<run id>.jsonl`` per run: LIBCOOP_LINEAGE_DIR, else
+    ``lineage/`` beside the warehouse file."""
+    return Path(_env("LIBCOOP_LINEAGE_DIR") or warehouse.absolute().parent / "lineage")
+
+
+def lineage_namespace() -> str:
+    """The OpenLineage namespace of libcoop's jobs and the prefix of its datasets' (LIBCOOP_LINEAGE_NAMESPACE)."""
+    return _env("LIBCOOP_LINEAGE_NAMESPACE") or "libcoop"

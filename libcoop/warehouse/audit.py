@@ -9,7 +9,9 @@ rows are first copied into a small DuckDB file beside the warehouse,
 ``<warehouse>.audit.duckdb`` (``keep_run``). Each build that is published copies in the rows
 of every run it does not hold yet (``bring_in``), so the warehouse shows the blocked runs too.
 Both copies go by run id (rows of a run already there are replaced, or skipped), so a retried
-task never doubles a row and nothing needs cleaning up. Runs write it one at a time: ``libcoop
+task never doubles a row and nothing needs cleaning up. Failed runs and rollbacks, which have no
+build of their own, are rows of ``audit.runs`` kept there the same way (``keep_outcome``:
+``status`` says ``failed`` or ``rolled back``). Runs write it one at a time: ``libcoop
 run`` holds the run lock, Airflow's writing tasks share the one-slot pool ``duckdb_writer``.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -112,13 +115,27 @@ def bring_in(con: duckdb.DuckDBPyConnection, store: Path) -> int:
     return added
 
 
+def keep_outcome(store: Path, row: list[Any]) -> bool:
+    """Keep a row of ``audit.runs`` that no build holds (a failed run, a rollback) in ``store``, in
+    the order of TABLES["runs"]; the next published build brings it in. A run the store holds
+    already (a blocked run) is left as it is. True when the row was added."""
+    with duckdb.connect(str(store)) as con:
+        ensure_audit_tables(con)
+        if con.execute("select 1 from audit.runs where run_id = ?", [row[0]]).fetchall():
+            return False
+        con.execute("insert into audit.runs values (?, ?, ?, ?, ?, ?, ?, ?)", row)
+    log.info("kept the %s row of run %s in %s", row[3], row[0], store)
+    return True
+
+
 def runs_not_published(store: Path, warehouse: Path) -> list[str]:
-    """The runs of the store that the published ``warehouse`` does not show yet (a new publish
-    would bring them in: the warehouse is not the one a rerun would build)."""
+    """The blocked runs of the store that the published build (``warehouse``, or its kept copy)
+    does not show yet (a new publish would bring them in: the warehouse is not the one a rerun
+    would build). Failed runs and rollbacks wait for the next publish without calling for one."""
     if not store.exists():
         return []
     with duckdb.connect(str(store), read_only=True) as con:
-        kept = {r for (r,) in con.execute("select run_id from audit.runs").fetchall()}
+        kept = {r for (r,) in con.execute("select run_id from audit.runs where status = 'blocked'").fetchall()}
     if not kept or not warehouse.exists():
         return sorted(kept)
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -9,21 +9,29 @@ That holds only if nothing writes the build once it is renamed: a DuckDB instanc
 (in this process through another path, dbt's link, or in another process) would checkpoint into
 what readers now open, and DuckDB's lock does not stop them (POSIX locks of a process go with its
 first closed descriptor). So ``publish`` seals the build first: checkpointed, no write-ahead log,
-fsynced, opened by no process at all (``/proc/*/fd``), and only then renames it."""
+fsynced, opened by no process at all (``/proc/*/fd``), and only then renames it.
+
+The published file is read-only (mode 0444): BI clients must open it read-only, and a run never
+opens it at all: it reads the last build from its kept copy (``libcoop.warehouse.builds``), so a
+client that holds a lock on it stops nothing. Each publish keeps its build and pages in
+``builds/<run_id>/`` (the last ``LIBCOOP_KEEP_BUILDS``); ``rollback`` puts any of them back."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from libcoop.dashboard import staged_dashboard
-from libcoop.dashboard.publishing import swap_back, swap_folder_back, swap_folder_in, swap_in
-from libcoop.settings import Paths
+from libcoop.settings import Paths, keep_builds
+from libcoop.warehouse import builds
+from libcoop.warehouse.audit import audit_store, ensure_audit_tables, keep_outcome
 
 log = logging.getLogger(__name__)
 
@@ -69,23 +77,15 @@ def prepare_build(paths: Paths, run_id: str) -> Path:
             if leftover.suffix in (".old", ".tmp"):
                 log.info("removing %s, left by an interrupted run", leftover.name)
                 shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in paths.warehouse.parent.glob(f".{paths.warehouse.name}.*.tmp"):
+        leftover.unlink()  # the copy an interrupted rollback was putting in place
     build = build_path(paths, run_id)
     build.parent.mkdir(exist_ok=True)
     for leftover in build.parent.glob(build.name + "*"):
         leftover.unlink()  # a retried load starts again from the published warehouse
-    if paths.warehouse.exists():
-        shutil.copyfile(paths.warehouse, build)
+    if (last := builds.last_build(paths.warehouse)) is not None:
+        shutil.copyfile(last, build)  # its kept copy: a client's lock on the published file stops nothing
     return build
-
-
-def _replace_keeping(source: Path, target: Path, keep_as: Path) -> None:
-    """Rename ``source`` over ``target``; the old ``target`` survives as ``keep_as``."""
-    if target.exists():
-        spare = keep_as.with_name(keep_as.name + ".tmp")
-        spare.unlink(missing_ok=True)
-        spare.hardlink_to(target)  # a second name for the old build, so replacing it loses nothing
-        spare.replace(keep_as)
-    source.replace(target)
 
 
 def holders(path: Path) -> list[tuple[int, str]]:
@@ -152,27 +152,29 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def swap_in_docs(build: Path, warehouse: Path) -> None:
-    """The build's Data Docs and dbt docs replace the published ones, which become ``<name>.previous``
-    for rollback. A build that has none of a kind (dbt docs kept because the models did not
-    change) shows the published ones, which then describe both builds."""
-    for name in DOCS_DIRNAMES:
-        current, staged = warehouse.parent / name, staged_docs(build, name)
-        if not staged.is_dir() and current.is_dir():
-            shutil.copytree(current, staged)
-        swap_folder_in(staged, current, f"{name}.previous")
-
-
-def publish(paths: Paths, build: Path) -> Path:
-    """Make ``build`` the published warehouse in one rename; the old one becomes ``previous``.
-    Nothing opens ``build`` after the rename: only its new name, read-only."""
+def publish(paths: Paths, build: Path, run_id: str | None = None, summary: dict[str, Any] | None = None) -> Path:
+    """Make ``build`` the published warehouse in one rename, read-only, with its pages; keep a copy
+    of both in ``builds/<run_id>/`` first (``summary``: its files and mart rows, for ``libcoop
+    builds``). Nothing opens ``build`` after the rename; nothing opens the published file at all."""
+    run_id = run_id or build.parent.name
     seal(build)
+    build.chmod(builds.READ_ONLY)  # a client that forgets read_only=True gets an error, not a lock
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    _replace_keeping(build, paths.warehouse, paths.previous_warehouse)
+    previous = builds.live_run(paths.warehouse)
+    builds.keep(paths.warehouse, build, run_id, summary or {})
+    build.replace(paths.warehouse)
     _fsync_dir(paths.warehouse.parent)
-    swap_in(staged_dashboard(build), paths.warehouse)  # the build's dashboard and docs, right after its data
-    swap_in_docs(build, paths.warehouse)
-    log.info("published %s", paths.warehouse)
+    builds.write_live(paths.warehouse, run_id, "publish", previous)
+    builds.prune(paths.warehouse, keep_builds())
+    for page in builds.PAGES:  # the build's dashboard and docs, right after its data
+        staged = build.parent / page
+        if staged.is_dir():
+            replace_folder(staged, paths.warehouse.parent / page)
+        elif page == "dashboard":
+            log.warning("the build has no dashboard: none is published with it (run `make dashboard`)")
+            shutil.rmtree(paths.warehouse.parent / page, ignore_errors=True)
+        # no dbt docs: the models did not change, the published ones describe this build too
+    log.info("published %s (run %s)", paths.warehouse, run_id)
     return paths.warehouse
 
 
@@ -194,19 +196,61 @@ def keep_blocked_docs(build: Path, warehouse: Path, run_id: str, keep: int = KEE
     return target
 
 
-def rollback(paths: Paths) -> Path:
-    """Put the previous build back in place; the build it replaces becomes the previous one."""
-    if not paths.previous_warehouse.exists():
-        raise NothingToRollBack(f"no previous build at {paths.previous_warehouse}")
-    restored = paths.previous_warehouse.with_name(paths.previous_warehouse.name + ".restore")
-    restored.unlink(missing_ok=True)
-    restored.hardlink_to(paths.previous_warehouse)
-    _replace_keeping(restored, paths.warehouse, paths.previous_warehouse)
-    swap_back(paths.warehouse)  # the previous dashboard and docs come back with their data
-    for name in DOCS_DIRNAMES:
-        swap_folder_back(paths.warehouse.parent / name, f"{name}.previous")
-    log.info("rolled back %s to the previous build", paths.warehouse)
-    return paths.warehouse
+@dataclass(frozen=True)
+class RolledBack:
+    run_id: str  # the run whose build is live now
+    was_live: str | None  # the run whose build it replaced
+    rollback_id: str  # the rollback's own row in audit.runs
+
+
+def rollback(paths: Paths, to: str | None = None, record: bool = True) -> RolledBack:
+    """Put the kept build of run ``to`` back, with its pages; by default the build that was live
+    before the live one (twice rolls forward again). Takes the run lock (``RunInProgress`` names
+    the run that holds it). ``record``: add the rollback as a row of ``audit.runs`` (in the restored
+    file and the audit store, so later builds carry it too)."""
+    from libcoop.warehouse.runlock import run_lock
+
+    now = dt.datetime.now(dt.UTC)
+    rollback_id = f"rollback-{now:%Y%m%dT%H%M%S}"
+    with run_lock(paths.warehouse, rollback_id, what="libcoop rollback"):
+        live = builds.live_run(paths.warehouse)
+        target = to
+        if target is None and live is not None:
+            target = (builds.read_live(paths.warehouse) or {}).get("previous")
+        kept = {b.run_id for b in builds.kept_builds(paths.warehouse)}
+        if target is None or target not in kept:
+            listed = ", ".join(sorted(kept, reverse=True)) or "none"
+            what = f"no kept build of run {target}" if target else "no previous build to go back to"
+            raise NothingToRollBack(f"{what} in {builds.builds_dir(paths.warehouse)} (kept builds: {listed})")
+        staging = paths.warehouse.with_name(f".{paths.warehouse.name}.{rollback_id}.tmp")
+        builds.restore_file(paths.warehouse, target, staging)
+        if record:
+            row = _rollback_row(rollback_id, now, target, live)
+            with duckdb.connect(str(staging)) as con:
+                ensure_audit_tables(con)
+                con.execute("insert into audit.runs values (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            keep_outcome(audit_store(paths.warehouse), row)
+        seal(staging)
+        staging.chmod(builds.READ_ONLY)
+        staging.replace(paths.warehouse)
+        _fsync_dir(paths.warehouse.parent)
+        builds.write_live(paths.warehouse, target, "rollback", live)
+        for page in builds.PAGES:  # its pages come back with its data
+            kept_page = builds.builds_dir(paths.warehouse) / target / page
+            current = paths.warehouse.parent / page
+            if kept_page.is_dir():
+                fresh = current.with_name(f".{page}.{uuid.uuid4().hex[:8]}.tmp")
+                shutil.copytree(kept_page, fresh)
+                replace_folder(fresh, current)
+            else:
+                shutil.rmtree(current, ignore_errors=True)
+    log.info("rolled back %s to the build of run %s", paths.warehouse, target)
+    return RolledBack(target, live, rollback_id)
+
+
+def _rollback_row(rollback_id: str, now: dt.datetime, target: str, live: str | None) -> list[Any]:
+    message = f"rolled back to the build of run {target}" + (f" (it replaced run {live})" if live else "")
+    return [rollback_id, now, now, "rolled back", "{}", "{}", "not run", message]
 
 
 def replace_folder(staging: Path, target_dir: Path) -> None:

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.integration
 EXPECTED_TASKS = {
     "take_lease",
     "discover_files",
+    "anything_to_build",
     "check_file",
     "load",
     "build_marts",
@@ -46,7 +47,11 @@ def test_dag_imports_cleanly_with_expected_tasks_and_settings(tmp_path, monkeypa
         assert (task.pool == "duckdb_writer") == (task.task_id in WRITERS)
     assert dag.get_task("publish").upstream_task_ids == {"load", "validate"}
     # the per-file checks fan in; the drop folder as discovered (listed and hashed once) comes with them
-    assert dag.get_task("load").upstream_task_ids == {"check_file", "discover_files"}
+    assert dag.get_task("load").upstream_task_ids == {"check_file", "discover_files", "anything_to_build"}
+    gate = dag.get_task("anything_to_build")
+    assert gate.downstream_task_ids == {"check_file", "load"}
+    assert gate.ignore_downstream_trigger_rules is False  # release_lease (all_done) runs after a short circuit
+    assert dag.get_task("release_lease").trigger_rule == "all_done"
     assert dag.task_dict["check_file"].max_active_tis_per_dagrun == 4
     assert [a.name for a in dag.timetable.asset_condition.objects] == ["libcoop_drop_folder"]
 
@@ -224,3 +229,74 @@ def test_make_run_shows_the_run_phase_by_phase(sample_run):
     assert checks[-1].startswith("check 10/10: ") and all(": accepted, " in line for line in checks)
     assert re.search(r"build: \d+/(\d+) dbt nodes done .*\n.*build: done in .*: \1 dbt nodes passed", "\n".join(lines))
     assert re.search(r"libcoop run manual-\d{8}T\d{6}: published", log)  # a readable run id
+
+
+# --- the quiet nights (they come last: they change the module's warehouse) ---------------------
+
+SKIPPED_ON_SHORT_PATH = ("check_file", "load", "build_marts", "validate", "publish")
+
+
+def task_states(log: str) -> dict[str, str]:
+    """The last state `airflow dags test` logged for each task."""
+    import re
+
+    states = {}
+    for task_id, state in re.findall(r"task_id=(\w+).*?state=(\w+)", log):
+        states[task_id] = state
+    return states
+
+
+def published_state(warehouse) -> tuple[bytes, int, list]:
+    pages = sorted(
+        (p.relative_to(warehouse.parent).as_posix(), p.stat().st_mtime_ns)
+        for name in ("data_docs", "dbt_docs", "dashboard")
+        for p in (warehouse.parent / name).rglob("*.html")
+    )
+    return warehouse.read_bytes(), warehouse.stat().st_mtime_ns, pages
+
+
+def short_path_run(raw, warehouse) -> str:
+    env = airflow_env(raw.parent, raw, warehouse)
+    before = published_state(warehouse)
+    done = airflow(env, "dags", "test", "cooperation_nightly")
+    log = done.stdout + done.stderr
+    assert done.returncode == 0 and "state=success" in log, log[-5000:]
+    assert published_state(warehouse) == before  # nothing republished: the same bytes, mtime and pages
+    assert not (warehouse.parent / ".libcoop-run.lease").exists(), "the lease is released"
+    return log
+
+
+def test_a_dag_run_with_nothing_changed_takes_the_short_path(sample_run):
+    con, raw, _ = sample_run
+    warehouse = raw.parent / "warehouse" / "cooperation.duckdb"
+    (first_id,) = con.execute("select run_id from audit.runs where status = 'published'").fetchone()
+    log = short_path_run(raw, warehouse)
+    assert f"nothing changed since build {first_id}: nothing rebuilt or republished" in log
+    assert "Skipping downstream tasks" in log
+    assert "phase dbt build" not in log and "published /" not in log
+    with duckdb.connect(str(warehouse), read_only=True) as again:
+        assert again.execute("select run_id from audit.runs").fetchall() == [(first_id,)]
+
+
+def test_a_dag_run_with_only_an_already_rejected_file_takes_the_short_path(sample_run):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _, raw, _ = sample_run
+    warehouse = raw.parent / "warehouse" / "cooperation.duckdb"
+    bad = raw / "incoming" / "JP" / "visits_broken.csv"
+    bad.write_text("record_id,activity_type\nv1,not_a_type\n", encoding="utf-8")
+    env = airflow_env(raw.parent, raw, warehouse)
+    libcoop = str(Path(sys.executable).with_name("libcoop"))
+    first = subprocess.run([libcoop, "run"], env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert first.returncode == 0 and ": published" in first.stdout, first.stderr[-3000:]
+    assert "JP/visits_broken.csv" in first.stdout.split("rejected:")[1]
+
+    log = short_path_run(raw, warehouse)
+    assert "nothing changed since build" in log
+    assert "1 file rejected before with the same bytes, not checked again" in log
+    # The same answer from the command line: no rebuild for bytes already rejected.
+    again = subprocess.run([libcoop, "run"], env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "1 file rejected before with the same bytes" in again.stdout and ": unchanged" in again.stdout

@@ -28,13 +28,13 @@ insert into marts.dim_country values ('k-vn', 'VN', 'Viet Nam'), ('k-jp', 'JP', 
 create table marts.dim_date (date_key integer, date_day date, year integer);
 insert into marts.dim_date values (20100101, date '2010-01-01', 2010), (20110101, date '2011-01-01', 2011), (-1, null, null);
 create table marts.dim_institution (institution_key varchar, institution_code varchar, institution_name varchar,
-    institution_type varchar, country_iso2 varchar);
+    institution_type varchar, country_iso2 varchar, wikidata_qid varchar);
 insert into marts.dim_institution values
-    ('i-nlv', 'NLV', 'National Library of Viet Nam', 'national_library', 'VN'),
-    ('i-ndl', 'NDL', 'National Diet Library', 'national_library', 'JP'),
-    ('i-nlc', 'NLC', 'National Library of China', 'national_library', 'CN'),
-    ('i-taf', 'TAF', 'The Asia Foundation', 'foundation', 'US'),
-    ('i-unk', 'UNKNOWN', 'unknown', 'unknown', 'ZZ');
+    ('i-nlv', 'NLV', 'National Library of Viet Nam', 'national_library', 'VN', null),
+    ('i-ndl', 'NDL', 'National Diet Library', 'national_library', 'JP', 'Q477675'),
+    ('i-nlc', 'NLC', 'National Library of China', 'national_library', 'CN', 'Q732353'),
+    ('i-taf', 'TAF', 'The Asia Foundation', 'foundation', 'US', null),
+    ('i-unk', 'UNKNOWN', 'unknown', 'unknown', 'ZZ', null);
 create table marts.dim_organization (organization_key varchar, acronym varchar, organization_name varchar);
 insert into marts.dim_organization values ('o-ifla', 'IFLA', 'International Federation of Library Associations and Institutions');
 create table marts.fct_visit (activity_type varchar, host_institution_key varchar, guest_institution_key varchar,
@@ -143,6 +143,12 @@ def test_visits_between_national_libraries_count_both_directions_once(con):
     assert compute(con, "US").pairs.empty
 
 
+def test_a_national_library_links_to_its_wikidata_page_where_its_item_is_known(con):
+    home = render_pages(con, with_font=False)["index.html"]
+    assert '<a class="wikidata" href="https://www.wikidata.org/wiki/Q477675"' in home  # the NDL
+    assert ">National Library of Viet Nam</td>" in home  # no item confirmed: its name, no link
+
+
 def test_national_libraries_keep_the_names_they_are_reported_under(con):
     names = {r.country: list(r.reported_names) for r in compute(con).libraries.itertuples()}
     assert names["VN"] == ["<b>NLV</b>", "NLV", "Thư viện Quốc gia Việt Nam"]
@@ -222,7 +228,13 @@ def test_libcoop_dashboard_writes_pages_with_their_scripts_and_font_beside_them(
     home = index.read_text(encoding="utf-8")
     country = (site / "countries" / "VN.html").read_text(encoding="utf-8")
     assert '<script src="assets/vega-embed.js">' in home and '<script src="../assets/vega-embed.js">' in country
-    assert not re.search(r"""(src|href)=["']?(https?:)?//""", home + country)  # nothing from another host
+    # Nothing loaded from another host: no script, image, font or stylesheet (links to Wikidata are
+    # for the reader to follow, never fetched by the page).
+    assert not re.search(r"""(src=|<link[^>]*href=|url\()["']?(https?:)?//""", home + country)
+    assert {m for m in re.findall(r'href="(https?://[^"]+)"', home + country)} <= {
+        "https://www.wikidata.org/wiki/Q477675",
+        "https://www.wikidata.org/wiki/Q732353",
+    }
     assert (site / "assets" / "vega-embed.js").stat().st_size > 500_000
     assert "国立国会図書館" in home and "Thư viện Quốc gia Việt Nam" in country
     assert 'href="../../data_docs/countries/VN.html"' in country
@@ -255,7 +267,10 @@ def test_publish_swaps_the_dashboard_in_with_the_data_and_rollback_brings_the_pr
     def published() -> tuple[str, str, str | None]:
         with duckdb.connect(str(paths.warehouse), read_only=True) as con:
             (data,) = con.execute("select run_id from run").fetchone()
-        previous = dashboard_target(paths.warehouse).with_name("dashboard.previous") / "index.html"
+        from libcoop.warehouse.builds import builds_dir, read_live  # the build live before, kept for rollback
+
+        before = str((read_live(paths.warehouse) or {}).get("previous"))
+        previous = builds_dir(paths.warehouse) / before / "dashboard" / "index.html"
         shown = (dashboard_target(paths.warehouse) / "index.html").read_text(encoding="utf-8")
         return data, shown, previous.read_text(encoding="utf-8") if previous.exists() else None
 

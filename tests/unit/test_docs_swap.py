@@ -45,13 +45,20 @@ def test_docs_come_and_go_with_their_build(tmp_path: Path) -> None:
     assert shown() == ("first", "data_docs of first", "dbt_docs of first")
     rollback(paths)  # and forward again
     assert shown() == ("second", "data_docs of second", "dbt_docs of first")
+    # The builds kept for rollback hold the pages; nothing else is left beside the published ones.
     assert sorted(p.name for p in paths.warehouse.parent.iterdir()) == [
+        ".libcoop-run.lock",
+        "builds",
+        "cooperation.audit.duckdb",  # the two rollbacks, as rows of audit.runs for the next build
         "cooperation.duckdb",
-        "cooperation.previous.duckdb",
         "data_docs",
-        "data_docs.previous",
         "dbt_docs",
-        "dbt_docs.previous",
+    ]
+    assert sorted(p.name for p in (paths.warehouse.parent / "builds" / "second").iterdir()) == [
+        "build.json",
+        "cooperation.duckdb",
+        "data_docs",
+        "dbt_docs",
     ]
 
 
