@@ -4,7 +4,7 @@
     Each macro is the body of a CTE; its references carry no database name (see the views).
 
     readable_institution_labels(): institution_key, institution_type, native_name (seed
-    institution_native_names), institution_name.
+    institution_native_names), wikidata_url (NULL without a Wikidata item), institution_name.
     readable_country_labels(): country_key, iso2, country_name.
 #}
 {% macro readable_institution_labels() -%}
@@ -12,6 +12,7 @@
         institutions.institution_key,
         institutions.institution_type,
         native_names.native_name,
+        'https://www.wikidata.org/wiki/' || institutions.wikidata_qid as wikidata_url,
         case
             when institutions.is_unknown_member then {{ unknown_label() }}
             else institutions.institution_name

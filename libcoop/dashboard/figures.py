@@ -110,7 +110,8 @@ final as (
 select * from final order by participants desc, delegations desc, country_a, country_b
 """
 
-# The national libraries of the pairs, with every name they are reported under (native scripts).
+# The national libraries of the pairs, with every name they are reported under (native scripts)
+# and their Wikidata item (dim_institution.wikidata_qid, NULL where no source confirmed one).
 NATIONAL_LIBRARIES = """
 with named as (
     select host_institution_key as institution_key, host_institution_name as reported_name from marts.fct_visit
@@ -128,6 +129,7 @@ final as (
         i.country_iso2 as country,
         c.country_name,
         i.institution_name,
+        i.wikidata_qid,
         coalesce(list_sort(list_distinct(list(n.reported_name) filter (
             where n.reported_name is not null and n.reported_name <> i.institution_name
         ))), []) as reported_names

@@ -249,6 +249,42 @@ def test_people_exchanged_by_the_libraries_of_china_and_japan_since_1981(nights:
     assert direct == [(3, 173)]
 
 
+def test_the_1981_2015_totals_are_spread_over_their_years_per_decade(nights: Nights) -> None:
+    """CN-V-01 and CN-V-02 (1981 to May 2015, 35 years) count 9/35 of their delegations and people
+    in the 1980s in fct_activity_year_allocated; the facts keep them whole in 1981 (issue 25)."""
+    per_decade = query(
+        nights.paths.warehouse,
+        """
+        select activity_year // 10 * 10 as decade, sum(allocated_delegations), sum(allocated_participants)
+        from marts.fct_activity_year_allocated
+        where institution_key in (?, ?) and partner_institution_key in (?, ?) and period_start_year = 1981
+        group by all order by all
+        """,
+        [md5("NLC"), md5("NDL"), md5("NLC"), md5("NDL")],
+    )
+    assert [row[0] for row in per_decade] == [1980, 1990, 2000, 2010]
+    delegations, participants = 33 + 1, 166 + 7  # CN-V-02 reports 1 exchange of 7 librarians
+    for (decade, got_delegations, got_people), years in zip(per_decade, (9, 10, 10, 6), strict=True):
+        assert got_delegations == pytest.approx(delegations * years / 35), decade
+        assert got_people == pytest.approx(participants * years / 35), decade
+
+
+def test_national_libraries_carry_their_world_identifiers(nights: Nights) -> None:
+    """From the seed institution_identifiers: NULL where no source confirmed a value (issue 28)."""
+    assert query(
+        nights.paths.warehouse,
+        "select institution_code, isil, wikidata_qid, viaf_id from marts.dim_institution "
+        "where institution_code in ('NDL', 'NLC', 'NLV') order by all",
+    ) == [("NDL", "JP-1000001", "Q477675", None), ("NLC", None, "Q732353", None), ("NLV", None, None, None)]
+    links = query(
+        nights.paths.warehouse,
+        "select distinct host_institution, host_institution_wikidata from marts.visits "
+        "where host_institution_wikidata is not null order by all",
+    )
+    assert ("National Diet Library", "https://www.wikidata.org/wiki/Q477675") in links
+    assert all(url.startswith("https://www.wikidata.org/wiki/Q") for _, url in links)
+
+
 def test_the_first_night_has_one_version_per_institution(nights: Nights) -> None:
     history = nights.first["history"]
 
