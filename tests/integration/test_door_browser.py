@@ -31,7 +31,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 SECRET = "test-only-secret-key-0123456789abcdef-not-for-use"
 PASSWORD = "a long enough test password"
 COORDINATOR = "lan@nlv.gov.vn"
@@ -176,7 +182,9 @@ def test_a_coordinator_uploads_fixes_proposes_and_a_curator_accepts(run_env, tmp
         assert len(rows) == 3
         assert "row 1" in rows[0] and "activity_type" in rows[0] and "rename it to activity_type" in rows[0]
         assert "row 2" in rows[1] and "Japna" in rows[1] and "did you mean Japan (JP)?" in rows[1]
-        assert "12/05/2015" in rows[2] and "write 2015-05-12 for 12 May 2015 or 2015-12-05 for 5 December 2015" in rows[2]
+        assert (
+            "12/05/2015" in rows[2] and "write 2015-05-12 for 12 May 2015 or 2015-12-05 for 5 December 2015" in rows[2]
+        )
         assert not incoming_vn.exists() or list(incoming_vn.iterdir()) == []
 
         report = upload(page, base, fixed)
@@ -217,7 +225,9 @@ def test_a_coordinator_uploads_fixes_proposes_and_a_curator_accepts(run_env, tmp
         assert second.status == "published"
         with duckdb.connect(str(paths.warehouse), read_only=True) as con:
             guests = sorted(r[0] for r in con.execute("select guest_institution from marts.visits").fetchall())
-            accepted = con.execute("select alias, institution_code, country_code, accepted_by from raw.accepted_aliases").fetchall()
+            accepted = con.execute(
+                "select alias, institution_code, country_code, accepted_by from raw.accepted_aliases"
+            ).fetchall()
         assert guests == ["National Diet Library", "National Diet Library"]
         assert accepted == [(UNRESOLVED, "NDL", "JP", CURATOR)]
 
