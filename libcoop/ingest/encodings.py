@@ -96,15 +96,16 @@ def decode(data: bytes, country_code: str) -> Decoded:
                 return Decoded(_strip_boms(data.decode(encoding)), "utf-16")
             except UnicodeDecodeError:
                 return Decoded(None, "utf-16", "the file starts like UTF-16 text but its bytes are not UTF-16")
-    try:
-        return Decoded(_strip_boms(data.decode("utf-8")), "utf-8")
-    except UnicodeDecodeError:
-        pass
+    # Before UTF-8: UTF-16 of Latin text is valid UTF-8 too, every other character a NUL.
     if encoding := utf16_without_bom(data):
         try:
             return Decoded(data.decode(encoding), encoding)
         except UnicodeDecodeError:
             return Decoded(None, encoding, "the file looks like UTF-16 text but its bytes are not UTF-16")
+    try:
+        return Decoded(_strip_boms(data.decode("utf-8")), "utf-8")
+    except UnicodeDecodeError:
+        pass
     candidates = list(dict.fromkeys((LEGACY_ENCODINGS.get(country_code, WESTERN), WESTERN)))
     readings = []
     for encoding in candidates:
