@@ -104,15 +104,16 @@ def _exact(drop: DropFile, *, header_only: bool = False) -> Problem | None:
         with drop.path.open("rb") as raw:
             # A cell beyond the limit is an error of the parser itself: no huge string is built.
             rows = csv.reader(_text(raw, raw.peek(4)[:4]))
+            row = [1]
             try:
-                return _scan(drop, rows, header_only=header_only)
+                return _scan(drop, rows, row, header_only=header_only)
             except csv.Error as error:
                 if "field larger than field limit" not in str(error):
                     return None  # broken quoting and the like: the reader says where, in its words
                 return Problem(
                     drop.relative_path,
                     "cell_too_long",
-                    row=rows.line_num,
+                    row=row[0] + 1,
                     detail=f"more than {MAX_CELL_CHARS:,} characters in one cell",
                 )
     except UnicodeError:
@@ -121,7 +122,15 @@ def _exact(drop: DropFile, *, header_only: bool = False) -> Problem | None:
         csv.field_size_limit(old_limit)
 
 
-def _scan(drop: DropFile, rows: Iterator[list[str]], *, header_only: bool) -> Problem | None:
+def _chars(cell: str) -> int:
+    """Characters of a cell: an undecodable byte (a legacy code page) counts as half of one."""
+    if len(cell) <= MAX_NAME_CHARS:
+        return len(cell)
+    return len(cell) - sum(1 for c in cell if "\udc80" <= c <= "\udcff") // 2
+
+
+def _scan(drop: DropFile, rows: Iterator[list[str]], row: list[int], *, header_only: bool) -> Problem | None:
+    """``row[0]``: the row being read, as Excel numbers it (for the caller, when the parser stops)."""
     header = next(rows, None)
     if header is None:
         return None
@@ -129,23 +138,34 @@ def _scan(drop: DropFile, rows: Iterator[list[str]], *, header_only: bool) -> Pr
         return _too_many_columns(drop, 1, len(header))
     if header_only:
         return None
-    names = [i for i, h in enumerate(header) if h.strip().lower() in NAME_COLUMNS]
-    for row_number, row in enumerate(rows, start=2):
-        if len(row) > MAX_COLUMNS:
-            return _too_many_columns(drop, row_number, len(row))
-        for i in names:
-            if i < len(row) and len(row[i]) > MAX_NAME_CHARS:
-                value = row[i][:60] + "..."
+    names = {i for i, h in enumerate(header) if h.strip().lower() in NAME_COLUMNS}
+    for row[0], cells in enumerate(rows, start=2):  # the caller reads the row number too
+        if len(cells) > MAX_COLUMNS:
+            return _too_many_columns(drop, row[0], len(cells))
+        if row[0] > MAX_ROWS + 1:
+            return Problem(drop.relative_path, "too_many_rows", detail=f"more than {MAX_ROWS:,} rows")
+        if max(map(len, cells), default=0) <= MAX_NAME_CHARS:
+            continue
+        for i, cell in enumerate(cells):
+            limit = MAX_NAME_CHARS if i in names else MAX_CELL_CHARS
+            if (chars := _chars(cell)) > limit:
+                column = header[i] if i < len(header) else None
+                if i not in names:
+                    return Problem(
+                        drop.relative_path,
+                        "cell_too_long",
+                        row=row[0],
+                        column=column,
+                        detail=f"{chars:,} characters; a cell has at most {MAX_CELL_CHARS:,}",
+                    )
                 return Problem(
                     drop.relative_path,
                     "name_too_long",
-                    row=row_number,
-                    column=header[i],
-                    value=value,
-                    detail=f"{len(row[i]):,} characters; a name has at most {MAX_NAME_CHARS:,}",
+                    row=row[0],
+                    column=column,
+                    value=cell[:60] + "...",
+                    detail=f"{chars:,} characters; a name has at most {MAX_NAME_CHARS:,}",
                 )
-        if row_number > MAX_ROWS + 1:
-            return Problem(drop.relative_path, "too_many_rows", detail=f"more than {MAX_ROWS:,} rows")
     return None
 
 
