@@ -119,6 +119,68 @@ def unreadable_spreadsheet(f: DropFile) -> Broken:
     return Broken(f"{stem}.xlsx", b"PK\x03\x04 this is not a workbook", [("unreadable_spreadsheet", None, None, ...)])
 
 
+def _as_xlsx(f: DropFile, edit: Callable[[object], None]) -> bytes:
+    """``f`` written as XLSX, its sheet passed through ``edit`` (an openpyxl worksheet)."""
+    import openpyxl
+
+    from tests.generated_drops import to_xlsx
+
+    book = openpyxl.load_workbook(io.BytesIO(to_xlsx(f)))
+    edit(book.active)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _xlsx_path(f: DropFile) -> str:
+    return f.relative_path.rsplit(".", 1)[0] + ".xlsx"
+
+
+def _first_required(f: DropFile) -> int:
+    from libcoop.ingest.contract import columns_of
+
+    required = {c.name for c in columns_of(f.kind) if c.required}
+    return next(i for i, c in enumerate(f.layout.columns, start=1) if c in required)
+
+
+def not_xlsx(f: DropFile) -> Broken:
+    ole2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)  # an old .xls, renamed
+    return Broken(_xlsx_path(f), ole2, [("not_xlsx", None, None, None)])
+
+
+def formula_without_value(f: DropFile) -> Broken:
+    """A formula written by a program: openpyxl saves no result (Excel would)."""
+    last = len(f.rows) + 1
+
+    def edit(sheet) -> None:
+        sheet.cell(row=last, column=1).value = "=1+1"
+
+    return Broken(_xlsx_path(f), _as_xlsx(f, edit), [("formula_without_value", last, "A", None)])
+
+
+def merged_cells(f: DropFile) -> Broken:
+    column = _first_required(f)
+
+    def edit(sheet) -> None:
+        sheet.merge_cells(start_row=2, start_column=column, end_row=3, end_column=column)
+
+    letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[column - 1]
+    return Broken(_xlsx_path(f), _as_xlsx(f, edit), [("merged_cells", 2, None, f"{letter}2:{letter}3")])
+
+
+def no_such_day(f: DropFile) -> Broken:
+    """Excel's serial 60, the 29 February 1900 it counts and no calendar has."""
+    column = f.layout.columns.index("joined") + 1
+    last = len(f.rows) + 1
+
+    def edit(sheet) -> None:
+        sheet.cell(row=last, column=column).value = 60
+        sheet.cell(row=last, column=column).number_format = "yyyy-mm-dd"
+
+    letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[column - 1]
+    return Broken(_xlsx_path(f), _as_xlsx(f, edit), [("no_such_day", last, letter, "1900-02-29")])
+
+
 # rule -> (kind it applies to, mutation); every rule of RULES a single file can break.
 MUTATIONS: dict[str, tuple[str, Callable[[DropFile], Broken]]] = {
     "missing_column": ("visits", missing_column("activity_type")),
@@ -157,6 +219,10 @@ MUTATIONS: dict[str, tuple[str, Callable[[DropFile], Broken]]] = {
     "empty_file": ("donations", empty_file),
     "wrong_separator": ("memberships", wrong_separator),
     "unreadable_spreadsheet": ("visits", unreadable_spreadsheet),
+    "not_xlsx": ("donations", not_xlsx),
+    "formula_without_value": ("visits", formula_without_value),
+    "merged_cells": ("memberships", merged_cells),
+    "no_such_day": ("memberships", no_such_day),
 }
 
 __all__ = ["MUTATIONS", "Broken", "Layout"]

@@ -42,8 +42,9 @@ def strip_invisible(text: str) -> tuple[str, int]:
 
 
 def clean_text(value: str) -> str:
-    """``value`` in NFC, without invisible characters."""
-    return strip_invisible(unicodedata.normalize("NFC", value))[0]
+    """``value`` without invisible characters, in NFC (composed after they are gone: a mark
+    separated from its letter by a zero-width space composes with it once the space is out)."""
+    return unicodedata.normalize("NFC", strip_invisible(value)[0])
 
 
 def _names(text: str) -> str:
@@ -68,6 +69,7 @@ def clean_read(read: RawRead) -> RawRead:
     for index, header in enumerate(read.headers):
         text = unicodedata.normalize("NFC", header)
         clean, removed = strip_invisible(text)
+        clean = unicodedata.normalize("NFC", clean)
         if removed:
             cleaned += 1
             notes.append(_note(f"header, column {index + 1}", text, removed, clean))
@@ -95,6 +97,7 @@ def clean_read(read: RawRead) -> RawRead:
             clean, removed = strip_invisible(before)
             if not removed:
                 continue
+            clean = unicodedata.normalize("NFC", clean)
             values[position] = clean
             cleaned += 1
             if len(notes) < MAX_NOTES:

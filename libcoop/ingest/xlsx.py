@@ -273,9 +273,8 @@ def _read_sheet(drop: DropFile, workbook: Workbook) -> RawRead:
     hidden = [row for row in xml.hidden_rows if filled.position(row) is not None]
     if hidden:
         one = len(hidden) == 1
-        notes.append(
-            f"{'row' if one else 'rows'} {_ranges(hidden)} {'is' if one else 'are'} hidden in Excel; they were read"
-        )
+        what = f"row {_ranges(hidden)} is" if one else f"rows {_ranges(hidden)} are"
+        notes.append(f"{what} hidden in Excel; {'it was' if one else 'they were'} read")
     first = numbers[0]
     headers = [c or "" for c in (col[0] for col in columns)] if first == 1 else [""] * len(columns)
     body = slice(1, None) if first == 1 else slice(0, None)
