@@ -7,9 +7,13 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 VENV := .venv
 BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium
-# The dashboard's font (CJK and Vietnamese names), cut to the pages' characters: Debian's fonts-noto-cjk.
-CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Best effort, for `make test` only: Debian's package $(1) when apt-get can run here (as root, or
+# with sudo that asks no password); elsewhere one line saying what $(1) is for ($(2)). Never fails.
+APT_TRY = if command -v apt-get >/dev/null 2>&1 && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(1) >/dev/null \
+	  || echo "note: could not install $(1) ($(2))"; \
+	else echo "note: $(1) not installed: no apt-get or no root here ($(2))"; fi
 
 # The project's tools first on PATH: `airflow standalone` starts its parts as `airflow` from PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -22,7 +26,7 @@ AIRFLOW_PORT ?= 8080
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup run test test-unit lint format fuzz bench faults airflow docs dashboard rollback templates clean
+.PHONY: help setup run test test-unit lint format fuzz bench faults airflow docs dashboard rollback builds templates clean browser-deps font font-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,14 +38,17 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 setup: $(VENV)/.synced ## install everything into .venv (uv sync from uv.lock)
 
-# The Data Docs test opens pages in a real headless browser: Debian's Chromium (no browser download).
-$(CHROMIUM):
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium > /dev/null
+# The browser tests open pages in a real headless browser: Debian's Chromium (no browser download).
+browser-deps:
+	@[ -x $(CHROMIUM) ] || { $(call APT_TRY,chromium,the browser tests skip without it); }
 
-$(CJK_FONT):
-	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq fonts-noto-cjk > /dev/null
+# The dashboard's font (CJK and Vietnamese names): found where the system keeps it (fc-match, common
+# paths; libcoop/dashboard/fonts.py), else the pages use the reader's fonts. `make run` only looks.
+font: $(VENV)/.synced
+	@$(BIN)/python -m libcoop.dashboard.fonts || true
+
+font-deps: $(VENV)/.synced
+	@$(BIN)/python -m libcoop.dashboard.fonts >/dev/null || { $(call APT_TRY,fonts-noto-cjk,the dashboard tests want it); }
 
 $(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
 	@mkdir -p $(AIRFLOW_HOME)
@@ -49,7 +56,7 @@ $(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
 	$(BIN)/airflow pools set duckdb_writer 1 "tasks that write the DuckDB build: one at a time" > /dev/null
 
 # The full Airflow log goes to last-run.log; the terminal shows each phase as it starts and ends.
-run: $(AIRFLOW_HOME)/airflow.db $(CJK_FONT) ## run the nightly DAG once through Airflow on raw/incoming, then print the summary
+run: $(AIRFLOW_HOME)/airflow.db font ## run the nightly DAG once through Airflow on raw/incoming, then print the summary
 	@echo "libcoop: running the nightly DAG through Airflow (full log in $(AIRFLOW_HOME)/last-run.log)"
 	@set -o pipefail; PYTHONUNBUFFERED=1 $(BIN)/airflow dags test cooperation_nightly 2>&1 | tee $(AIRFLOW_HOME)/last-run.log \
 		| $(BIN)/python -m libcoop.progress \
@@ -58,7 +65,7 @@ run: $(AIRFLOW_HOME)/airflow.db $(CJK_FONT) ## run the nightly DAG once through 
 		|| (tail -n 60 $(AIRFLOW_HOME)/last-run.log; echo "the DAG run did not succeed: full log in $(AIRFLOW_HOME)/last-run.log"; exit 1)
 	@$(BIN)/libcoop summary
 
-test: $(VENV)/.synced $(CHROMIUM) $(CJK_FONT) ## run every test (unit, integration with Airflow/dbt/GE, distributed on PostgreSQL+Redis)
+test: $(VENV)/.synced browser-deps font-deps ## run every test (unit, integration with Airflow/dbt/GE, distributed on PostgreSQL+Redis)
 	$(BIN)/pytest
 
 test-unit: $(VENV)/.synced ## run the fast unit tests only
@@ -96,11 +103,14 @@ docs: $(VENV)/.synced ## regenerate dbt docs (warehouse/dbt_docs/); Data Docs ar
 templates: $(VENV)/.synced ## regenerate the coordinators' blank files in raw/templates/ from the contract
 	$(BIN)/python -m libcoop.ingest.templates
 
-dashboard: $(VENV)/.synced $(CJK_FONT) ## rebuild the cooperation dashboard (warehouse/dashboard/) from the published warehouse
+dashboard: $(VENV)/.synced font ## rebuild the cooperation dashboard (warehouse/dashboard/) from the published warehouse
 	$(BIN)/libcoop dashboard
 
-rollback: $(VENV)/.synced ## put the previously published warehouse back
-	$(BIN)/libcoop rollback
+rollback: $(VENV)/.synced ## put the build live before back (make rollback TO=<run id>: that build; see make builds)
+	$(BIN)/libcoop rollback $(if $(TO),--to $(TO))
+
+builds: $(VENV)/.synced ## list the published builds kept for rollback
+	$(BIN)/libcoop builds
 
 clean: ## remove the local Airflow home, builds and caches (keeps the published warehouse)
 	rm -rf $(AIRFLOW_HOME) warehouse/.build warehouse/.dbt-target warehouse/.cache dbt_project/target dbt_project/logs .pytest_cache .ruff_cache

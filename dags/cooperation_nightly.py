@@ -1,8 +1,10 @@
 """
 ### cooperation_nightly
 
-The nightly build of the library-cooperation warehouse. It runs at 02:00 UTC, and also as soon as
-`drop_folder_watch` reports new files from coordinators; never two builds at once.
+The nightly build of the library-cooperation warehouse. It runs by the clock at
+`LIBCOOP_SCHEDULE_CRON` in `LIBCOOP_SCHEDULE_TIMEZONE` (default `0 2 * * *` in Asia/Ho_Chi_Minh:
+02:00 in Hanoi and Bangkok, 03:00 in Beijing and Singapore, 04:00 in Tokyo and Seoul), and as soon
+as `drop_folder_watch` reports new files from coordinators; never two builds at once.
 
 0. **take_lease** takes the warehouse's lease for this DAG run (`libcoop.warehouse.runlock`): a
    `libcoop run` started between two tasks refuses, naming this run; every writing task renews it.
@@ -37,7 +39,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
 
 from libcoop.notify import notify_failure
-from libcoop.settings import DROP_FOLDER_ASSET
+from libcoop.settings import DROP_FOLDER_ASSET, schedule_cron, schedule_timezone
 
 WRITER_POOL = "duckdb_writer"
 DROP_FOLDER = Asset(DROP_FOLDER_ASSET)
@@ -45,7 +47,10 @@ DROP_FOLDER = Asset(DROP_FOLDER_ASSET)
 
 @dag(
     dag_id="cooperation_nightly",
-    schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 2 * * *", timezone="UTC"), assets=[DROP_FOLDER]),
+    # Read when the file is parsed, like every setting: the scheduler and the DAG processor need the same environment.
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable(schedule_cron(), timezone=schedule_timezone()), assets=[DROP_FOLDER]
+    ),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

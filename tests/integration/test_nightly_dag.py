@@ -61,6 +61,24 @@ def test_dag_imports_cleanly_with_expected_tasks_and_settings(tmp_path, monkeypa
     assert watch.max_active_runs == 1
 
 
+@pytest.mark.parametrize(
+    ("cron", "zone", "expected"),
+    [(None, None, ("0 2 * * *", "Asia/Ho_Chi_Minh")), ("30 1 * * 1-5", "Asia/Tokyo", ("30 1 * * 1-5", "Asia/Tokyo"))],
+)
+def test_the_schedule_is_a_setting_with_a_time_zone(tmp_path, monkeypatch, cron, zone, expected):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    for name, value in (("LIBCOOP_SCHEDULE_CRON", cron), ("LIBCOOP_SCHEDULE_TIMEZONE", zone)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags" / "cooperation_nightly.py"))
+    clock = bag.dags["cooperation_nightly"].timetable.timetable
+    assert (clock.expression, str(clock.timezone)) == expected
+
+
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     """Run cooperation_nightly once through Airflow on a copy of the sample drop."""
