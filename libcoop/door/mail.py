@@ -77,9 +77,10 @@ def body(paths: Paths, country: str, run_id: str, files: list[FileState], names:
     for f in files:
         line = f"- {f.file_path}: {WORDS.get(f.state, f.state)}"
         if f.state in ("loaded", "restored") and f.row_count is not None:
-            line += f", {f.row_count} rows"
+            line += f", {f.row_count} row{'' if f.row_count == 1 else 's'}"
         if f.state == "rejected":
-            line += f", {f.problem_count or 0} problems: none of its rows reached the warehouse"
+            n = f.problem_count or 0
+            line += f", {n} problem{'' if n == 1 else 's'}: none of its rows reached the warehouse"
         lines.append(line)
     notes = [f for f in files if f.state in ("loaded", "restored") and _report(paths, f.file_path)]
     if notes:
@@ -91,7 +92,7 @@ def body(paths: Paths, country: str, run_id: str, files: list[FileState], names:
         for name in names:
             candidates = ", ".join(c.institution_name for c in name.candidates[:3])
             lines.append(
-                f"- '{name.name}' ({name.country_code}, {name.fact_count} rows)"
+                f"- '{name.name}' ({name.country_code}, {name.fact_count} row{'' if name.fact_count == 1 else 's'})"
                 + (f": perhaps {candidates}?" if candidates else "")
             )
         lines.append("Tell us which institution each one is on your country page.")
