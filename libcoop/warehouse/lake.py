@@ -3,10 +3,13 @@
 ``LIBCOOP_WAREHOUSE=ducklake:postgres:<libpq string>`` and ``LIBCOOP_LAKE_DATA_PATH=<folder>`` select
 it (docs/contract.md, section 2). A run builds exactly as with the DuckDB file: load, ``dbt build``
 and validation work on a private build file copied from the last published build, which is kept
-in a local work folder (``LIBCOOP_WORK_DIR``). Only publishing differs: every ``marts`` table and
-view (views as tables) and every ``audit`` table of the build are copied into the lake in ONE
-DuckLake transaction, so readers on any machine see the previous snapshot or the new one, never a
-mix, and never wait. A failed or killed run commits nothing: the last snapshot stays current.
+in a local work folder (``LIBCOOP_WORK_DIR``), one subfolder per target (``Lake.local_dir``): a
+cache that ``libcoop.warehouse.lake_state`` checks against the lake before each run. Only
+publishing differs: every ``marts`` table and view (views as tables), every ``audit`` table of the
+build (with the runs of the lake's history the build does not carry) and the file versions in
+force (``audit.files_in_force``) are copied into the lake in ONE DuckLake transaction, so readers
+on any machine see the previous snapshot or the new one, never a mix, and never wait. A failed
+or killed run commits nothing: the last snapshot stays current.
 
 Each publish is a snapshot whose commit message names its run (author ``libcoop``); ``rollback``
 is time travel: the tables of the previous published snapshot, read ``AT (VERSION => n)``, become
@@ -16,16 +19,20 @@ files, never downloaded."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.util
 import json
 import logging
 import os
+import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from libcoop.redact import redact
 from libcoop.settings import lake_data_path, lake_work_dir
 
 log = logging.getLogger(__name__)
@@ -50,20 +57,51 @@ class NothingToRollBack(LakeError):
     """The lake has no published snapshot before the current one."""
 
 
+class NoLakeYet(LakeError):
+    """The catalog database exists but holds no DuckLake: nothing was ever published to it."""
+
+
 @dataclass(frozen=True)
 class Lake:
     """Where a DuckLake target lives: its catalog (a libpq string), its data, the local work folder."""
 
     catalog: str  # the libpq connection string of the PostgreSQL catalog
     data_path: str  # where the Parquet files go (a folder, or an object-store URL)
-    work_dir: Path  # the local copy of the last published build, and the runs' private builds
+    work_dir: Path  # LIBCOOP_WORK_DIR: one subfolder per target (local_dir)
 
     @property
     def url(self) -> str:
+        """What ATTACH takes: the password included, so never printed (``display`` is)."""
         return PREFIX + self.catalog
 
+    @property
+    def display(self) -> str:
+        return PREFIX + redacted(self.catalog)
+
+    @property
+    def local_dir(self) -> Path:
+        """This target's cache: the local copy of its last published build, the runs' private
+        builds. Named by the redacted connection string (a new password keeps it), so two targets
+        sharing one LIBCOOP_WORK_DIR never share a build."""
+        canonical = " ".join(sorted(f"{k}={v}" for k, v in _libpq_pairs(redacted(self.catalog))))
+        digest = hashlib.sha256((canonical or redacted(self.catalog)).encode()).hexdigest()[:12]
+        name = dict(_libpq_pairs(self.catalog)).get("dbname", "lake")
+        return self.work_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:40]}-{digest}"
+
     def __str__(self) -> str:
-        return f"{self.url} (data: {self.data_path})"
+        return f"{self.display} (data: {self.data_path})"
+
+
+_PAIR = re.compile(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)")
+
+
+def _libpq_pairs(catalog: str) -> list[tuple[str, str]]:
+    return [(key, value) for key, value in _PAIR.findall(catalog)]
+
+
+def redacted(text: str) -> str:
+    """``text`` (a libpq string or URI, or a message quoting one) with any password as ``***``."""
+    return redact(text)
 
 
 @dataclass(frozen=True)
@@ -133,6 +171,12 @@ def connect(lake: Lake, *, read_only: bool = False, alias: str = "lake") -> duck
             # every row in Parquet files (the contract's words), none inlined into the catalog
             options = f"data_path {_literal(lake.data_path)}, data_inlining_row_limit 0"
         con.execute(f"attach {_literal(lake.url)} as {alias} ({options})")
+    except duckdb.Error as error:
+        con.close()
+        # DuckDB's message quotes the connection string, password included
+        if read_only and "does not exist" in str(error) and "creating a new DuckLake" in str(error):
+            raise NoLakeYet(f"{lake.display} holds no DuckLake yet") from None
+        raise LakeError(f"cannot attach {lake.display}: {redacted(str(error))}") from None
     except BaseException:
         con.close()
         raise
@@ -201,6 +245,57 @@ def _commit(con: duckdb.DuckDBPyConnection, message: str, info: dict[str, Any]) 
     return int(snapshot)
 
 
+# audit table -> the column naming its run: how the lake's history is carried into a publish
+RUN_COLUMNS = {
+    "runs": "run_id",
+    "dq_results": "run_id",
+    "build_fingerprints": "run_id",
+    "file_loads": "load_id",
+    "file_rejections": "load_id",
+}
+# The file versions the published marts are built from: what the next run compares the drop folder with.
+FILES_IN_FORCE = "audit.files_in_force"
+IDENTITY = 'lake."libcoop".lake_identity'
+
+
+def _version_of(con: duckdb.DuckDBPyConnection) -> int:
+    (snapshot,) = con.execute("select id from lake.current_snapshot()").fetchone()  # type: ignore[misc]
+    return int(snapshot)
+
+
+def lake_identity(con: duckdb.DuckDBPyConnection, *, create: bool = False) -> str | None:
+    """The id recorded in the lake when libcoop first published to it (inside the open
+    transaction when ``create``); None for a lake libcoop never published to."""
+    exists = con.execute(
+        "select 1 from duckdb_tables() where database_name = 'lake' and schema_name = 'libcoop' "
+        "and table_name = 'lake_identity'"
+    ).fetchall()
+    if exists:
+        row = con.execute(f"select lake_id from {IDENTITY} order by created_at limit 1").fetchone()
+        if row:
+            return str(row[0])
+    if not create:
+        return None
+    con.execute('create schema if not exists lake."libcoop"')
+    con.execute(f"create table if not exists {IDENTITY} (lake_id varchar, created_at timestamptz)")
+    lake_id = uuid.uuid4().hex
+    con.execute(f"insert into {IDENTITY} values (?, ?)", [lake_id, dt.datetime.now(dt.UTC)])
+    return lake_id
+
+
+def _with_history(con: duckdb.DuckDBPyConnection, name: str, version: int) -> str:
+    """The SELECT that publishes audit table ``name`` of the build with the lake's rows of the
+    runs the build does not carry (a local copy rebuilt after a rollback or a restore)."""
+    select = f"select * from build.{_quoted(name)}"
+    column = RUN_COLUMNS.get(name.split(".")[1])
+    if column is None:
+        return select
+    return (
+        f"{select} union all by name select * from lake.{_quoted(name)} at (version => {version}) "
+        f'where "{column}" not in (select "{column}" from build.{_quoted(name)} where "{column}" is not null)'
+    )
+
+
 def publish_build(lake: Lake, build: Path, run_id: str) -> int:
     """Copy the build's marts and audit tables into the lake as one snapshot; return its id."""
     with connect(lake) as con:
@@ -208,22 +303,27 @@ def publish_build(lake: Lake, build: Path, run_id: str) -> int:
         tables = published_tables(con, "build")
         if not any(name.startswith("marts.") for name in tables):
             raise LakeError(f"{build} has no marts: not publishing")
+        version = _version_of(con)
         con.execute("begin")
-        if "audit.runs" in published_tables(con, "lake"):
-            # A build that does not descend from what the lake holds (a new work folder, say) would
-            # replace the lake's run history with its own: refuse, and say where the history is.
-            (missing,) = con.execute(
-                "select count(*) from (select run_id from lake.audit.runs except select run_id from build.audit.runs)"
-            ).fetchone()  # type: ignore[misc]
-            if missing:
-                con.execute("rollback")
-                raise LakeError(
-                    f"the build does not carry the lake's {missing} published run(s): its work folder "
-                    f"{lake.work_dir} is not the one that published them (set LIBCOOP_WORK_DIR to it)"
-                )
-        sources = {name: f"select * from build.{_quoted(name)}" for name in tables}
+        in_lake = set(published_tables(con, "lake"))
+        sources = {
+            name: _with_history(con, name, version)
+            if name.startswith("audit.") and name in in_lake
+            else f"select * from build.{_quoted(name)}"
+            for name in tables
+        }
+        if con.execute(
+            "select 1 from duckdb_tables() where database_name = 'build' and schema_name = 'raw' "
+            "and table_name = 'file_versions'"
+        ).fetchall():
+            sources[FILES_IN_FORCE] = (
+                "select file_path, content_hash, load_id, loaded_at, row_count "
+                "from build.raw.file_versions where is_current order by file_path"
+            )
+        lake_id = lake_identity(con, create=True)
         _replace_tables(con, sources, _comments(con, "build"))
-        snapshot = _commit(con, f"publish {run_id}", {"kind": "publish", "run_id": run_id, "tables": tables})
+        info = {"kind": "publish", "run_id": run_id, "tables": list(sources), "lake_id": lake_id}
+        snapshot = _commit(con, f"publish {run_id}", info)
     log.info("published run %s to %s as snapshot %d", run_id, lake, snapshot)
     return snapshot
 
@@ -261,7 +361,7 @@ def rollback(lake: Lake) -> Snapshot:
     with connect(lake) as con:
         published = snapshots(con)
         if len(published) < 2:
-            raise NothingToRollBack(f"no published snapshot before the current one in {lake.url}")
+            raise NothingToRollBack(f"no published snapshot before the current one in {lake.display}")
         previous = published[-2]
         version = previous.snapshot_id
         con.execute("begin")
@@ -277,43 +377,3 @@ def rollback(lake: Lake) -> Snapshot:
         snapshot = _commit(con, f"rollback to snapshot {version} (run {previous.run_id})", info)
         log.info("rolled %s back to snapshot %d as snapshot %d", lake, version, snapshot)
         return snapshots(con)[-1]
-
-
-def published_summary(lake: Lake):  # type: ignore[no-untyped-def]
-    """What readers of the lake see now, and the snapshots published so far."""
-    from libcoop.pipeline import RunSummary, files_of_run, mart_row_counts
-
-    with connect(lake, read_only=True) as con:
-        published = snapshots(con)
-        if not published:
-            raise LakeError(f"nothing published yet to {lake.url}")
-        con.execute("use lake")
-        row: Any = con.execute(
-            "select run_id, status, files, quality, message from audit.runs order by finished_at desc limit 1"
-        ).fetchone()
-        counts = mart_row_counts(con)
-        names = files_of_run(con, row[0])
-    summary = RunSummary(
-        row[0],
-        row[1],
-        lake.work_dir / "cooperation.duckdb",
-        json.loads(row[2]),
-        counts,
-        quality=row[3],
-        message=row[4],
-        file_names=names,
-        lake=f"{lake.url}, snapshot {published[-1].snapshot_id}",
-    )
-    return summary, published
-
-
-def render_snapshots(published: list[Snapshot]) -> str:
-    lines = ["  published snapshots (newest first):"]
-    for i, snap in enumerate(reversed(published)):
-        what = f"run {snap.run_id}"
-        if snap.kind == "rollback":
-            what += f", rolled back to snapshot {snap.restored_snapshot}"
-        current = "  <- current" if i == 0 else ""
-        when = f"{snap.published_at:%Y-%m-%d %H:%M:%S %Z}"
-        lines.append(f"    {snap.snapshot_id:>5}  {when}  {snap.kind:<8}  {what}{current}")
-    return "\n".join(lines)

@@ -1,101 +1,117 @@
-"""The per-file verdicts of a run kept in the DuckLake itself, for a DuckLake target.
+"""The per-file verdicts of a run kept beside the DuckLake's data, for a DuckLake target.
 
-The check tasks of a run fan out over Airflow workers, possibly on several hosts: each appends its
-file's verdict (problems as JSON, normalized rows as Parquet bytes) to one lake table, in parallel
-(DuckLake commits concurrent inserts into one table without a conflict), and the load, on whichever
-worker it runs, reads them back. With the DuckDB file target the verdicts stay on the local disk of
-the one machine (``libcoop.ingest.staged``). The table is not published: readers' marts and audit
-schemas never show it, and a run clears what earlier runs left there."""
+The check tasks of a run fan out over Airflow workers, possibly on several hosts: each writes its
+file's verdict (problems as JSON, normalized rows as Parquet) under the lake's data path, in
+``.libcoop-checks/<run_id>/``, which every writer reaches (a folder or an object store), and the
+load, on whichever worker it runs, reads them back. They are files, not rows of a lake table: a
+table insert is a DuckLake snapshot of its own, so a night of 200 files made 200 snapshots; now a
+run adds exactly one snapshot to the catalog, its publish. A verdict's JSON is written last, once
+its Parquet file is complete, so the load never reads half a verdict. With the DuckDB file target
+the verdicts stay on the local disk of the one machine (``libcoop.ingest.staged``). A run clears
+what earlier runs left there; ``libcoop maintain`` never touches it (it cleans only files the
+catalog scheduled for deletion)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import os
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from libcoop.warehouse.lake import Lake, connect
+from libcoop.warehouse.lake import Lake
 
 if TYPE_CHECKING:
     from libcoop.ingest.check import StoredRows
 
-SCHEMA = "libcoop_checks"
-TABLE = f'lake."{SCHEMA}".verdicts'
-DDL = f"""
-create table if not exists {TABLE} (
-    run_id varchar,          -- the run the check belongs to
-    file_path varchar,       -- relative to raw/incoming
-    content_hash varchar,    -- sha256 of the bytes checked
-    verdict varchar,         -- JSON: problems, problem counts, warnings
-    row_count bigint,        -- normalized rows of an accepted file
-    rows_parquet blob,       -- those rows, as one Parquet file
-    checked_by varchar,      -- host:pid of the worker that checked it
-    checked_at timestamp with time zone
-)
-"""
+FOLDER = ".libcoop-checks"
+
+
+def _root(lake: Lake) -> tuple[pafs.FileSystem, str]:
+    """The file system of the lake's data path (local, or an object store) and the verdicts' folder."""
+    filesystem, base = pafs.FileSystem.from_uri(lake.data_path)
+    return filesystem, f"{base.rstrip('/')}/{FOLDER}"
+
+
+def _key(file_path: str, content_hash: str) -> str:
+    # two drop files with the same bytes (a duplicate) are two verdicts
+    return hashlib.sha256(f"{file_path}\0{content_hash}".encode()).hexdigest()[:24]
 
 
 def prepare(lake: Lake, run_id: str) -> None:
-    """Before the checks fan out (one task, so no two writers create the table at once): the
-    table exists, and holds nothing of other runs."""
-    with connect(lake) as con:
-        con.execute(f'create schema if not exists lake."{SCHEMA}"')
-        con.execute(DDL)
-        con.execute(f"delete from {TABLE} where run_id <> ?", [run_id])
+    """Before the checks fan out: the run's folder exists, and the folders of other runs are gone."""
+    filesystem, root = _root(lake)
+    filesystem.create_dir(f"{root}/{run_id}", recursive=True)
+    for info in filesystem.get_file_info(pafs.FileSelector(root)):
+        if info.type == pafs.FileType.Directory and info.base_name != run_id:
+            filesystem.delete_dir(info.path)
 
 
-def _parquet(rows: pa.Table) -> bytes:
-    sink = io.BytesIO()
-    pq.write_table(rows, sink)
-    return sink.getvalue()
+def _write(filesystem: pafs.FileSystem, path: str, data: bytes) -> None:
+    """Whole or not at all: written under a temporary name, then moved."""
+    fresh = f"{path}.{os.getpid()}.tmp"
+    with filesystem.open_output_stream(fresh) as out:
+        out.write(data)
+    filesystem.move(fresh, path)
 
 
 def write_verdict(lake: Lake, run_id: str, verdict: dict[str, Any], rows: pa.Table | None) -> None:
-    """One check task's verdict, appended in its own DuckLake transaction."""
-    with connect(lake) as con:
-        con.execute(
-            f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                verdict["file"],
-                verdict["hash"],
-                json.dumps(verdict),
-                rows.num_rows if rows is not None else None,
-                _parquet(rows) if rows is not None else None,
-                f"{socket.gethostname()}:{os.getpid()}",
-                dt.datetime.now(dt.UTC),
-            ],
-        )
+    """One check task's verdict: its rows' Parquet file first, then its JSON."""
+    filesystem, root = _root(lake)
+    folder = f"{root}/{run_id}"
+    filesystem.create_dir(folder, recursive=True)
+    key = _key(verdict["file"], verdict["hash"])
+    record = {
+        "verdict": verdict,
+        "row_count": rows.num_rows if rows is not None else None,
+        "checked_by": f"{socket.gethostname()}:{os.getpid()}",
+        "checked_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    if rows is not None:
+        sink = io.BytesIO()
+        pq.write_table(rows, sink)
+        _write(filesystem, f"{folder}/{key}.parquet", sink.getvalue())
+    _write(filesystem, f"{folder}/{key}.json", json.dumps(record).encode())
+
+
+def _records(lake: Lake, run_id: str) -> list[tuple[str, dict[str, Any]]]:
+    filesystem, root = _root(lake)
+    selector = pafs.FileSelector(f"{root}/{run_id}", allow_not_found=True)
+    found = []
+    for info in filesystem.get_file_info(selector):
+        if info.type == pafs.FileType.File and info.base_name.endswith(".json"):
+            with filesystem.open_input_stream(info.path) as source:
+                found.append((info.path.removesuffix(".json"), json.loads(source.read())))
+    return sorted(found, key=lambda item: item[1]["verdict"]["file"])
 
 
 def read_verdicts(lake: Lake, run_id: str) -> list[tuple[dict[str, Any], StoredRows | None]]:
-    """The verdicts of ``run_id`` (the latest per file and content), with their rows (as Parquet
-    bytes, read into a table when the load appends them)."""
+    """The verdicts of ``run_id``, with their rows (counted from the Parquet footer now, read when
+    the load appends them)."""
     from libcoop.ingest.staged import parquet_rows
 
-    with connect(lake, read_only=True) as con:
-        if not con.execute(
-            "select 1 from duckdb_tables() where database_name = 'lake' and schema_name = ? "
-            "and table_name = 'verdicts'",
-            [SCHEMA],
-        ).fetchall():
-            return []
-        found = con.execute(
-            f"select verdict, rows_parquet from {TABLE} where run_id = ? "
-            "qualify row_number() over (partition by file_path, content_hash order by checked_at desc) = 1 "
-            "order by file_path",
-            [run_id],
-        ).fetchall()
-    return [(json.loads(verdict), parquet_rows(bytes(rows)) if rows is not None else None) for verdict, rows in found]
+    filesystem, _ = _root(lake)
+    verdicts = []
+    for stem, record in _records(lake, run_id):
+        rows = None
+        if record["row_count"] is not None:
+            if isinstance(filesystem, pafs.LocalFileSystem):
+                rows = parquet_rows(Path(f"{stem}.parquet"))
+            else:
+                with filesystem.open_input_file(f"{stem}.parquet") as source:
+                    rows = parquet_rows(source.read())
+        verdicts.append((record["verdict"], rows))
+    return verdicts
 
 
 def checked_by(lake: Lake, run_id: str) -> dict[str, str]:
     """Which worker (host:pid) checked each file of ``run_id``: what an engineer asks when one
     worker misbehaves."""
-    with connect(lake, read_only=True) as con:
-        return dict(con.execute(f"select file_path, checked_by from {TABLE} where run_id = ?", [run_id]).fetchall())
+    return {record["verdict"]["file"]: record["checked_by"] for _, record in _records(lake, run_id)}

@@ -166,7 +166,8 @@ def distributed_run(tmp_path_factory):
             forget_queue(queue)
             lap("stack stopped")
 
-        with duckdb.connect(str(warehouse), read_only=True) as con:
+        # the DuckLake target's local copy is in the target's own folder of LIBCOOP_WORK_DIR
+        with duckdb.connect(str(target.local_dir / warehouse.name), read_only=True) as con:
             yield {
                 "con": con,
                 "database": database,

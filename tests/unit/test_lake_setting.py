@@ -1,5 +1,6 @@
-"""The DuckLake setting: how LIBCOOP_WAREHOUSE and LIBCOOP_LAKE_DATA_PATH are read, and the
-error that names a missing extension package."""
+"""The DuckLake setting: how LIBCOOP_WAREHOUSE and LIBCOOP_LAKE_DATA_PATH are read, the target's
+own folder in LIBCOOP_WORK_DIR, a password never shown, and the error that names a missing
+extension package."""
 
 from __future__ import annotations
 
@@ -21,9 +22,50 @@ def test_the_setting_selects_the_lake_and_a_local_work_folder(monkeypatch, tmp_p
         "dbname=lake host=db.example.org user=libcoop", str(tmp_path / "data"), tmp_path / "work"
     )
     assert paths.lake.url == TARGET
-    # the runs build, and keep the last published build, in the work folder
-    assert paths.warehouse == tmp_path / "work" / "cooperation.duckdb"
-    assert paths.build_dir == tmp_path / "work" / ".build"
+    # the runs build, and keep the last published build, in the target's own folder of the work folder
+    local = paths.lake.local_dir
+    assert local.parent == tmp_path / "work" and local.name.startswith("lake-")
+    assert paths.warehouse == local / "cooperation.duckdb"
+    assert paths.build_dir == local / ".build"
+
+
+def test_two_targets_never_share_a_work_folder_and_a_new_password_keeps_it(tmp_path):
+    def local(target: str):
+        return lake.parse(target, str(tmp_path / "data"), tmp_path / "work").local_dir
+
+    a = local("ducklake:postgres:dbname=lake host=db.example.org user=libcoop password=first")
+    assert a == local("ducklake:postgres:user=libcoop host=db.example.org dbname=lake password=second")
+    assert a != local("ducklake:postgres:dbname=lake2 host=db.example.org user=libcoop password=first")
+    assert a != local("ducklake:postgres:dbname=lake host=db2.example.org user=libcoop password=first")
+    assert "first" not in str(a)
+
+
+@pytest.mark.parametrize(
+    ("catalog", "shown"),
+    [
+        ("dbname=lake host=h password=s3cret user=u", "dbname=lake host=h password=*** user=u"),
+        ("dbname=lake password='s3 cret' host=h", "dbname=lake password=*** host=h"),
+        ("postgresql://u:s3cret@h:5432/lake", "postgresql://u:***@h:5432/lake"),
+    ],
+)
+def test_the_password_is_never_shown(tmp_path, catalog, shown):
+    target = lake.parse(lake.PREFIX + catalog, str(tmp_path / "data"), tmp_path / "work")
+    assert target.display == lake.PREFIX + shown
+    assert "s3" not in str(target) and "s3" not in target.local_dir.name
+    assert target.url == lake.PREFIX + catalog  # what ATTACH gets
+
+
+def test_an_unreachable_catalog_is_reported_without_its_password(tmp_path):
+    # port 1: nothing listens; DuckDB's own message quotes the connection string
+    target = lake.parse(
+        "ducklake:postgres:dbname=lake host=127.0.0.1 port=1 user=u password=s3cret connect_timeout=2",
+        str(tmp_path / "data"),
+        tmp_path / "work",
+    )
+    with pytest.raises(lake.LakeError) as raised:
+        lake.connect(target, read_only=True)
+    assert "s3cret" not in str(raised.value) and "password=***" in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
 
 def test_the_default_stays_the_duckdb_file(monkeypatch, tmp_path):
