@@ -49,8 +49,21 @@ periods as (
 
 years as (
 
+    -- Columns named, not *: the lineage parser (libcoop.lineage) follows named columns only.
     select
-        *,
+        activity_key,
+        activity_family,
+        activity_type,
+        country_key,
+        partner_country_key,
+        institution_key,
+        partner_institution_key,
+        delegations,
+        participants,
+        quantity,
+        amount_usd,
+        period_start_year,
+        period_end_year,
         coalesce(period_end_year - period_start_year + 1, 1) as period_years,
         unnest(
             case

@@ -1,0 +1,365 @@
+"""OpenLineage run events for the steps of a run: drop files -> raw tables -> dbt models -> marts ->
+the published warehouse, through the maintained OpenLineage client.
+
+Each step function of ``libcoop.pipeline`` (load, build, validate, publish) is wrapped by
+``traced``: a START event when it begins, COMPLETE with its input and output datasets when it
+ends, FAIL with the error when it raises. The build step also sends a START and a COMPLETE per
+dbt model it built, read from dbt's manifest: inputs are the model's parents, outputs its table,
+with column lineage where openlineage-sql can follow the compiled SQL. The CLI and the Airflow
+tasks call the same step functions, so both send the same events.
+
+Datasets are named so a reader can follow them: a drop file by its path under the drop folder
+(``incoming/VN/visits.csv``, namespace ``file://libcoop-drop``), a table by ``schema.table``
+(``raw.visits``, ``marts.fct_visit``) in the build (``duckdb://libcoop-build``), and the published
+warehouse's tables in ``duckdb://libcoop-warehouse``. Where the events go is read in
+``libcoop.settings.lineage_transport``: by default a file of JSON lines per run under
+``warehouse/lineage/``; HTTP to Marquez or any OpenLineage endpoint with OPENLINEAGE_URL.
+
+Lineage is a record, never a gate: a failure to build or send an event is logged and the run
+goes on. Nothing happens at import (the client is imported when a step first sends an event).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import inspect
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any, TypeVar
+
+from libcoop import settings
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PRODUCER = "urn:libcoop:lineage"
+# The dbt resource types that are tables or views of the warehouse, and the raw sources.
+RELATIONS = ("model", "seed", "snapshot", "source")
+# An import CTE of the house style (``visits as (select * from "db"."schema"."table" [where ...])``):
+# its columns are the table's, which openlineage-sql does not follow through a CTE by itself.
+RELATION_STAR = r'select\s+\*\s+from\s+(?:"?[\w-]+"?\.)?"?(\w+)"?\."?(\w+)"?'
+IMPORT_CTE = re.compile(r"(\w+)\s+as\s*\(\s*" + RELATION_STAR, re.IGNORECASE)
+# The last statement of a model in the house style: ``select * from final`` (or another CTE's name).
+FINAL_STAR = re.compile(r"select\s+\*\s+from\s+(\w+)\s*;?\s*$", re.IGNORECASE)
+STAR = re.compile(r"select\s+(?:distinct\s+)?(?:\w+\.)?\*|,\s*(?:\w+\.)?\*\s*[,\n]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    namespace: str
+    name: str
+    fields: tuple[str, ...] = ()  # its columns, when known (a schema facet)
+    # column -> [(namespace, table, column)] it is computed from (a column lineage facet)
+    lineage: tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...] = ()
+
+
+def namespaces() -> dict[str, str]:
+    base = settings.lineage_namespace()
+    return {"job": base, "drop": f"file://{base}-drop", "build": f"duckdb://{base}-build",
+            "warehouse": f"duckdb://{base}-warehouse"}  # fmt: skip
+
+
+# --- where the events go ---------------------------------------------------------------------
+
+
+_clients: dict[Path | str, Any] = {}
+
+
+def _client(lineage_dir: Path, run_id: str) -> Any | None:
+    """The OpenLineage client of this run's transport (one per file or URL), None when switched off."""
+    transport = settings.lineage_transport()
+    if transport == "none":
+        return None
+    key: Path | str = lineage_dir / f"{run_id}.jsonl" if transport == "file" else transport
+    if key in _clients:
+        return _clients[key]
+    from openlineage.client import OpenLineageClient
+
+    if transport == "file":
+        from openlineage.client.transport.file import FileConfig, FileTransport
+
+        lineage_dir.mkdir(parents=True, exist_ok=True)
+        chosen: Any = FileTransport(FileConfig(log_file_path=str(key), append=True))
+    elif transport == "console":
+        from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
+
+        chosen = ConsoleTransport(ConsoleConfig())
+    else:  # http: Marquez or any OpenLineage endpoint
+        from openlineage.client.transport.http import HttpConfig, HttpTransport
+
+        chosen = HttpTransport(HttpConfig.from_dict(settings.lineage_http_config()))
+    if len(_clients) > 32:  # a long-lived worker serves many runs: keep the last few files open at most
+        _clients.clear()
+    _clients[key] = OpenLineageClient(transport=chosen)
+    return _clients[key]
+
+
+def _run_context(arguments: dict[str, Any]) -> tuple[Path, str] | None:
+    """(lineage folder, libcoop run id) from a step's arguments: ``paths`` and ``run_id``, or a
+    build file ``warehouse/.build/<run_id>/cooperation.duckdb`` (the build step has only that)."""
+    if "paths" in arguments and "run_id" in arguments:
+        return settings.lineage_dir(arguments["paths"].warehouse), str(arguments["run_id"])
+    build = arguments.get("build")
+    if build is not None and Path(build).parent.parent.name == ".build":
+        build = Path(build).absolute()
+        return settings.lineage_dir(build.parent.parent.parent / build.name), build.parent.name
+    return None
+
+
+def _emit(client: Any, state: str, job: str, step_run: str, run_id: str, when: dt.datetime, **parts: Any) -> None:
+    from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+    from openlineage.client.facet_v2 import error_message_run, job_type_job, parent_run
+
+    run_facets: dict[str, Any] = {
+        "parent": parent_run.ParentRunFacet(
+            run=parent_run.Run(runId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"libcoop:{run_id}"))),
+            job=parent_run.Job(namespace=namespaces()["job"], name=f"libcoop.run.{run_id}"),
+        )
+    }
+    if error := parts.get("error"):
+        run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+            message=str(error)[:2000] or type(error).__name__, programmingLanguage="python"
+        )
+    job_facets = {"jobType": job_type_job.JobTypeJobFacet(processingType="BATCH", integration="LIBCOOP",
+                                                          jobType="TASK")}  # fmt: skip
+    event = RunEvent(
+        eventType=getattr(RunState, state),
+        eventTime=when.isoformat(),
+        run=Run(runId=step_run, facets=run_facets),
+        job=Job(namespace=namespaces()["job"], name=job, facets=job_facets),
+        inputs=[InputDataset(namespace=d.namespace, name=d.name, facets=_facets(d)) for d in parts.get("inputs", ())],
+        outputs=[
+            OutputDataset(namespace=d.namespace, name=d.name, facets=_facets(d)) for d in parts.get("outputs", ())
+        ],
+        producer=f"{PRODUCER}:{version('libcoop')}",
+    )
+    client.emit(event)
+
+
+def _facets(dataset: Dataset) -> dict[str, Any]:
+    from openlineage.client.facet_v2 import column_lineage_dataset, schema_dataset
+
+    facets: dict[str, Any] = {}
+    if dataset.fields:
+        facets["schema"] = schema_dataset.SchemaDatasetFacet(
+            fields=[schema_dataset.SchemaDatasetFacetFields(name=name) for name in dataset.fields]
+        )
+    if dataset.lineage:
+        facets["columnLineage"] = column_lineage_dataset.ColumnLineageDatasetFacet(
+            fields={
+                column: column_lineage_dataset.Fields(
+                    inputFields=[
+                        column_lineage_dataset.InputField(namespace=ns, name=table, field=field)
+                        for ns, table, field in sources
+                    ]
+                )
+                for column, sources in dataset.lineage
+            }
+        )
+    return facets
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+
+def traced(
+    step: str, datasets: Callable[[dict[str, Any], Any], tuple[list[Dataset], list[Dataset]]]
+) -> Callable[[F], F]:
+    """Wrap a step function: START before, COMPLETE (with ``datasets(arguments, result)``) after, FAIL
+    when it raises. A lineage failure is logged and never changes what the step returns or raises."""
+
+    def decorate(function: F) -> F:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            arguments = signature.bind_partial(*args, **kwargs).arguments
+            sender = _sender(arguments)
+            step_run = str(uuid.uuid4())
+            _safely(sender, "START", f"libcoop.{step}", step_run)
+            try:
+                result = function(*args, **kwargs)
+            except BaseException as error:
+                _safely(sender, "FAIL", f"libcoop.{step}", step_run, error=error)
+                raise
+            _safely(sender, "COMPLETE", f"libcoop.{step}", step_run, datasets=lambda: datasets(arguments, result))
+            if step == "build":
+                _safely_models(sender, Path(arguments["build"]))
+            return result
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def _sender(arguments: dict[str, Any]) -> tuple[Any, str] | None:
+    try:
+        context = _run_context(arguments)
+        if context is None:
+            return None
+        client = _client(*context)
+        return (client, context[1]) if client is not None else None
+    except Exception as error:  # noqa: BLE001 - lineage never fails a run
+        log.warning("lineage is off for this step: %s", error)
+        return None
+
+
+def _safely(sender: tuple[Any, str] | None, state: str, job: str, step_run: str, **parts: Any) -> None:
+    if sender is None:
+        return
+    client, run_id = sender
+    try:
+        if producer := parts.pop("datasets", None):
+            parts["inputs"], parts["outputs"] = producer()
+        _emit(client, state, job, step_run, run_id, dt.datetime.now(dt.UTC), **parts)
+    except Exception as error:  # noqa: BLE001 - lineage never fails a run
+        log.warning("lineage event %s %s not sent: %s", state, job, error)
+
+
+def _safely_models(sender: tuple[Any, str] | None, build: Path) -> None:
+    if sender is None:
+        return
+    client, run_id = sender
+    try:
+        for event in model_events(build):
+            _emit(client, run_id=run_id, **event)
+    except Exception as error:  # noqa: BLE001 - lineage never fails a run
+        log.warning("lineage events of the dbt models not sent: %s", error)
+
+
+# --- the datasets of each step -----------------------------------------------------------------
+
+
+def load_datasets(arguments: dict[str, Any], result: Any) -> tuple[list[Dataset], list[Dataset]]:
+    """Drop files in force (loaded now, restored or unchanged) -> the raw tables of their kinds."""
+    ns = namespaces()
+    _, loaded = result
+    in_force = [o for o in loaded.outcomes if o.outcome in ("loaded", "restored", "unchanged")]
+    inputs = [Dataset(ns["drop"], f"incoming/{o.file_path}") for o in sorted(in_force, key=lambda o: o.file_path)]
+    kinds = sorted({o.kind for o in in_force})
+    outputs = [Dataset(ns["build"], f"raw.{name}") for kind in kinds for name in (kind, f"current_{kind}")]
+    return inputs, [*outputs, Dataset(ns["build"], "raw.file_versions")]
+
+
+def manifest_of(build: Path) -> dict[str, Any]:
+    from libcoop.transform.dbt_build import dbt_state_dir
+
+    return json.loads((dbt_state_dir(build) / "target" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def _relation(node: dict[str, Any]) -> str:
+    return f"{node['schema']}.{node.get('alias') or node.get('identifier') or node['name']}"
+
+
+def marts_tables(build: Path) -> list[str]:
+    manifest = manifest_of(build)
+    return sorted(
+        _relation(n) for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"
+    )
+
+
+def build_datasets(arguments: dict[str, Any], _result: Any) -> tuple[list[Dataset], list[Dataset]]:
+    """The raw sources dbt reads -> the marts it builds."""
+    ns, build = namespaces(), Path(arguments["build"])
+    sources = sorted(_relation(s) for s in manifest_of(build)["sources"].values())
+    return [Dataset(ns["build"], s) for s in sources], [Dataset(ns["build"], t) for t in marts_tables(build)]
+
+
+def validate_datasets(arguments: dict[str, Any], _result: Any) -> tuple[list[Dataset], list[Dataset]]:
+    """The marts the Great Expectations suites read (their results go to the audit tables)."""
+    ns = namespaces()
+    return [Dataset(ns["build"], t) for t in marts_tables(Path(arguments["build"]))], []
+
+
+def publish_datasets(arguments: dict[str, Any], _result: Any) -> tuple[list[Dataset], list[Dataset]]:
+    """The build's marts -> the same tables in the published warehouse. (The build file is gone by
+    then; dbt's manifest stays in its target folder beside the warehouse.)"""
+    ns, tables = namespaces(), marts_tables(Path(arguments["build"]))
+    return [Dataset(ns["build"], t) for t in tables], [Dataset(ns["warehouse"], t) for t in tables]
+
+
+# --- one event pair per dbt model --------------------------------------------------------------
+
+
+def model_events(build: Path) -> Iterable[dict[str, Any]]:
+    """START and COMPLETE of every model the last dbt build ran (all models when its results are
+    missing), with the times dbt measured, the parents as inputs and column lineage where known."""
+    from libcoop.transform.dbt_build import BUILD_RESULTS_NAME, dbt_state_dir
+
+    manifest, ns = manifest_of(build), namespaces()
+    relations = {**manifest["nodes"], **manifest["sources"]}
+    timings = _timings(dbt_state_dir(build) / BUILD_RESULTS_NAME)
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] != "model" or (timings and unique_id not in timings):
+            continue
+        started, finished = timings.get(unique_id) or (dt.datetime.now(dt.UTC),) * 2
+        parents = [
+            relations[p] for p in node["depends_on"]["nodes"] if relations.get(p, {}).get("resource_type") in RELATIONS
+        ]
+        inputs = [Dataset(ns["build"], _relation(p), tuple(p.get("columns", {}))) for p in parents]
+        lineage = column_lineage(node, {_relation(p).split(".")[-1]: _relation(p) for p in parents}, ns["build"])
+        output = Dataset(ns["build"], _relation(node), tuple(node.get("columns", {})), lineage)
+        job, step_run = f"libcoop.dbt.{node['name']}", str(uuid.uuid4())
+        yield {"state": "START", "job": job, "step_run": step_run, "when": started}
+        yield {"state": "COMPLETE", "job": job, "step_run": step_run, "when": finished, "inputs": inputs,
+               "outputs": [output]}  # fmt: skip
+
+
+def _timings(path: Path) -> dict[str, tuple[dt.datetime, dt.datetime]]:
+    if not path.exists():
+        return {}
+    timings = {}
+    for result in json.loads(path.read_text(encoding="utf-8")).get("results", []):
+        if result.get("status") != "success" or not result["unique_id"].startswith("model."):
+            continue
+        executed = [t for t in result.get("timing", []) if t.get("name") == "execute"] or result.get("timing", [])
+        if executed and executed[0].get("started_at") and executed[-1].get("completed_at"):
+            start, end = executed[0]["started_at"], executed[-1]["completed_at"]
+            timings[result["unique_id"]] = (_utc(start), _utc(end))
+        else:
+            now = dt.datetime.now(dt.UTC)
+            timings[result["unique_id"]] = (now, now)
+    return timings
+
+
+def _utc(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def column_lineage(
+    node: dict[str, Any], parents: dict[str, str], namespace: str
+) -> tuple[tuple[str, tuple[tuple[str, str, str], ...]], ...]:
+    """Column -> the parents' columns it comes from, parsed from the compiled SQL by openlineage-sql.
+
+    The house style ends a model with ``select * from final``: it is written out with the model's
+    documented columns so the parser can follow them, and the import CTEs (``select * from`` a
+    parent) are mapped to that parent. Any other ``*`` would hide columns from the parser (it has
+    no schema to expand it with), so such a model has no column lineage rather than a partial
+    one; so has a column computed from no parent (a constant) or SQL the parser cannot follow."""
+    sql, columns = node.get("compiled_code") or "", list(node.get("columns", {}))
+    if not sql or not columns:
+        return ()
+    import openlineage_sql
+
+    imports = {cte.lower(): parents[table] for cte, _schema, table in IMPORT_CTE.findall(sql) if table in parents}
+    sql = FINAL_STAR.sub(lambda last: f"select {', '.join(columns)} from {last[1]}", sql.strip())
+    if STAR.search(re.sub(RELATION_STAR, "", sql, flags=re.IGNORECASE)):
+        return ()
+    parsed = openlineage_sql.parse([f"create table {_relation(node)} as {sql}"], dialect="duckdb")
+    found: dict[str, set[tuple[str, str, str]]] = {}
+    for item in parsed.column_lineage:
+        for source in item.lineage:
+            origin = (source.origin.name if source.origin else "").lower()
+            table = imports.get(origin) or next((t for t in parents.values() if t.split(".")[-1] == origin), None)
+            if table is not None:
+                found.setdefault(item.descendant.name, set()).add((namespace, table, source.name))
+    return tuple((column, tuple(sorted(sources))) for column, sources in sorted(found.items()))
