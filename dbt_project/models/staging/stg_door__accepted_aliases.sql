@@ -6,10 +6,11 @@ source as (
 
 ),
 
+-- alias keeps its name and type (varchar): the alias macros (macros/alias_names.sql) read a column called alias.
 renamed as (
 
     select
-        cast(alias as varchar) as alias,
+        alias,
         cast(institution_code as varchar) as institution_code,
         cast(country_code as varchar) as country_iso2,
         cast(accepted_by as varchar) as accepted_by,
