@@ -24,7 +24,8 @@ as `drop_folder_watch` reports new files from coordinators; never two builds at 
 5. **validate** runs the Great Expectations suites; results land in `audit.dq_results`.
 6. **publish** swaps the build in as `warehouse/cooperation.duckdb` with one rename, only when
    nothing critical failed, and logs the run summary (also in `audit.runs`).
-7. **release_lease** drops the lease, whatever happened before it (trigger rule `all_done`).
+7. **release_lease** drops the lease, whatever happened before it (trigger rule `all_done`); a
+   run that ended before its publish is recorded as `failed` in `audit.runs` (by its run id).
 
 Every task that writes the DuckDB build runs in the one-slot pool `duckdb_writer`. With a
 DuckLake target, the mapped checks write their verdicts to the lake in parallel, from any worker.
@@ -174,11 +175,23 @@ def cooperation_nightly() -> None:
 
     @task(trigger_rule="all_done")
     def release_lease(lease: str) -> None:
-        """The warehouse is free again, whether the run published, was blocked or failed."""
+        """The warehouse is free again, whether the run published, was blocked or failed; a run that
+        ended before its publish (and was not a quiet night) is a ``failed`` row of audit.runs."""
+        from libcoop.pipeline import record_failure
         from libcoop.settings import resolve_paths
         from libcoop.warehouse.runlock import release_lease
 
-        release_lease(resolve_paths().warehouse, lease)
+        paths = resolve_paths()
+        context = get_current_context()
+        ti = context["ti"]
+        if ti.xcom_pull(task_ids="publish") is None and not ti.xcom_pull(
+            task_ids="discover_files", key="nothing_to_build"
+        ):
+            started = context["dag_run"].start_date or datetime.now().astimezone()
+            record_failure(
+                paths, lease, started, "the DAG run ended before its publish: see its failed task in Airflow"
+            )
+        release_lease(paths.warehouse, lease)
 
     lease = take_lease()
     found = discover_files(lease)

@@ -56,7 +56,7 @@ def test_nothing_changed_is_answered_without_a_build_and_a_new_file_is_built(tmp
     assert "phase dbt build" not in second.stderr  # nothing rebuilt
     assert state(warehouse) == published  # nothing republished: same bytes, same mtime
     assert state(warehouse.parent / "dbt_docs" / "index.html") == docs
-    assert not warehouse.with_name("cooperation.previous.duckdb").exists()
+    assert [p.name for p in (warehouse.parent / "builds").iterdir() if p.is_dir()] == [first_id]  # none kept again
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select run_id from audit.runs").fetchall() == [(first_id,)]
         assert con.execute("select run_id from audit.build_fingerprints").fetchall() == [(first_id,)]
@@ -76,7 +76,7 @@ def test_nothing_changed_is_answered_without_a_build_and_a_new_file_is_built(tmp
             "select count(*) from marts.fct_visit where file_path = 'JP/visits_extra.csv'"
         ).fetchall() == [(3,)]
         assert con.execute("select count(*) from audit.runs").fetchall() == [(2,)]
-    assert state(warehouse.with_name("cooperation.previous.duckdb"))[0] == published[0]
+    assert state(warehouse.parent / "builds" / first_id / "cooperation.duckdb")[0] == published[0]  # kept for rollback
     # Same models and seeds: the dbt docs of the first build still describe this one.
     assert "dbt docs kept" in third.stderr
     assert state(warehouse.parent / "dbt_docs" / "index.html") == docs

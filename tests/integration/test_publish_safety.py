@@ -134,18 +134,27 @@ def test_killed_build_leaves_the_published_warehouse_and_the_next_run_succeeds(p
 
 
 def test_rollback_puts_the_previous_build_back(published):
+    from libcoop.warehouse.builds import kept_file, live_run
+
     raw, warehouse, env = published
-    first_digest = digest(warehouse)
+    first_digest, first_id = digest(warehouse), live_run(warehouse)
     add_visits(raw, 2)
     second = subprocess.run([LIBCOOP, "run"], env=env, capture_output=True, text=True, timeout=900, check=False)
     assert second.returncode == 0, second.stderr[-3000:]
-    second_digest = digest(warehouse)
-    assert second_digest != first_digest
+    second_digest, second_id = digest(warehouse), live_run(warehouse)
+    assert second_digest != first_digest and second_id != first_id
 
     rollback = subprocess.run([LIBCOOP, "rollback"], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert rollback.returncode == 0, rollback.stderr
-    assert digest(warehouse) == first_digest
-    assert digest(warehouse.with_name("cooperation.previous.duckdb")) == second_digest
+    assert f"is the build of run {first_id} again (it replaced the build of run {second_id})" in rollback.stdout
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        extra = con.execute("select count(*) from marts.fct_visit where file_path = 'JP/visits_extra.csv'").fetchone()
+        statuses = con.execute("select run_id, status from audit.runs order by finished_at").fetchall()
+    assert extra == (0,)
+    assert statuses[0] == (first_id, "published") and statuses[-1][1] == "rolled back"
+    # Both builds are kept as they were published; the live file is the first one plus its rollback row.
+    assert digest(kept_file(warehouse, first_id)) == first_digest
+    assert digest(kept_file(warehouse, second_id)) == second_digest
 
 
 # --- the swap itself, hammered without dbt: many small builds published while readers poll -------

@@ -141,3 +141,18 @@ def test_rollback_takes_the_run_lock_and_names_who_holds_it(paths, capsys):
         holder.wait()
     assert main(["rollback"]) == 0
     assert shown(paths)[0] == 1
+
+
+@pytest.mark.integration  # a real load before dbt fails (about 10 s)
+def test_a_failed_run_is_a_row_of_audit_runs(paths, drop, monkeypatch):
+    from tests.conftest import GOOD_VISIT, VISITS_HEADER
+
+    drop("CN/visits.csv", f"{VISITS_HEADER}\n{GOOD_VISIT}\n")
+    monkeypatch.setenv("LIBCOOP_RAW_DIR", str(drop.raw_dir))
+    monkeypatch.setenv("LIBCOOP_DBT_PROJECT_DIR", str(paths.warehouse.parent / "no-dbt-project-here"))
+    assert main(["run"]) == 1  # dbt finds no project: nothing published
+    store = paths.warehouse.with_name("cooperation.audit.duckdb")
+    with duckdb.connect(str(store), read_only=True) as con:
+        ((run_id, status, message),) = con.execute("select run_id, status, message from audit.runs").fetchall()
+    assert status == "failed" and "no-dbt-project-here" in message and "\n" not in message
+    assert not paths.warehouse.exists()
