@@ -26,7 +26,7 @@ AIRFLOW_PORT ?= 8080
 export GX_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: help setup run test test-unit lint format fuzz bench faults airflow docs dashboard rollback builds templates clean browser-deps font font-deps
+.PHONY: help setup run test test-unit lint format fuzz bench faults airflow serve docs dashboard rollback builds templates clean browser-deps font font-deps
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -96,6 +96,10 @@ faults: $(VENV)/.synced ## fault matrix: 50 SIGKILLs over every phase with reade
 
 airflow: $(AIRFLOW_HOME)/airflow.db ## start a local Airflow, DAGs paused (UI on http://localhost:8080, or make airflow AIRFLOW_PORT=N); Ctrl-C stops it
 	exec $(BIN)/python -m libcoop.local_airflow --port $(AIRFLOW_PORT)
+
+DOOR_PORT ?= 8000
+serve: $(VENV)/.synced ## start the coordinators' door on http://127.0.0.1:8000 (needs LIBCOOP_DOOR_SECRET_KEY; accounts: libcoop users add)
+	exec $(BIN)/libcoop serve --port $(DOOR_PORT)
 
 docs: $(VENV)/.synced ## regenerate dbt docs (warehouse/dbt_docs/); Data Docs are rebuilt by every run
 	$(BIN)/libcoop docs

@@ -26,7 +26,7 @@ class DoorSettings:
     session_hours: int = 8
 
     def __post_init__(self) -> None:
-        if not self.secret_key or len(self.secret_key) < MIN_SECRET_CHARS:
+        if not self.secret_key or len(self.secret_key) < MIN_SECRET_CHARS or self.secret_key.startswith("change-me"):
             raise DoorMisconfigured(
                 f"LIBCOOP_DOOR_SECRET_KEY must be set to a random text of at least {MIN_SECRET_CHARS} characters "
                 '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))"); the door has no default key'
