@@ -78,7 +78,6 @@ final as (
 
     select
         unresolved_mentions.institution_key,
-        upper(split_part(unresolved_mentions.file_path, '/', 1)) as reporting_country,
         unresolved_mentions.file_path,
         unresolved_mentions.source_row_number,
         unresolved_mentions.activity_family,
@@ -88,7 +87,8 @@ final as (
         unresolved_mentions.activity_date,
         other_sides.other_institution_name,
         other_sides.other_country_iso2,
-        candidate_names.candidate_names
+        candidate_names.candidate_names,
+        upper(split_part(unresolved_mentions.file_path, '/', 1)) as reporting_country
     from unresolved_mentions
     left join other_sides
         on
