@@ -15,8 +15,7 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from libcoop.door.published import FileState, UnresolvedName, run_files, unresolved_names
-from libcoop.ingest.reports import report_path
+from libcoop.door.published import FileState, UnresolvedName, file_notes, run_files, unresolved_names
 from libcoop.settings import Paths, door_dir, door_url, mail_from, smtp_url
 
 if TYPE_CHECKING:
@@ -82,11 +81,10 @@ def body(paths: Paths, country: str, run_id: str, files: list[FileState], names:
             n = f.problem_count or 0
             line += f", {n} problem{'' if n == 1 else 's'}: none of its rows reached the warehouse"
         lines.append(line)
-    notes = [f for f in files if f.state in ("loaded", "restored") and _report(paths, f.file_path)]
-    if notes:
+    notes = {f.file_path: file_notes(paths.reports, f.file_path) for f in files if f.state in ("loaded", "restored")}
+    if any(notes.values()):
         lines += ["", "Warnings (the files loaded, but please read):"]
-        for f in notes:
-            lines += [f"  {line}" for line in _report(paths, f.file_path).splitlines() if line.strip()]
+        lines += [f"- {note}" for found in notes.values() for note in found]  # each names its file
     if names:
         lines += ["", f"{len(names)} institution names in your files could not be matched to a known institution:"]
         for name in names:
@@ -100,14 +98,6 @@ def body(paths: Paths, country: str, run_id: str, files: list[FileState], names:
     lines += ["", f"Your country page: {link}/countries/{country}" if link else "Your country page is in the door."]
     lines += ["", "-- libcoop, the international library cooperation warehouse"]
     return "\n".join(lines) + "\n"
-
-
-def _report(paths: Paths, file_path: str) -> str:
-    path = report_path(paths.reports, file_path)
-    try:
-        return path.read_text(encoding="utf-8") if path.is_file() else ""
-    except OSError:
-        return ""
 
 
 def _send(url: str, messages: list[EmailMessage]) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from libcoop.ingest.drop_folder import hash_file, parse_file_name
+from libcoop.ingest.reports import report_path
 
 
 @dataclass
@@ -118,6 +119,17 @@ def country_files(warehouse: Path, incoming: Path, country: str) -> list[FileSta
         if current.get(path) != digest and not (seen and seen.state == "rejected" and seen.content_hash == digest):
             states[path] = FileState(path, "waiting", when=dt.datetime.fromtimestamp(entry.stat().st_mtime, dt.UTC))
     return sorted(states.values(), key=lambda s: s.file_path)
+
+
+def file_notes(reports: Path, file_path: str) -> list[str]:
+    """The notes of a loaded file's report (e.g. the encoding assumed, a column ignored): warnings
+    that did not stop it from loading."""
+    path = report_path(reports, file_path)
+    try:
+        text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    except OSError:
+        return []
+    return [line.strip().removeprefix("note: ") for line in text.splitlines() if line.strip().startswith("note: ")]
 
 
 def unresolved_names(warehouse: Path, country: str) -> list[UnresolvedName]:

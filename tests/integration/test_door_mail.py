@@ -35,7 +35,9 @@ def test_one_mail_per_country_names_the_outcomes_after_a_run(drop, tmp_path, mon
 
     drop(
         "VN/visits.csv",
-        f"{VISITS_HEADER}\n{GOOD_VISIT.replace('National Library of China', UNRESOLVED).replace('China', 'Viet Nam')}\n",
+        # an extra column: a warning that does not stop the file from loading
+        f"{VISITS_HEADER},remarks\n"
+        f"{GOOD_VISIT.replace('National Library of China', UNRESOLVED).replace('China', 'Viet Nam')},x\n",
     )
     drop("JP/visits.csv", f"{VISITS_HEADER}\n{GOOD_VISIT.replace('Japan', 'Atlantis')}\n")  # rejected
     drop("CN/visits.csv", f"{VISITS_HEADER}\n{GOOD_VISIT.replace('v1,', 'c1,')}\n")  # no coordinator: no mail
@@ -70,6 +72,7 @@ def test_one_mail_per_country_names_the_outcomes_after_a_run(drop, tmp_path, mon
     vn_text, jp_text = (m.get_payload(decode=True).decode().replace("\r\n", "\n") for m in (vn, jp))
     assert "- VN/visits.csv: loaded, 1 row\n" in vn_text
     assert f"- '{UNRESOLVED}' (VN, 1 row)" in vn_text
+    assert "- VN/visits.csv: unknown column 'remarks' ignored\n" in vn_text
     assert "Your country page: https://door.example.org/countries/VN" in vn_text
     assert "JP/" not in vn_text and "CN/" not in vn_text
     assert jp["Subject"].endswith("(1 not loaded)")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from libcoop.door.deps import CsrfChecked, CurrentUser, PageError, PathCountry, Settings, StoreDep, page
-from libcoop.door.published import country_files, institutions_of, unresolved_names
+from libcoop.door.published import country_files, file_notes, institutions_of, unresolved_names
 
 router = APIRouter(tags=["country"])
 NEW_INSTITUTION = "new"
@@ -17,6 +17,8 @@ NEW_INSTITUTION = "new"
 @router.get("/countries/{country}")
 def country_page(request: Request, country: PathCountry, user: CurrentUser, settings: Settings, store: StoreDep) -> Any:
     names = unresolved_names(settings.warehouse, country)
+    files = country_files(settings.warehouse, settings.incoming, country)
+    reports = settings.raw_dir / "reports"
     institutions = {n.country_code: institutions_of(settings.warehouse, n.country_code) for n in names}
     proposals = {(p.alias, p.country_code): p for p in store.proposals(country_codes=(country,))}
     docs = settings.data_docs / "countries" / f"{country}.html"
@@ -25,7 +27,10 @@ def country_page(request: Request, country: PathCountry, user: CurrentUser, sett
         "country.html",
         user=user,
         country=country,
-        files=country_files(settings.warehouse, settings.incoming, country),
+        files=files,
+        notes={
+            f.file_path: notes for f in files if f.state != "rejected" and (notes := file_notes(reports, f.file_path))
+        },
         names=names,
         institutions=institutions,
         proposals=proposals,
