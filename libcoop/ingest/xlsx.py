@@ -26,6 +26,8 @@ from libcoop.ingest.drop_folder import DropFile
 from libcoop.ingest.readers import MAX_FILE_BYTES, MAX_ROWS, RawRead, _with_row_numbers
 
 if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
     from openpyxl import Workbook
 
 log = logging.getLogger(__name__)
@@ -126,52 +128,77 @@ class SheetXml:
     serial_60: set[tuple[int, int]] = field(default_factory=set)  # (row, column) of cells holding serial 60
 
 
-def _scan_sheet(path: Path, member: str) -> SheetXml:
+# What makes the second pass over a sheet's XML worth its time: a formula, a merged range or a
+# hidden row. Most sheets have none, and are only searched for them (a tag starting with f, such
+# as an autoFilter's filterColumn, costs the parse and nothing more).
+_WORTH_PARSING = (b"<f", b":f>", b":f ", b"mergeCell", b"hidden=")
+
+
+def _worth_parsing(archive: zipfile.ZipFile, member: str) -> bool:
+    with archive.open(member) as stream:
+        tail = b""
+        while chunk := stream.read(1 << 20):
+            window = tail + chunk
+            if any(needle in window for needle in _WORTH_PARSING):
+                return True
+            tail = chunk[-64:]
+    return False
+
+
+def _scan_sheet(path: Path, member: str, phantom_rows: set[int]) -> SheetXml:
     """Stream the sheet's XML once: rows marked hidden, merged ranges, formulas whose result was
-    never saved (a file written by a program, never opened in Excel), cells holding serial 60."""
+    never saved (a file written by a program, never opened in Excel), and the cells holding
+    serial 60 on ``phantom_rows`` (rows where openpyxl read a date of 1900-02-28)."""
     from defusedxml.ElementTree import iterparse
-    from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
+    from openpyxl.utils.cell import range_boundaries
 
     found = SheetXml()
     row_number = 0
-    with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
-        for _, element in iterparse(stream, events=("end",)):
-            tag = element.tag.rpartition("}")[2]
-            if tag == "row":
-                row_number = int(element.get("r") or row_number + 1)
-                if element.get("hidden") in ("1", "true"):
-                    found.hidden_rows.append(row_number)
-                column = 0
-                for cell in element:
-                    reference = cell.get("r")
-                    column = coordinate_to_tuple(reference)[1] if reference else column + 1
-                    formula = value = None
-                    for part in cell:
-                        name = part.tag.rpartition("}")[2]
-                        if name == "f":
-                            formula = part
-                        elif name == "v":
-                            value = part
-                    text = value.text if value is not None else None
-                    if formula is not None and not text and (value is None or cell.get("t") != "str"):
-                        found.uncached_count += 1
-                        if len(found.uncached) < MAX_CELLS_NAMED:
-                            found.uncached.append((row_number, column))
-                    elif text and cell.get("t", "n") == "n" and text.startswith("60"):
-                        try:
-                            if int(float(text)) == PHANTOM_SERIAL:
-                                found.serial_60.add((row_number, column))
-                        except ValueError:
-                            pass
-                element.clear()
-            elif tag == "mergeCell" and element.get("ref"):
-                try:
-                    bounds = range_boundaries(element.get("ref"))
-                except ValueError:
-                    continue
-                if None not in bounds:
-                    found.merged.append(bounds)  # type: ignore[arg-type]
+    with zipfile.ZipFile(path) as archive:
+        if not phantom_rows and not _worth_parsing(archive, member):
+            return found
+        with archive.open(member) as stream:
+            for _, element in iterparse(stream, events=("end",)):
+                tag = element.tag
+                if tag.endswith("}row") or tag == "row":
+                    namespace = tag[: -len("row")]
+                    row_number = int(element.get("r") or row_number + 1)
+                    if element.get("hidden") in ("1", "true"):
+                        found.hidden_rows.append(row_number)
+                    _scan_cells(element, row_number, namespace, row_number in phantom_rows, found)
+                    element.clear()
+                elif (tag.endswith("}mergeCell") or tag == "mergeCell") and element.get("ref"):
+                    try:
+                        bounds = range_boundaries(element.get("ref"))
+                    except ValueError:
+                        continue
+                    if None not in bounds:
+                        found.merged.append(bounds)  # type: ignore[arg-type]
     return found
+
+
+def _scan_cells(row: Element, number: int, namespace: str, phantom_row: bool, found: SheetXml) -> None:
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    f_tag, v_tag = namespace + "f", namespace + "v"
+    for position, cell in enumerate(row, start=1):
+        formula = cell.find(f_tag)
+        if formula is None and not phantom_row:
+            continue
+        value = cell.find(v_tag)
+        text = value.text if value is not None else None
+        reference = cell.get("r")
+        column = coordinate_to_tuple(reference)[1] if reference else position
+        if formula is not None and not text and (value is None or cell.get("t") != "str"):
+            found.uncached_count += 1
+            if len(found.uncached) < MAX_CELLS_NAMED:
+                found.uncached.append((number, column))
+        elif text and cell.get("t", "n") == "n" and text.startswith("60"):
+            try:
+                if int(float(text)) == PHANTOM_SERIAL:
+                    found.serial_60.add((number, column))
+            except ValueError:
+                pass
 
 
 def _not_xlsx(drop: DropFile) -> Problem | None:
@@ -267,7 +294,8 @@ def _read_sheet(drop: DropFile, workbook: Workbook) -> RawRead:
     if not numbers:
         return RawRead(problems=[Problem(file, "empty_file")])
 
-    xml = _scan_sheet(drop.path, sheet._worksheet_path)  # noqa: SLF001 - the sheet's part in the archive
+    phantom_rows = {row for row, _ in phantoms}
+    xml = _scan_sheet(drop.path, sheet._worksheet_path, phantom_rows)  # noqa: SLF001 - the sheet's part
     filled = _Filled(numbers, columns)
     problems = _sheet_problems(file, workbook, xml, phantoms, filled)
     hidden = [row for row in xml.hidden_rows if filled.position(row) is not None]

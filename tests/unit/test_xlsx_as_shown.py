@@ -206,6 +206,20 @@ def test_a_merged_title_above_the_header_is_no_problem(drop):
     assert "merged_cells" not in [p.rule for p in checked.problems]
 
 
+def test_a_title_and_a_blank_row_above_the_header_are_handed_on_for_the_header_search(drop):
+    """Rows 1-2 hold a merged title and nothing; the header is row 3; a note sits in column F of a
+    data row: every row is handed on from row 1, as wide as its widest row."""
+    title = row(1, text("A1", "Memberships of the National Library of Viet Nam, 2015"))
+    header = row(3, *(text(f"{c}3", h) for c, h in zip("ABCD", HEADER, strict=True)))
+    noted = member(5).replace("</row>", text("F5", "checked by Lan") + "</row>")
+    merges = '<mergeCells count="1"><mergeCell ref="A1:D1"/></mergeCells>'
+    checked = memberships(workbook(("S", "visible", sheet(title, header, member(4), noted, after=merges))), drop)
+    assert checked.accepted, problems(checked)
+    assert checked.rows.column("source_row_number").to_pylist() == [4, 5]
+    assert checked.rows.column("institution").to_pylist() == ["National Library of Viet Nam"] * 2
+    assert any("rows 1-2 above the header were not read" in w for w in checked.warnings), checked.warnings
+
+
 # --- files that are not .xlsx at all --------------------------------------------------------
 
 
