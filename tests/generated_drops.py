@@ -19,6 +19,7 @@ import csv
 import datetime as dt
 import io
 import random
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +29,16 @@ from hypothesis import strategies as st
 
 from libcoop.ingest.contract import ACTIVITY_TYPES, DONATION_TYPES, DONOR_TYPES, columns_of
 from libcoop.settings import DBT_PROJECT_DIR
+from tests.property.freedoms import (
+    DATE_STYLES,
+    ENCODINGS,
+    LATIN1_CITIES,
+    NUMBER_STYLES,
+    TITLES,
+    encode,
+    written_date,
+    written_number,
+)
 
 SEEDS = DBT_PROJECT_DIR / "seeds"
 
@@ -254,7 +265,7 @@ def visit_rows(draw: st.DrawFn) -> Row:
         "participants": "" if participants is None else str(participants),
         "event": draw(st.one_of(st.just(""), FREE_TEXT)),
         "program": draw(st.sampled_from(("", "CJKDLI", "INELI-ASEAN", "Window on China"))),
-        "city": draw(st.sampled_from(("", "Hà Nội", "北京", "Tokyo", "Seoul, Korea"))),
+        "city": draw(st.sampled_from(("", "Hà Nội", "北京", "Tokyo", "Seoul, Korea", *LATIN1_CITIES))),
     }
     facts = {"delegations": 1 if delegations is None else delegations, "participants": participants}
     return Row(cells, facts, [n for n in (host, guest) if n is not None])
@@ -305,6 +316,13 @@ class Layout:
     line_end: str = "\n"
     quote_all: bool = False
     excel_dates: bool = False  # XLSX: dates as Excel dates formatted to their precision
+    # Turn 3's freedoms (tests/property/freedoms.py): the encoding saved in, names typed on a Mac,
+    # title rows above the header, the local forms of dates and numbers.
+    encoding: str = "utf-8"
+    nfd: bool = False
+    title_rows: tuple[str, ...] = ()
+    date_style: str = "iso"
+    number_style: str = "plain"
 
 
 @dataclass
@@ -317,6 +335,11 @@ class DropFile:
     @property
     def country(self) -> str:
         return self.relative_path.split("/")[0]
+
+    @property
+    def first_row(self) -> int:
+        """The row number Excel shows the first data row under."""
+        return len(self.layout.title_rows) + 2
 
     def content(self) -> bytes:
         return to_xlsx(self) if self.layout.extension == "xlsx" else to_csv(self)
@@ -335,6 +358,15 @@ class DropFile:
         return grid
 
 
+def written(drop: DropFile, column: str, text: str, *, typed_numbers: bool = False) -> str:
+    """A cell as the layout writes it: dates and numbers in its local forms."""
+    if column in DATE_COLUMNS:
+        return written_date(text, drop.layout.date_style)
+    if column in NUMBER_COLUMNS and not typed_numbers:
+        return written_number(text, drop.layout.number_style)
+    return text
+
+
 def to_csv(drop: DropFile) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(
@@ -342,21 +374,30 @@ def to_csv(drop: DropFile) -> bytes:
         lineterminator=drop.layout.line_end,
         quoting=csv.QUOTE_ALL if drop.layout.quote_all else csv.QUOTE_MINIMAL,
     )
+    for title in drop.layout.title_rows:
+        buffer.write(drop.layout.line_end) if not title else writer.writerow([title])
     writer.writerow(drop.layout.header_texts)
-    writer.writerows(drop.cell_grid())
-    return ("\ufeff" if drop.layout.bom else "").encode() + buffer.getvalue().encode("utf-8")
+    writer.writerows(
+        [written(drop, column, text) for column, text in zip(drop.layout.columns, row, strict=True)]
+        for row in drop.cell_grid()
+    )
+    layout = drop.layout
+    return encode(buffer.getvalue(), drop.country, layout.encoding, bom=layout.bom, nfd=layout.nfd)
 
 
 DATE_COLUMNS = {c.name for kind in ROWS for c in columns_of(kind) if c.type.value == "date"}
 COUNT_COLUMNS = {"delegations", "participants", "quantity"}
+NUMBER_COLUMNS = {*COUNT_COLUMNS, "amount"}
 EXCEL_FORMATS = {"year": "yyyy", "month": "mmm-yy", "day": "yyyy-mm-dd"}
 
 
 def to_xlsx(drop: DropFile) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
+    for title in drop.layout.title_rows:
+        sheet.append([title] if title else [])
     sheet.append(list(drop.layout.header_texts))
-    for number, values in enumerate(drop.cell_grid(), start=2):
+    for number, values in enumerate(drop.cell_grid(), start=drop.first_row):
         for index, (column, text) in enumerate(zip(drop.layout.columns, values, strict=True), start=1):
             if text == "":
                 continue
@@ -369,7 +410,8 @@ def to_xlsx(drop: DropFile) -> bytes:
                 cell.value = dt.datetime(day.year, day.month, day.day)
                 cell.number_format = EXCEL_FORMATS[precision]
             else:
-                cell.value = text
+                text = written(drop, column, text, typed_numbers=True)
+                cell.value = unicodedata.normalize("NFD", text) if drop.layout.nfd else text
                 cell.data_type = "s"  # a text cell, never a formula
     buffer = io.BytesIO()
     book.save(buffer)
@@ -396,6 +438,7 @@ def layouts(draw: st.DrawFn, kind: str) -> Layout:
         return {"lower": column, "upper": column.upper(), "title": column.title(), "spaced": f"  {column} "}[style]
 
     extension = draw(st.sampled_from(("csv", "csv", "xlsx")))
+    titles = draw(st.lists(st.sampled_from(TITLES), max_size=3)) if draw(st.integers(0, 3)) == 0 else []
     return Layout(
         extension=extension,
         columns=columns,
@@ -404,6 +447,11 @@ def layouts(draw: st.DrawFn, kind: str) -> Layout:
         line_end=draw(st.sampled_from(("\n", "\r\n"))),
         quote_all=draw(st.booleans()),
         excel_dates=extension == "xlsx" and draw(st.booleans()),
+        encoding=draw(st.sampled_from(ENCODINGS)),
+        nfd=draw(st.integers(0, 3)) == 0,
+        title_rows=tuple(titles) if any(titles) else (),
+        date_style=draw(st.sampled_from(DATE_STYLES)),
+        number_style=draw(st.sampled_from(NUMBER_STYLES)),
     )
 
 

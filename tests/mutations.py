@@ -23,10 +23,20 @@ class Broken:
     expected: Expected
 
 
+# Bytes-level mutations need text they can cut: UTF-8, as typed, dates and numbers in the
+# contract's own forms (title rows stay: the rows named are counted from the header).
+PLAIN = {"encoding": "utf-8", "nfd": False, "date_style": "iso", "number_style": "plain"}
+
+
 def as_csv(f: DropFile, **changes) -> DropFile:
     """The same file written as CSV (bytes-level mutations need text)."""
     stem = f.relative_path.rsplit(".", 1)[0]
-    return replace(f, relative_path=f"{stem}.csv", layout=replace(f.layout, extension="csv", **changes))
+    layout = replace(f.layout, extension="csv", **{**PLAIN, **changes})
+    return replace(f, relative_path=f"{stem}.csv", layout=layout)
+
+
+def last_row(f: DropFile) -> int:
+    return f.first_row + len(f.rows) - 1
 
 
 def with_column(f: DropFile, column: str) -> DropFile:
@@ -50,7 +60,7 @@ def cell_rule(kind: str, rule: str, column: str, value: str, **others: str) -> C
     def mutate(f: DropFile) -> Broken:
         assert f.kind == kind
         f = as_csv(set_cells(f, len(f.rows) - 1, **{column: value}, **others))
-        return Broken(f.relative_path, to_csv(f), [(rule, len(f.rows) + 1, column, value or None)])
+        return Broken(f.relative_path, to_csv(f), [(rule, last_row(f), column, value or None)])
 
     return mutate
 
@@ -64,7 +74,7 @@ def missing_column(column: str) -> Callable[[DropFile], Broken]:
             header_texts=tuple(f.layout.header_texts[i] for i in keep),
         )
         f = as_csv(replace(f, layout=layout))
-        return Broken(f.relative_path, to_csv(f), [("missing_column", 1, column, None)])
+        return Broken(f.relative_path, to_csv(f), [("missing_column", f.first_row - 1, column, None)])
 
     return mutate
 
@@ -73,13 +83,13 @@ def duplicate_column(f: DropFile) -> Broken:
     column = next(c for c in f.layout.columns if c in {r for row in f.rows for r in row.cells})
     layout = replace(f.layout, columns=(*f.layout.columns, column), header_texts=(*f.layout.header_texts, column))
     f = as_csv(replace(f, layout=layout))
-    return Broken(f.relative_path, to_csv(f), [("duplicate_column", 1, column, None)])
+    return Broken(f.relative_path, to_csv(f), [("duplicate_column", f.first_row - 1, column, None)])
 
 
 def duplicate_record_id(f: DropFile) -> Broken:
     f = set_cells(set_cells(f, 0, record_id="R-1"), len(f.rows) - 1, record_id="R-1")
     f = as_csv(f)
-    rows = [2, len(f.rows) + 1] if len(f.rows) > 1 else []
+    rows = [f.first_row, last_row(f)] if len(f.rows) > 1 else []
     return Broken(f.relative_path, to_csv(f), [("duplicate_record_id", r, "record_id", "R-1") for r in rows])
 
 
@@ -91,6 +101,32 @@ def not_utf8(f: DropFile) -> Broken:
     return Broken(f.relative_path, data[:cut] + b"\x81\x8d" + data[cut:], [("not_utf8", 2, None, ...)])
 
 
+def encoding_unclear(f: DropFile) -> Broken:
+    # 'São' in cp1252 is 'Săo' in cp1258, Viet Nam's code page: two plausible readings.
+    f = as_csv(replace(f, relative_path="VN/" + f.relative_path.split("/", 1)[1]), bom=False)
+    f = set_cells(f, len(f.rows) - 1, source="Biblioteca Mário de Andrade, São Paulo")
+    data = to_csv(f).decode("utf-8").encode("cp1252", errors="replace")
+    return Broken(f.relative_path, data, [("encoding_unclear", None, None, None)])
+
+
+def too_long(rule: str, column: str, chars: int) -> Callable[[DropFile], Broken]:
+    """A cell or a name beyond what the file's bounds allow (libcoop.ingest.bounds, checked with
+    the header on row 1: the file has no title rows)."""
+
+    def mutate(f: DropFile) -> Broken:
+        f = as_csv(set_cells(f, len(f.rows) - 1, **{column: "Thư viện " * (chars // 9 + 1)}), title_rows=())
+        return Broken(f.relative_path, to_csv(f), [(rule, last_row(f), ..., ...)])
+
+    return mutate
+
+
+def too_many_columns(f: DropFile) -> Broken:
+    extra = tuple(f"extra {i}" for i in range(250))
+    layout = replace(f.layout, columns=(*f.layout.columns, *extra), header_texts=(*f.layout.header_texts, *extra))
+    f = as_csv(replace(f, layout=layout), title_rows=())
+    return Broken(f.relative_path, to_csv(f), [("too_many_columns", 1, None, None)])
+
+
 def malformed_line(f: DropFile) -> Broken:
     f = as_csv(f, bom=False, line_end="\n", quote_all=True)
     data = to_csv(f)
@@ -99,7 +135,7 @@ def malformed_line(f: DropFile) -> Broken:
 
 def no_rows(f: DropFile) -> Broken:
     f = as_csv(f)
-    return Broken(f.relative_path, to_csv(replace(f, rows=[])), [("no_rows", 2, None, None)])
+    return Broken(f.relative_path, to_csv(replace(f, rows=[])), [("no_rows", f.first_row, None, None)])
 
 
 def empty_file(f: DropFile) -> Broken:
@@ -192,7 +228,8 @@ MUTATIONS: dict[str, tuple[str, Callable[[DropFile], Broken]]] = {
         cell_rule("donations", "end_before_start", "end_date", "2016-04", start_date="2016-05-10"),
     ),
     "negative_number": ("visits", cell_rule("visits", "negative_number", "participants", "-5")),
-    "not_whole_number": ("visits", cell_rule("visits", "not_whole_number", "participants", "2,062")),
+    "not_whole_number": ("visits", cell_rule("visits", "not_whole_number", "participants", "about 2000")),
+    "decimal_comma": ("donations", cell_rule("donations", "decimal_comma", "amount", "1.234,56", currency="USD")),
     "below_minimum": ("visits", cell_rule("visits", "below_minimum", "delegations", "0")),
     "not_a_number": ("donations", cell_rule("donations", "not_a_number", "amount", "USD 100", currency="USD")),
     "number_too_large": ("donations", cell_rule("donations", "number_too_large", "quantity", "12345678901234567890")),
@@ -214,6 +251,10 @@ MUTATIONS: dict[str, tuple[str, Callable[[DropFile], Broken]]] = {
     ),
     "duplicate_column": ("memberships", duplicate_column),
     "not_utf8": ("donations", not_utf8),
+    "encoding_unclear": ("memberships", encoding_unclear),
+    "cell_too_long": ("visits", too_long("cell_too_long", "event", 40_000)),
+    "name_too_long": ("memberships", too_long("name_too_long", "institution", 2_000)),
+    "too_many_columns": ("donations", too_many_columns),
     "malformed_csv": ("memberships", malformed_line),
     "no_rows": ("visits", no_rows),
     "empty_file": ("donations", empty_file),

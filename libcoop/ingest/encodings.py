@@ -4,7 +4,8 @@ Bytes that decode without error are not yet text: Latin-1 bytes in a Japanese fo
 as cp932, into ideographs inside Latin words (``Biblioth鑷ue``). Each candidate reading is judged
 on its words that are not plain ASCII (where readings differ): charset-normalizer's mess measure
 over them, and whether their scripts fit (an ideograph, kana or Hangul between Latin letters in
-one word, a private-use or C1 control character, never occur in text a person typed). The one
+one word, a private-use or C1 control character, an accented capital after a small letter, never
+occur in text a person typed). The one
 plausible reading wins; none, or two equally plausible, means the file is refused in words."""
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ _LATIN = "A-Za-z\u00c0-\u024f"
 _NON_ASCII_WORD = re.compile(r'[^\s,;"]*[^\x00-\x7f][^\s,;"]*')
 _MIXED = re.compile(f"[{_LATIN}][{_EAST_ASIAN}]+[{_LATIN}]")
 _NEVER_TYPED = re.compile("[\x80-\x9f\ue000-\uf8ff\ufffd]")
+# Latin readings of double-byte text: an accented capital right after a small letter or a digit
+# (1950Äê), three accented letters in a row (ÖÐÎ), a Latin-1 sign right before a letter (³â, ¹ú).
+_LATIN_ODD = re.compile(
+    "[a-z0-9\u00df-\u00ff][\u00c0-\u00de]|[\u00c0-\u024f]{3}|[\u00a1-\u00af\u00b1-\u00bf\u00d7\u00f7][A-Za-z\u00c0-\u024f]"
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,7 @@ def _judge(encoding: str, text: str) -> Reading:
         words.setdefault(match.group(), None)
         if len(words) >= MAX_WORDS_JUDGED:
             break
-    odd = next((w for w in words if _MIXED.search(w) or _NEVER_TYPED.search(w)), None)
+    odd = next((w for w in words if _MIXED.search(w) or _NEVER_TYPED.search(w) or _LATIN_ODD.search(w)), None)
     mess = mess_ratio(" ".join(words), maximum_threshold=1.0) if words else 0.0
     return Reading(encoding, text, mess, odd)
 

@@ -32,8 +32,9 @@ from libcoop.ingest.header import (
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_ROWS = 2_000_000
-# DuckDB refuses longer lines in words of its own; a cell is at most 32,767 characters in Excel.
-MAX_LINE_BYTES = 8 * 1024 * 1024
+# Longer than any line libcoop.ingest.bounds lets through (200 cells of 32,767 characters of 4 bytes):
+# DuckDB refuses a line beyond it, which is then reported in words (line_too_long).
+MAX_LINE_BYTES = 32 * 1024 * 1024
 ROW_COLUMN = "_row"  # the row number the coordinator sees in Excel (header = row 1)
 
 

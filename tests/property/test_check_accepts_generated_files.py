@@ -30,7 +30,7 @@ def test_check_accepts_every_generated_file_and_keeps_its_totals(f: DropFile) ->
         rows = checked.rows.to_pylist()
         expected = totals([f])
         assert len(rows) == len(f.rows)
-        assert [r["source_row_number"] for r in rows] == list(range(2, len(f.rows) + 2))
+        assert [r["source_row_number"] for r in rows] == list(range(f.first_row, f.first_row + len(f.rows)))
         for column in ("delegations", "participants", "quantity"):
             if column in checked.rows.column_names:
                 assert sum(r[column] or 0 for r in rows) == expected["sums"].get(column, 0), column
