@@ -186,7 +186,7 @@ def not_xlsx(f: DropFile) -> Broken:
 
 def formula_without_value(f: DropFile) -> Broken:
     """A formula written by a program: openpyxl saves no result (Excel would)."""
-    last = len(f.rows) + 1
+    last = last_row(f)
 
     def edit(sheet) -> None:
         sheet.cell(row=last, column=1).value = "=1+1"
@@ -197,17 +197,20 @@ def formula_without_value(f: DropFile) -> Broken:
 def merged_cells(f: DropFile) -> Broken:
     column = _first_required(f)
 
+    first = f.first_row
+
     def edit(sheet) -> None:
-        sheet.merge_cells(start_row=2, start_column=column, end_row=3, end_column=column)
+        sheet.merge_cells(start_row=first, start_column=column, end_row=first + 1, end_column=column)
 
     letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[column - 1]
-    return Broken(_xlsx_path(f), _as_xlsx(f, edit), [("merged_cells", 2, None, f"{letter}2:{letter}3")])
+    expected = [("merged_cells", first, None, f"{letter}{first}:{letter}{first + 1}")]
+    return Broken(_xlsx_path(f), _as_xlsx(f, edit), expected)
 
 
 def no_such_day(f: DropFile) -> Broken:
     """Excel's serial 60, the 29 February 1900 it counts and no calendar has."""
     column = f.layout.columns.index("joined") + 1
-    last = len(f.rows) + 1
+    last = last_row(f)
 
     def edit(sheet) -> None:
         sheet.cell(row=last, column=column).value = 60
@@ -215,6 +218,16 @@ def no_such_day(f: DropFile) -> Broken:
 
     letter = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[column - 1]
     return Broken(_xlsx_path(f), _as_xlsx(f, edit), [("no_such_day", last, letter, "1900-02-29")])
+
+
+def excel_error(f: DropFile) -> Broken:
+    """A cell showing #N/A, a lookup that found nothing."""
+    last = last_row(f)
+
+    def edit(sheet) -> None:
+        sheet.cell(row=last, column=1).value = "#N/A"  # openpyxl writes it as an error value
+
+    return Broken(_xlsx_path(f), _as_xlsx(f, edit), [("excel_error", last, "A", "#N/A")])
 
 
 # rule -> (kind it applies to, mutation); every rule of RULES a single file can break.
@@ -264,6 +277,7 @@ MUTATIONS: dict[str, tuple[str, Callable[[DropFile], Broken]]] = {
     "formula_without_value": ("visits", formula_without_value),
     "merged_cells": ("memberships", merged_cells),
     "no_such_day": ("memberships", no_such_day),
+    "excel_error": ("donations", excel_error),
 }
 
 __all__ = ["MUTATIONS", "Broken", "Layout"]

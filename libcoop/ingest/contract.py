@@ -262,6 +262,10 @@ RULES: dict[str, tuple[str, str]] = {
         "no such day (Excel's 1900-02-29)",
         "Excel counts a 29 February 1900 that never was: type the real date.",
     ),
+    "excel_error": (
+        "this cell shows an Excel error instead of a value",
+        "Correct the formula in Excel (or type the value itself), save the file and drop it again.",
+    ),
     "too_large": (
         "the file is too large to load safely",
         "Split it into several files, e.g. one per year (visits_2015.xlsx, visits_2016.xlsx).",

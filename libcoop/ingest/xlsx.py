@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,10 +24,9 @@ from openpyxl.utils.escape import unescape
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import DropFile
 from libcoop.ingest.readers import MAX_FILE_BYTES, MAX_ROWS, RawRead, _with_row_numbers
+from libcoop.ingest.sheet_xml import SheetXml, scan_sheet
 
 if TYPE_CHECKING:
-    from xml.etree.ElementTree import Element
-
     from openpyxl import Workbook
 
 log = logging.getLogger(__name__)
@@ -41,10 +40,7 @@ MAX_XLSX_RATIO_FROM_BYTES = 1024 * 1024  # ...checked on every member that infla
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767
 MAX_XLSX_TEXT_CHARS = MAX_FILE_BYTES
-MAX_CELLS_NAMED = 20  # formulas without a saved result listed one by one
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and .xlsx protected by a password
-# Excel counts 1900 as a leap year: serial 60 is a 29 February 1900 that never was.
-PHANTOM_SERIAL = 60
 PHANTOM_SHOWN = "1900-02-28"  # what openpyxl makes of serials 59 and 60 alike
 
 
@@ -115,90 +111,6 @@ def _check_archive(path: Path) -> str | None:
         if total > MAX_XLSX_UNPACKED_BYTES:
             return f"{total} bytes once unpacked"
     return None
-
-
-@dataclass
-class SheetXml:
-    """What a sheet's XML says beyond its cells' values."""
-
-    hidden_rows: list[int] = field(default_factory=list)
-    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # min_col, min_row, max_col, max_row
-    uncached: list[tuple[int, int]] = field(default_factory=list)  # (row, column) of formulas without a result
-    uncached_count: int = 0
-    serial_60: set[tuple[int, int]] = field(default_factory=set)  # (row, column) of cells holding serial 60
-
-
-# What makes the second pass over a sheet's XML worth its time: a formula, a merged range or a
-# hidden row. Most sheets have none, and are only searched for them (a tag starting with f, such
-# as an autoFilter's filterColumn, costs the parse and nothing more).
-_WORTH_PARSING = (b"<f", b":f>", b":f ", b"mergeCell", b"hidden=")
-
-
-def _worth_parsing(archive: zipfile.ZipFile, member: str) -> bool:
-    with archive.open(member) as stream:
-        tail = b""
-        while chunk := stream.read(1 << 20):
-            window = tail + chunk
-            if any(needle in window for needle in _WORTH_PARSING):
-                return True
-            tail = chunk[-64:]
-    return False
-
-
-def _scan_sheet(path: Path, member: str, phantom_rows: set[int]) -> SheetXml:
-    """Stream the sheet's XML once: rows marked hidden, merged ranges, formulas whose result was
-    never saved (a file written by a program, never opened in Excel), and the cells holding
-    serial 60 on ``phantom_rows`` (rows where openpyxl read a date of 1900-02-28)."""
-    from defusedxml.ElementTree import iterparse
-    from openpyxl.utils.cell import range_boundaries
-
-    found = SheetXml()
-    row_number = 0
-    with zipfile.ZipFile(path) as archive:
-        if not phantom_rows and not _worth_parsing(archive, member):
-            return found
-        with archive.open(member) as stream:
-            for _, element in iterparse(stream, events=("end",)):
-                tag = element.tag
-                if tag.endswith("}row") or tag == "row":
-                    namespace = tag[: -len("row")]
-                    row_number = int(element.get("r") or row_number + 1)
-                    if element.get("hidden") in ("1", "true"):
-                        found.hidden_rows.append(row_number)
-                    _scan_cells(element, row_number, namespace, row_number in phantom_rows, found)
-                    element.clear()
-                elif (tag.endswith("}mergeCell") or tag == "mergeCell") and element.get("ref"):
-                    try:
-                        bounds = range_boundaries(element.get("ref"))
-                    except ValueError:
-                        continue
-                    if None not in bounds:
-                        found.merged.append(bounds)  # type: ignore[arg-type]
-    return found
-
-
-def _scan_cells(row: Element, number: int, namespace: str, phantom_row: bool, found: SheetXml) -> None:
-    from openpyxl.utils.cell import coordinate_to_tuple
-
-    f_tag, v_tag = namespace + "f", namespace + "v"
-    for position, cell in enumerate(row, start=1):
-        formula = cell.find(f_tag)
-        if formula is None and not phantom_row:
-            continue
-        value = cell.find(v_tag)
-        text = value.text if value is not None else None
-        reference = cell.get("r")
-        column = coordinate_to_tuple(reference)[1] if reference else position
-        if formula is not None and not text and (value is None or cell.get("t") != "str"):
-            found.uncached_count += 1
-            if len(found.uncached) < MAX_CELLS_NAMED:
-                found.uncached.append((number, column))
-        elif text and cell.get("t", "n") == "n" and text.startswith("60"):
-            try:
-                if int(float(text)) == PHANTOM_SERIAL:
-                    found.serial_60.add((number, column))
-            except ValueError:
-                pass
 
 
 def _not_xlsx(drop: DropFile) -> Problem | None:
@@ -295,9 +207,10 @@ def _read_sheet(drop: DropFile, workbook: Workbook) -> RawRead:
         return RawRead(problems=[Problem(file, "empty_file")])
 
     phantom_rows = {row for row, _ in phantoms}
-    xml = _scan_sheet(drop.path, sheet._worksheet_path, phantom_rows)  # noqa: SLF001 - the sheet's part
+    xml = scan_sheet(drop.path, sheet._worksheet_path, phantom_rows)  # noqa: SLF001 - the sheet's part
     filled = _Filled(numbers, columns)
     problems = _sheet_problems(file, workbook, xml, phantoms, filled)
+    notes += _hidden_columns_note(xml, columns)
     hidden = [row for row in xml.hidden_rows if filled.position(row) is not None]
     if hidden:
         one = len(hidden) == 1
@@ -321,6 +234,10 @@ class _Filled:
         at = bisect.bisect_left(self.numbers, row)
         return at if at < len(self.numbers) and self.numbers[at] == row else None
 
+    def rows_between(self, first: int, last: int) -> int:
+        """How many rows were read from ``first`` to ``last``."""
+        return bisect.bisect_right(self.numbers, last) - bisect.bisect_left(self.numbers, first)
+
     def holds(self, row: int, column: int) -> bool:
         at = self.position(row)
         text = self.columns[column - 1][at] if at is not None and column <= len(self.columns) else None
@@ -334,6 +251,25 @@ class _Filled:
             for number, column in enumerate(self.columns, start=1)
             if not first <= number <= last
         )
+
+
+def _hidden_columns_note(xml: SheetXml, columns: list[list[str | None]]) -> list[str]:
+    hidden = sorted(
+        {
+            number
+            for first, last in xml.hidden_columns
+            for number in range(max(first, 1), min(last, len(columns)) + 1)
+            if any(text is not None and text.strip() for text in columns[number - 1])
+        }
+    )
+    if not hidden:
+        return []
+    letters = ", ".join(_column_letter(number) for number in hidden)
+    one = len(hidden) == 1
+    return [
+        f"{'column' if one else 'columns'} {letters} {'is' if one else 'are'} hidden in Excel; "
+        f"{'it was' if one else 'they were'} read"
+    ]
 
 
 def _sheet_problems(
@@ -357,16 +293,18 @@ def _sheet_problems(
             for row, column in phantoms
             if (row, column) in xml.serial_60
         ]
+    problems += [
+        Problem(file, "excel_error", row=row, column=_column_letter(column), value=shown)
+        for row, column, shown in xml.errors
+    ]
+    if xml.error_count > len(xml.errors):
+        problems.append(Problem(file, "excel_error", value=f"and {xml.error_count - len(xml.errors):,} more cells"))
     for min_col, min_row, max_col, max_row in xml.merged:
-        covered = [
-            (row, column)
-            for row in range(min_row, max_row + 1)
-            for column in range(min_col, max_col + 1)
-            if (row, column) != (min_row, min_col)
-        ]
         # A merged title alone on its rows, or merged empty cells, are harmless; a value merged
         # over rows that hold other values is shown on each of them but stored on the first only.
-        if filled.holds(min_row, min_col) and any(filled.outside(row, min_col, max_col) for row, _ in covered):
+        # Excel empties the cells a merge covers: a row read below the first holds other values.
+        below = filled.rows_between(min_row + 1, max_row)
+        if filled.holds(min_row, min_col) and (below or filled.outside(min_row, min_col, max_col)):
             reference = f"{_column_letter(min_col)}{min_row}:{_column_letter(max_col)}{max_row}"
             problems.append(Problem(file, "merged_cells", row=min_row, value=reference))
     return problems

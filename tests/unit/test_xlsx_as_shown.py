@@ -220,6 +220,28 @@ def test_a_title_and_a_blank_row_above_the_header_are_handed_on_for_the_header_s
     assert any("rows 1-2 above the header were not read" in w for w in checked.warnings), checked.warnings
 
 
+def test_hidden_columns_holding_values_are_read_with_a_note(drop):
+    cols = '<cols><col min="3" max="3" width="0" hidden="1"/><col min="7" max="16384" hidden="1"/></cols>'
+    checked = memberships(workbook(("S", "visible", cols + sheet(header_row(), member(2)))), drop)
+    assert checked.accepted, problems(checked)
+    assert "VN/memberships.xlsx: column C is hidden in Excel; it was read" in checked.warnings
+
+
+def test_a_cell_showing_an_excel_error_is_refused_with_the_error(drop):
+    broken = formula("A2", "VLOOKUP(Z2,Names!A:B,2,FALSE)", "#N/A", kind="e")
+    cells = [broken, text("B2", "VN"), text("C2", "IFLA"), number("D2", 2000)]
+    checked = memberships(workbook(("S", "visible", sheet(header_row(), row(2, *cells)))), drop)
+    assert problems(checked) == [("excel_error", 2, "A", "#N/A")]
+    assert 'row 2, column A, value "#N/A": this cell shows an Excel error instead of a value' in report(checked)
+
+
+def test_a_merge_over_the_whole_sheet_is_answered_at_once(drop):
+    """A merged range of every cell of the sheet (17 billion): one problem, no cell visited."""
+    merges = '<mergeCells count="1"><mergeCell ref="A2:XFD1048576"/></mergeCells>'
+    checked = memberships(workbook(("S", "visible", sheet(header_row(), member(2), member(3), after=merges))), drop)
+    assert problems(checked) == [("merged_cells", 2, None, "A2:XFD1048576")]
+
+
 # --- files that are not .xlsx at all --------------------------------------------------------
 
 
