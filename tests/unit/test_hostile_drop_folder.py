@@ -38,6 +38,7 @@ def as_nobody() -> Iterator[None]:
     if os.geteuid() != 0:
         yield
         return
+    import _strptime  # noqa: F401 - imported lazily by strptime; nobody cannot read root's Python
     os.setegid(NOBODY)
     os.seteuid(NOBODY)
     try:
