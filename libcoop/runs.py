@@ -138,7 +138,7 @@ def record_run(con: duckdb.DuckDBPyConnection, summary: RunSummary, started_at: 
 def record_failure(paths: Paths, run_id: str, started_at: dt.datetime, error: BaseException | str) -> None:
     """A run that published nothing is a row of audit.runs too (status ``failed``), kept in the
     audit store until the next published build brings it in."""
-    message = str(error).splitlines()[0][:500] if str(error) else type(error).__name__
+    message = safe(str(error)).splitlines()[0][:500] if str(error) else type(error).__name__
     row = [run_id, started_at, dt.datetime.now(dt.UTC), "failed", "{}", "{}", "not run", message]
     try:
         keep_outcome(audit_store(paths.warehouse), row)
