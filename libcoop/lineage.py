@@ -26,7 +26,9 @@ import functools
 import inspect
 import json
 import logging
+import math
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -71,6 +73,10 @@ def namespaces() -> dict[str, str]:
 
 
 _clients: dict[Path | str, Any] = {}
+# A transport that failed is left alone for a while: an endpoint that is down costs the HTTP
+# client's retries (about 10 s) once, not once per event of the run (dozens of them).
+_failed_at: dict[int, float] = {}
+PAUSE_AFTER_FAILURE_SECONDS = 600
 
 
 def _client(lineage_dir: Path, run_id: str) -> Any | None:
@@ -212,8 +218,13 @@ def _sender(arguments: dict[str, Any]) -> tuple[Any, str] | None:
         return None
 
 
+def _paused(sender: tuple[Any, str] | None) -> bool:
+    """No sender, or its transport failed less than PAUSE_AFTER_FAILURE_SECONDS ago."""
+    return sender is None or time.monotonic() - _failed_at.get(id(sender[0]), -math.inf) < PAUSE_AFTER_FAILURE_SECONDS
+
+
 def _safely(sender: tuple[Any, str] | None, state: str, job: str, step_run: str, **parts: Any) -> None:
-    if sender is None:
+    if sender is None or _paused(sender):
         return
     client, run_id = sender
     try:
@@ -221,18 +232,24 @@ def _safely(sender: tuple[Any, str] | None, state: str, job: str, step_run: str,
             parts["inputs"], parts["outputs"] = producer()
         _emit(client, state, job, step_run, run_id, dt.datetime.now(dt.UTC), **parts)
     except Exception as error:  # noqa: BLE001 - lineage never fails a run
-        log.warning("lineage event %s %s not sent: %s", state, job, error)
+        _failed_at[id(client)] = time.monotonic()
+        log.warning(
+            "lineage event %s %s not sent, none sent for %d s: %s", state, job, PAUSE_AFTER_FAILURE_SECONDS, error
+        )
 
 
 def _safely_models(sender: tuple[Any, str] | None, build: Path) -> None:
-    if sender is None:
+    if sender is None or _paused(sender):
         return
     client, run_id = sender
     try:
         for event in model_events(build):
             _emit(client, run_id=run_id, **event)
     except Exception as error:  # noqa: BLE001 - lineage never fails a run
-        log.warning("lineage events of the dbt models not sent: %s", error)
+        _failed_at[id(client)] = time.monotonic()
+        log.warning(
+            "lineage events of the dbt models not sent, none sent for %d s: %s", PAUSE_AFTER_FAILURE_SECONDS, error
+        )
 
 
 # --- the datasets of each step -----------------------------------------------------------------

@@ -166,10 +166,12 @@ def test_one_complete_per_marts_model_with_its_parents_and_column_lineage(events
     assert {f["name"] for f in fact["schema"]["fields"]} >= {"visit_key", "delegations", "file_path"}
 
 
-def test_a_lineage_failure_never_fails_the_step(tmp_path, monkeypatch) -> None:
-    """A transport that cannot write (its folder is a file) is logged; the step's own result stands."""
-    (tmp_path / "blocked").write_text("not a folder", encoding="utf-8")
-    monkeypatch.setenv("LIBCOOP_LINEAGE_DIR", str(tmp_path / "blocked"))
+def test_a_lineage_failure_never_fails_the_step(tmp_path, monkeypatch, caplog) -> None:
+    """A transport that cannot write (its file is a folder) is logged once and then left alone for
+    a while (an HTTP endpoint that is down would cost its retries per event); the step's own
+    result and error stand."""
+    (tmp_path / "lineage" / "run-x.jsonl").mkdir(parents=True)  # where the run's file should be
+    monkeypatch.setenv("LIBCOOP_LINEAGE_DIR", str(tmp_path / "lineage"))
     monkeypatch.delenv("LIBCOOP_LINEAGE_TRANSPORT", raising=False)
 
     @lineage.traced("check", lambda arguments, result: ([], []))
@@ -185,6 +187,7 @@ def test_a_lineage_failure_never_fails_the_step(tmp_path, monkeypatch) -> None:
 
     with pytest.raises(KeyError, match="the step's own error"):
         failing(paths, "run-x")
+    assert len([r for r in caplog.records if r.name == "libcoop.lineage"]) == 1  # then paused
 
 
 def test_a_failed_step_sends_fail_with_its_error(tmp_path, monkeypatch) -> None:
