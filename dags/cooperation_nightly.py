@@ -135,10 +135,13 @@ def cooperation_nightly() -> None:
         """dbt build: staging, intermediate and marts models with their tests."""
         from pathlib import Path
 
-        from libcoop.pipeline import build_step
+        from libcoop.pipeline import build_step, release_semaphores
 
         _renew_lease(str(loaded["run_id"]))
-        return build_step(Path(str(loaded["build"])))
+        try:
+            return build_step(Path(str(loaded["build"])))
+        finally:
+            release_semaphores()  # dbt's locks: no "leaked semaphore" errors in this task's log
 
     @task(pool=WRITER_POOL)
     def validate(loaded: dict[str, object], _built: int) -> dict[str, object]:
@@ -157,7 +160,7 @@ def cooperation_nightly() -> None:
         """Swap the build in as the published warehouse, or refuse when a critical check failed."""
         from pathlib import Path
 
-        from libcoop.pipeline import publish_step
+        from libcoop.pipeline import publish_step, release_semaphores
         from libcoop.settings import resolve_paths
 
         _renew_lease(str(loaded["run_id"]))
@@ -171,6 +174,7 @@ def cooperation_nightly() -> None:
             datetime.fromisoformat(str(loaded["started_at"])),
         )
         print(summary.render())
+        release_semaphores()  # those of dbt docs
         return summary.status
 
     @task(trigger_rule="all_done")

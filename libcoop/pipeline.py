@@ -189,6 +189,22 @@ def _check_worker(level: int, filters: list[logging.Filter]) -> None:
             handler.addFilter(kept)
 
 
+def release_semaphores() -> None:
+    """Unlink now the named semaphores of this process's multiprocessing locks, as Python does at exit.
+
+    dbt makes its locks (its adapter's, each manifest's) from a "spawn" context: POSIX named
+    semaphores that multiprocessing's resource tracker watches and Python unlinks at exit. An
+    Airflow task process ends with ``os._exit``, which skips that, and the tracker then reports
+    "leaked semaphore objects" on the task's stderr: red ERROR lines in the log of a task that
+    succeeded. The Airflow tasks that run dbt call this last. The locks stay usable (unlinking a
+    semaphore's name, like a file's, leaves the open one working)."""
+    from multiprocessing import util
+
+    run_exit_finalizers = getattr(util, "_run_finalizers", None)
+    if run_exit_finalizers is not None:
+        run_exit_finalizers(0)  # exactly what multiprocessing's own exit hook runs first
+
+
 @phase("load", note=lambda done: done[1].summary())
 @traced("load", load_datasets)  # OpenLineage START/COMPLETE/FAIL events (libcoop.lineage), never failing the step
 def load_step(paths: Paths, run_id: str, discovery: Discovery | None = None) -> tuple[Path, LoadResult]:
