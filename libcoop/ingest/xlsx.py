@@ -4,8 +4,9 @@ openpyxl reads the first visible sheet in read-only streaming mode, with each fo
 value (the result Excel saved, never evaluated here), after the archive's sizes are checked so
 that a decompression bomb is refused before anything is inflated. What the cells alone do not
 tell (hidden rows, merged cells, formulas without a saved result, Excel's phantom 1900-02-29) is
-read from the sheet's XML in a second streaming pass. Every row is handed on from row 1, blank
-rows left out: the header is found among them by the checks (a title row may sit above it)."""
+read from the sheet's XML in a second streaming pass (libcoop.ingest.sheet_xml). Every row is
+handed on from row 1, blank rows left out: the header is found among them by the checks (a title
+row may sit above it)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 from openpyxl.utils.escape import unescape
 
+from libcoop.ingest.bounds import MAX_COLUMNS
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import DropFile
 from libcoop.ingest.readers import MAX_FILE_BYTES, MAX_ROWS, RawRead, _with_row_numbers
@@ -40,6 +42,7 @@ MAX_XLSX_RATIO_FROM_BYTES = 1024 * 1024  # ...checked on every member that infla
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL_CHARS = 32_767
 MAX_XLSX_TEXT_CHARS = MAX_FILE_BYTES
+MAX_CELLS_BEYOND = 2_000_000  # empty cells past the last column allowed, padded by openpyxl, in all
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and .xlsx protected by a password
 PHANTOM_SHOWN = "1900-02-28"  # what openpyxl makes of serials 59 and 60 alike
 
@@ -183,9 +186,19 @@ def _read_sheet(drop: DropFile, workbook: Workbook) -> RawRead:
     numbers: list[int] = []
     phantoms: list[tuple[int, int]] = []
     text_chars = 0
+    # openpyxl pads every row to the sheet's declared width, or to its last cell without one: a
+    # cell in column XFD makes a row of 16,384 cells. Those beyond the bound are only looked at for
+    # a value, and only so many of them in all.
+    beyond_bound = 0
     for number, row in enumerate(sheet.iter_rows(values_only=False), start=1):
         if number > EXCEL_MAX_ROWS or len(numbers) >= MAX_ROWS:
             return RawRead(problems=[Problem(file, "too_large", value=f"over {number - 1} rows")])
+        if len(row) > MAX_COLUMNS:
+            beyond_bound += len(row) - MAX_COLUMNS
+            if beyond_bound > MAX_CELLS_BEYOND or any(c.value is not None for c in row[MAX_COLUMNS:]):
+                detail = f"cells beyond column {MAX_COLUMNS}; a file has at most {MAX_COLUMNS} columns"
+                return RawRead(problems=[Problem(file, "too_many_columns", row=number, detail=detail)])
+            row = row[:MAX_COLUMNS]
         cells = [_cell_text(c.value, getattr(c, "number_format", None)) for c in row]
         while cells and (cells[-1] is None or not cells[-1].strip()):
             cells.pop()  # Excel often keeps formatted empty cells at the end of a row

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 import zipfile
 from xml.sax.saxutils import escape
 
@@ -240,6 +241,24 @@ def test_a_merge_over_the_whole_sheet_is_answered_at_once(drop):
     merges = '<mergeCells count="1"><mergeCell ref="A2:XFD1048576"/></mergeCells>'
     checked = memberships(workbook(("S", "visible", sheet(header_row(), member(2), member(3), after=merges))), drop)
     assert problems(checked) == [("merged_cells", 2, None, "A2:XFD1048576")]
+
+
+def test_a_value_in_column_xfd_is_refused_as_too_many_columns_without_padding_rows(drop):
+    """Excel's last column, on every one of 2,000 rows: a verdict at the first, not 32 million cells."""
+    far = [member(n).replace("</row>", text(f"XFD{n}", "x") + "</row>") for n in range(2, 2002)]
+    started = time.monotonic()
+    checked = memberships(workbook(("S", "visible", sheet(header_row(), *far))), drop)
+    assert time.monotonic() - started < 20
+    assert [(p.rule, p.row) for p in checked.problems] == [("too_many_columns", 2)]
+    assert "cells beyond column 200; a file has at most 200 columns" in report(checked)
+
+
+def test_empty_styled_cells_in_column_xfd_on_every_row_are_bounded(drop):
+    far = [member(n).replace("</row>", f'<c r="XFD{n}" s="0"/></row>') for n in range(2, 302)]
+    started = time.monotonic()
+    checked = memberships(workbook(("S", "visible", sheet(header_row(), *far))), drop)
+    assert time.monotonic() - started < 20
+    assert [p.rule for p in checked.problems] == ["too_many_columns"]
 
 
 # --- files that are not .xlsx at all --------------------------------------------------------
