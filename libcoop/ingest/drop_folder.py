@@ -203,10 +203,10 @@ def folder_reason(folder: str) -> str | None:
 def skip_reason(folder: str, name: str) -> str | None:
     """The one rule, for the run and for ``libcoop check``: why a file named ``name`` in the
     country folder ``folder`` is not read, or None when the run reads it."""
-    if name.startswith("~$"):
-        return "Excel's lock file (the workbook is open somewhere); it is ignored, the workbook itself is read"
     if (reason := folder_reason(folder)) is not None:
         return reason
+    if name.startswith("~$"):
+        return "Excel's lock file (the workbook is open somewhere); it is ignored, the workbook itself is read"
     if is_temporary(name):
         return "a hidden, lock or backup file; it is ignored"
     if parse_file_name(name) is not None:
