@@ -9,7 +9,7 @@ from libcoop.ingest.drop_folder import suggested_name
 from libcoop.pipeline import safe_run_id
 from tests.conftest import GOOD_VISIT, VISITS_HEADER
 
-COMMANDS = ("run", "check", "summary", "docs", "rollback")
+COMMANDS = ("run", "check", "summary", "docs", "rollback", "builds")
 
 
 def help_of(capsys, *args: str) -> str:
@@ -39,13 +39,23 @@ def test_check_explains_its_argument(capsys):
     assert "--warehouse" not in text and "--raw-dir" not in text
 
 
-@pytest.mark.parametrize("command", ["summary", "docs", "rollback"])
+@pytest.mark.parametrize("command", ["summary", "docs", "rollback", "builds"])
 def test_read_only_commands_take_no_raw_dir(capsys, command):
     assert "--warehouse FILE" in help_of(capsys, command)
     with pytest.raises(SystemExit) as done:
         build_parser().parse_args([command, "--raw-dir", "raw"])
     assert done.value.code == 2
     assert "unrecognized arguments: --raw-dir raw" in capsys.readouterr().err
+
+
+def test_rollback_takes_a_run_id(capsys):
+    text = help_of(capsys, "rollback")
+    assert "--to RUN_ID" in text and "the run whose build to put back (see libcoop builds)" in text
+
+
+def test_builds_without_any_kept_says_so(capsys, tmp_path):
+    assert main(["builds", "--warehouse", str(tmp_path / "cooperation.duckdb")]) == 1
+    assert capsys.readouterr().err == f"no build kept beside {tmp_path / 'cooperation.duckdb'} yet\n"
 
 
 def test_run_takes_both_locations(capsys):
