@@ -123,9 +123,8 @@ def _not_xlsx(drop: DropFile) -> Problem | None:
         head = stream.read(len(OLE2_MAGIC))
     if head.startswith(b"PK") or zipfile.is_zipfile(drop.path):
         return None  # a zip archive, perhaps damaged: the workbook cannot be opened
-    return Problem(
-        drop.relative_path, "not_xlsx", detail="it is an old Excel .xls file" if head == OLE2_MAGIC else None
-    )
+    ole2 = "it is an Excel 97-2003 (.xls) file, or a workbook protected by a password"
+    return Problem(drop.relative_path, "not_xlsx", detail=ole2 if head == OLE2_MAGIC else None)
 
 
 def _ranges(rows: list[int]) -> str:
