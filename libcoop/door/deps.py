@@ -48,9 +48,9 @@ StoreDep = Annotated[Store, Depends(get_store)]
 
 
 def current_user(request: Request, store: StoreDep) -> User:
-    email = request.session.get("email")
+    email, nonce = request.session.get("email"), request.session.get("nonce")
     user = store.user(email) if isinstance(email, str) else None
-    if user is None:
+    if user is None or not isinstance(nonce, str) or not secrets.compare_digest(nonce, store.session_nonce(user.email)):
         request.session.pop("email", None)
         raise NotSignedIn
     return user

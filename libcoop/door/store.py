@@ -8,6 +8,7 @@ alias. Passwords are kept only as argon2id hashes (argon2-cffi's defaults, RFC 9
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +28,10 @@ create table if not exists users (
     email text primary key,
     password_hash text not null,
     is_curator integer not null default 0,
-    created_at text not null
+    created_at text not null,
+    -- In every session cookie of the account: signing out draws a new one, so a copied cookie
+    -- (the session lives in the signed cookie itself) stops working too.
+    session_nonce text
 );
 create table if not exists user_countries (
     email text not null references users (email) on delete cascade,
@@ -125,9 +129,24 @@ class Store:
         with self._connect() as con:
             if con.execute("select 1 from users where email = ?", [email]).fetchone():
                 raise StoreError(f"{email} has an account already (remove it first to start again)")
-            con.execute("insert into users values (?, ?, ?, ?)", [email, _hasher.hash(password), int(curator), _now()])
+            con.execute(
+                "insert into users (email, password_hash, is_curator, created_at) values (?, ?, ?, ?)",
+                [email, _hasher.hash(password), int(curator), _now()],
+            )
             con.executemany("insert into user_countries values (?, ?)", [[email, c] for c in codes])
         return User(email, curator, tuple(codes))
+
+    def session_nonce(self, email: str, *, renew: bool = False) -> str:
+        """The account's current session nonce (drawn when missing, or anew with ``renew``)."""
+        with self._connect() as con:
+            row = con.execute("select session_nonce from users where email = ?", [email]).fetchone()
+            if row is None:
+                raise StoreError(f"no account {email}")
+            if row[0] and not renew:
+                return str(row[0])
+            nonce = secrets.token_urlsafe(16)
+            con.execute("update users set session_nonce = ? where email = ?", [nonce, email])
+            return nonce
 
     def remove_user(self, email: str) -> bool:
         with self._connect() as con:

@@ -116,6 +116,15 @@ def test_the_session_cookie_is_signed_httponly_and_samesite(door):
     assert client.get("/countries/VN").status_code == 303
 
 
+def test_signing_out_ends_every_copy_of_the_session(door):
+    client, token = signed_in(door)
+    copied = client.cookies["libcoop_door"]
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    thief = client_for(door)
+    thief.cookies.set("libcoop_door", copied)
+    assert (thief.get("/countries/VN").status_code, thief.get("/").headers.get("location")) == (303, "/login")
+
+
 def test_a_vn_coordinator_can_neither_read_nor_write_jp(door):
     client, token = signed_in(door)
     assert client.get("/countries/VN").status_code == 200

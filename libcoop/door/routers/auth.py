@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
-from libcoop.door.deps import CsrfChecked, StoreDep, csrf_token, page
+from libcoop.door.deps import CsrfChecked, CurrentUser, StoreDep, csrf_token, page
 
 router = APIRouter(tags=["auth"])
 
@@ -42,11 +42,13 @@ def login(
     limiter.succeeded(*keys)
     request.session.clear()  # a new session on sign-in: a token planted before it is worthless
     request.session["email"] = user.email
+    request.session["nonce"] = store.session_nonce(user.email)
     csrf_token(request)
     return RedirectResponse("/", status_code=303)
 
 
 @router.post("/logout", dependencies=[CsrfChecked])
-def logout(request: Request) -> Any:
+def logout(request: Request, user: CurrentUser, store: StoreDep) -> Any:
+    store.session_nonce(user.email, renew=True)  # every copy of her session cookie stops working
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
