@@ -211,7 +211,7 @@ def rollback(paths: Paths, to: str | None = None, record: bool = True) -> Rolled
     from libcoop.warehouse.runlock import run_lock
 
     now = dt.datetime.now(dt.UTC)
-    rollback_id = f"rollback-{now:%Y%m%dT%H%M%S}"
+    rollback_id = f"rollback-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"  # readable as its time, like run ids
     with run_lock(paths.warehouse, rollback_id, what="libcoop rollback"):
         live = builds.live_run(paths.warehouse)
         target = to
