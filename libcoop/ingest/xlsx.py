@@ -91,8 +91,10 @@ def _cell_text(value: object, number_format: str | None = None) -> str | None:
         if isinstance(value, dt.datetime) and time_shown and value.time() != dt.time():
             return value.isoformat(sep=" ")
         return (value.date() if isinstance(value, dt.datetime) else value).isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        # Excel shows 15 significant digits: =10*1.1 is saved as 11.000000000000002 and shown as 11.
+        shown = float(f"{value:.15g}")
+        return str(int(shown)) if shown.is_integer() else repr(shown)
     if isinstance(value, str):
         # Excel writes the control characters of a text as _xHHHH_; openpyxl leaves them so.
         return unescape(value)

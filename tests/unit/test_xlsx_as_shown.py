@@ -165,6 +165,35 @@ def test_a_formula_whose_result_is_empty_text_is_an_empty_cell(drop):
     assert checked.accepted, problems(checked)
 
 
+def test_numbers_load_with_the_15_digits_excel_shows(drop):
+    """=10*1.1 is saved as 11.000000000000002 and shown as 11: a whole number of participants."""
+    header = ["activity_type", "host_institution", "host_country", "start_date", "participants", "delegations"]
+    cells = [
+        text("A2", "meeting"),
+        text("B2", "National Library of Viet Nam"),
+        text("C2", "VN"),
+        text("D2", "2015"),
+        formula("E2", "10*1.1", "11.000000000000002", kind=""),
+        formula("F2", "0.1+0.2", "0.30000000000000004", kind=""),
+    ]
+    first = row(1, *(text(f"{c}1", h) for c, h in zip("ABCDEF", header, strict=True)))
+    checked = check(drop, "VN/visits.xlsx", workbook(("S", "visible", sheet(first, row(2, *cells)))))
+    assert ("not_whole_number", 2, "delegations", "0.3") in problems(checked)
+    assert not [p for p in checked.problems if p.column == "participants"]
+
+
+def test_japanese_phonetic_guides_are_not_part_of_the_name(drop):
+    """Japanese Excel keeps the reading typed (furigana) beside a name; it is not shown in the cell."""
+    name = (
+        '<c r="A2" t="inlineStr"><is><t>国立国会図書館</t>'
+        '<rPh sb="0" eb="7"><t>コクリツコッカイトショカン</t></rPh><phoneticPr fontId="1"/></is></c>'
+    )
+    cells = [name, text("B2", "JP"), text("C2", "IFLA"), text("D2", "2000")]
+    checked = memberships(workbook(("S", "visible", sheet(header_row(), row(2, *cells)))), drop, "JP/memberships.xlsx")
+    assert checked.accepted, problems(checked)
+    assert checked.rows.column("institution").to_pylist() == ["国立国会図書館"]
+
+
 # --- sheets and rows the coordinator cannot see -----------------------------------------------
 
 
