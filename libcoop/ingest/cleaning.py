@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from libcoop.ingest.readers import RawRead
 
 MAX_NOTES = 20  # cells named one by one; the rest are counted
+_CONTROL_NAMES = {"\x00": "NULL", "\x1b": "ESCAPE", "\x7f": "DELETE"}  # unicodedata names no control character
 
 _CONTROLS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 _ALWAYS = "\u200b\u200e\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
@@ -50,7 +51,7 @@ def clean_text(value: str) -> str:
 def _names(text: str) -> str:
     """'U+200B ZERO WIDTH SPACE' for each kind of invisible character in ``text``."""
     found = dict.fromkeys(m.group() for m in _INVISIBLE.finditer(text))
-    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'control character')}" for c in found)
+    return ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, _CONTROL_NAMES.get(c, 'CONTROL CHARACTER'))}" for c in found)
 
 
 def _note(where: str, before: str, removed: int, after: str) -> str:

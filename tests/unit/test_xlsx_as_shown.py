@@ -371,11 +371,16 @@ def test_invisible_characters_are_stripped_with_a_note_and_the_name_resolves(dro
 
 
 def test_invisible_characters_are_stripped_from_csv_too(drop):
-    content = "institution,country,organization,joined\nNational Library of Viet Nam\u2060\u200d,VN,IFLA,2000\n"
+    content = (
+        "institution,country,organization,joined\n"
+        "National Library of Viet Nam\u2060\u200d,VN,IFLA,2000\n"
+        "National Library of Viet Nam\x00,VN,IFLA,2001\n"
+    )
     checked = check(drop, "VN/memberships.csv", content)
     assert checked.accepted, problems(checked)
-    assert checked.rows.column("institution").to_pylist() == ["National Library of Viet Nam"]
+    assert checked.rows.column("institution").to_pylist() == ["National Library of Viet Nam"] * 2
     assert any("row 2, column institution: 2 invisible characters" in w for w in checked.warnings)
+    assert any("row 3, column institution: an invisible character (U+0000 NULL) removed" in w for w in checked.warnings)
 
 
 def test_what_is_invisible_and_what_is_spelling():
