@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from libcoop.redact import install_log_filter
+
 LOGGER_NAME = "libcoop.progress"
 # How the command line prints log records (libcoop.cli, and the check workers of libcoop.pipeline).
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -72,6 +74,7 @@ class Progress:
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[Step]:
+        install_log_filter()  # each Airflow task is a process of its own: no secret in its log either
         step = Step(name)
         started, cpu = time.monotonic(), time.process_time()
         self.emit(f"{name}: started ({PHASES.get(name, name)})")
@@ -96,12 +99,15 @@ class Progress:
 
     def checked(self, verdict: dict[str, Any], done: int | None = None, total: int | None = None) -> None:
         """One file checked (``verdict`` as ``libcoop.ingest.staged.stage_check`` returns it)."""
+        install_log_filter()
         where = f" {done}/{total}" if done and total else ""
         outcome = (
             f"accepted, {verdict['rows']} row{'s' if verdict['rows'] != 1 else ''}"
             if verdict["accepted"]
             else f"rejected, {verdict['problems']} problem{'s' if verdict['problems'] != 1 else ''}"
         )
+        if verdict.get("gone"):
+            outcome = "not read: it vanished or became unreadable after it was listed; the load says why"
         self.emit(f"check{where}: {verdict['file']}: {outcome}")
 
     def dbt_event(self, event: Any) -> None:
