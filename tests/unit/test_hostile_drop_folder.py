@@ -304,3 +304,15 @@ def test_check_and_run_share_one_rule(env):
             assert name in {f.relative_path for f in found.files}
         else:
             assert by_run[name] == f"not read: {reason}"
+
+
+def test_check_on_an_unreadable_file_says_so(env, capsys):
+    write, _, _ = env
+    path = write("VN/memberships.csv", GOOD)
+    assert main(["check", str(path)]) == 0  # as root first: what check imports lazily is closed to nobody
+    capsys.readouterr()
+    path.chmod(0o000)
+    with as_nobody():
+        status = main(["check", str(path)])
+    assert status == 1
+    assert capsys.readouterr().err == f"{path}: cannot be read: Permission denied\n"
