@@ -129,15 +129,17 @@ def _not_xlsx(drop: DropFile) -> Problem | None:
     return Problem(drop.relative_path, "not_xlsx", detail=ole2 if head == OLE2_MAGIC else None)
 
 
-def _ranges(rows: list[int]) -> str:
-    """'5-7, 10' for rows 5, 6, 7 and 10."""
+def _ranges(rows: list[int], most: int = 20) -> str:
+    """'5-7, 10' for rows 5, 6, 7 and 10; the first ``most`` spans, then how many rows more."""
     spans: list[list[int]] = []
     for row in rows:
         if spans and row == spans[-1][1] + 1:
             spans[-1][1] = row
         else:
             spans.append([row, row])
-    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans)
+    shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in spans[:most])
+    more = sum(b - a + 1 for a, b in spans[most:])
+    return f"{shown} and {more:,} more" if more else shown
 
 
 def _unreadable(drop: DropFile, error: Exception) -> RawRead:

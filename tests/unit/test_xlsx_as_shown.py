@@ -216,6 +216,14 @@ def test_hidden_rows_are_read_with_a_note_naming_them(drop):
     assert "VN/memberships.xlsx: rows 5-7 are hidden in Excel; they were read" in checked.warnings
 
 
+def test_many_hidden_rows_are_named_in_a_note_of_bounded_length(drop):
+    rows = [header_row(), *(member(n, hidden=n % 2 == 0) for n in range(2, 202))]
+    checked = memberships(workbook(("S", "visible", sheet(*rows))), drop)
+    assert checked.accepted, problems(checked)
+    spans = ", ".join(str(n) for n in range(2, 42, 2))
+    assert f"VN/memberships.xlsx: rows {spans} and 80 more are hidden in Excel; they were read" in checked.warnings
+
+
 def test_merged_cells_over_data_rows_are_explained_once(drop):
     """D2:D4 merged: Excel shows 2000 on three rows, and stores it in D2 only."""
     rows = [header_row(), member(2)]
