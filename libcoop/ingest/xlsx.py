@@ -26,7 +26,7 @@ from libcoop.ingest.bounds import MAX_COLUMNS
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import DropFile
 from libcoop.ingest.readers import MAX_FILE_BYTES, MAX_ROWS, RawRead, _with_row_numbers
-from libcoop.ingest.sheet_xml import SheetXml, scan_sheet
+from libcoop.ingest.sheet_xml import MAX_CELLS_NAMED, SheetXml, scan_sheet
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -288,6 +288,14 @@ def _hidden_columns_note(xml: SheetXml, columns: list[list[str | None]]) -> list
     ]
 
 
+def _named(file: str, rule: str, found: list[Problem], total: int, what: str = "cells") -> list[Problem]:
+    """The first ``MAX_CELLS_NAMED`` of ``found`` (``total`` in all), then one saying how many more."""
+    kept = found[:MAX_CELLS_NAMED]
+    if total > len(kept):
+        kept.append(Problem(file, rule, value=f"and {total - len(kept):,} more {what}"))
+    return kept
+
+
 def _sheet_problems(
     file: str,
     workbook: Workbook,
@@ -297,30 +305,23 @@ def _sheet_problems(
 ) -> list[Problem]:
     from openpyxl.utils.datetime import WINDOWS_EPOCH
 
-    problems = [
-        Problem(file, "formula_without_value", row=row, column=_column_letter(column)) for row, column in xml.uncached
-    ]
-    if xml.uncached_count > len(xml.uncached):
-        more = xml.uncached_count - len(xml.uncached)
-        problems.append(Problem(file, "formula_without_value", value=f"and {more:,} more cells"))
+    def at(rule: str, row: int, column: int, value: str | None = None) -> Problem:
+        return Problem(file, rule, row=row, column=_column_letter(column), value=value)
+
+    uncached = [at("formula_without_value", row, column) for row, column in xml.uncached]
+    problems = _named(file, "formula_without_value", uncached, xml.uncached_count)
+    errors = [at("excel_error", row, column, shown) for row, column, shown in xml.errors]
+    problems += _named(file, "excel_error", errors, xml.error_count)
     if workbook.epoch == WINDOWS_EPOCH:
-        problems += [
-            Problem(file, "no_such_day", row=row, column=_column_letter(column), value="1900-02-29")
-            for row, column in phantoms
-            if (row, column) in xml.serial_60
-        ]
-    problems += [
-        Problem(file, "excel_error", row=row, column=_column_letter(column), value=shown)
-        for row, column, shown in xml.errors
-    ]
-    if xml.error_count > len(xml.errors):
-        problems.append(Problem(file, "excel_error", value=f"and {xml.error_count - len(xml.errors):,} more cells"))
-    for min_col, min_row, max_col, max_row in xml.merged:
+        days = [at("no_such_day", r, c, "1900-02-29") for r, c in phantoms if (r, c) in xml.serial_60]
+        problems += _named(file, "no_such_day", days, len(days))
+    merged = []
+    for min_col, min_row, max_col, max_row in sorted(xml.merged, key=lambda bounds: (bounds[1], bounds[0])):
         # A merged title alone on its rows, or merged empty cells, are harmless; a value merged
         # over rows that hold other values is shown on each of them but stored on the first only.
         # Excel empties the cells a merge covers: a row read below the first holds other values.
         below = filled.rows_between(min_row + 1, max_row)
         if filled.holds(min_row, min_col) and (below or filled.outside(min_row, min_col, max_col)):
             reference = f"{_column_letter(min_col)}{min_row}:{_column_letter(max_col)}{max_row}"
-            problems.append(Problem(file, "merged_cells", row=min_row, value=reference))
-    return problems
+            merged.append(Problem(file, "merged_cells", row=min_row, value=reference))
+    return problems + _named(file, "merged_cells", merged, len(merged), "merged ranges")

@@ -236,6 +236,15 @@ def test_merged_cells_over_data_rows_are_explained_once(drop):
     assert "required" not in report(checked)
 
 
+def test_many_merged_ranges_make_a_report_of_bounded_length(drop):
+    rows = [header_row(), *(member(n) for n in range(2, 102))]
+    refs = "".join(f'<mergeCell ref="D{n}:D{n + 1}"/>' for n in range(2, 101, 2))
+    checked = memberships(workbook(("S", "visible", sheet(*rows, after=f"<mergeCells>{refs}</mergeCells>"))), drop)
+    found = problems(checked)
+    assert found[:2] == [("merged_cells", 2, None, "D2:D3"), ("merged_cells", 4, None, "D4:D5")]
+    assert found[20:] == [("merged_cells", None, None, "and 30 more merged ranges")]
+
+
 def test_a_merged_title_above_the_header_is_no_problem(drop):
     title = row(1, text("A1", "Memberships of the National Library of Viet Nam"))
     header = row(2, *(text(f"{c}2", h) for c, h in zip("ABCD", HEADER, strict=True)))
