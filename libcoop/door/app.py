@@ -19,6 +19,7 @@ from libcoop.door.config import DoorSettings
 from libcoop.door.deps import TEMPLATES, LoginLimiter, NotSignedIn, PageError, page
 from libcoop.door.routers import auth, country, curation, pages, upload
 from libcoop.door.store import Store
+from libcoop.door.uploads import clear_leftovers
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ def create_app(settings: DoorSettings) -> FastAPI:
     app.state.settings = settings
     app.state.store = Store(settings.door_dir)
     app.state.limiter = LoginLimiter()
+    clear_leftovers(settings.uploads)
     for router in (auth.router, pages.router, upload.router, country.router, curation.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

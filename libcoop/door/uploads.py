@@ -13,6 +13,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +137,18 @@ def _place(staged: Path, folder: Path, name: str) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def clear_leftovers(uploads: Path, older_than_seconds: float = 3600) -> int:
+    """Remove what uploads cut short by a stopped server left behind (each request removes its own)."""
+    if not uploads.is_dir():
+        return 0
+    now, removed = time.time(), 0
+    for entry in uploads.iterdir():
+        if entry.is_dir() and now - entry.stat().st_mtime > older_than_seconds:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 def receive(
