@@ -39,6 +39,7 @@ def as_nobody() -> Iterator[None]:
         yield
         return
     import _strptime  # noqa: F401 - imported lazily by strptime; nobody cannot read root's Python
+
     os.setegid(NOBODY)
     os.seteuid(NOBODY)
     try:
@@ -316,3 +317,17 @@ def test_check_on_an_unreadable_file_says_so(env, capsys):
         status = main(["check", str(path)])
     assert status == 1
     assert capsys.readouterr().err == f"{path}: cannot be read: Permission denied\n"
+
+
+def test_a_file_rewritten_after_its_staged_check_and_before_the_load_keeps_its_version(env):
+    write, paths, con = env
+    members = write("VN/memberships.csv", GOOD)
+    load_drop(con, paths, "run1")
+    members.write_text(NEWER, encoding="utf-8")
+    found = discover(paths.incoming)
+    assert stage_check(paths, "run2", found.file("VN/memberships.csv"))["accepted"]
+    members.write_text(NEWER + GOOD_MEMBERSHIP.replace("m1,", "m3,") + "\n", encoding="utf-8")
+    result = load_drop(con, paths, "run2", found, staged_checks(paths, "run2", found))
+    assert outcomes(result) == {}
+    assert "changed while the run read it" in result.skipped[0].reason
+    assert current(con) == {"VN/memberships.csv": 1}
