@@ -211,6 +211,15 @@ def test_a_coordinator_uploads_fixes_proposes_and_a_curator_accepts(run_env, tmp
         page.screenshot(path=str(shot), full_page=True)
         if os.environ.get("LIBCOOP_UPDATE_SCREENSHOTS") == "1":
             shutil.copyfile(shot, REPO / "docs" / "door-country-page.png")
+        # The published pages, served read-only by the door itself (offline: nothing from elsewhere).
+        with page.expect_navigation() as docs:
+            page.get_by_role("link", name="Data Docs: the data-quality page of VN").click()
+        assert docs.value is not None and docs.value.status == 200 and "VN" in page.inner_text("body")
+        dashboard = page.goto(base + "/dashboard/")
+        assert dashboard is not None and dashboard.status == 200
+        other = page.goto(base + "/data-docs/countries/JP.html")
+        assert other is not None and other.status == 403 and "Not your country" in page.inner_text("main")
+        page.goto(base + "/countries/VN")
         card.get_by_label("This is").select_option("NDL")
         card.get_by_role("button", name="Propose").click()
         page.wait_for_url(base + "/countries/VN")

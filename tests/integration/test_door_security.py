@@ -129,7 +129,14 @@ def test_a_vn_coordinator_can_neither_read_nor_write_jp(door):
     client, token = signed_in(door)
     assert client.get("/countries/VN").status_code == 200
     assert "Data Docs of VN" in client.get("/data-docs/countries/VN.html").text
-    for url in ("/countries/JP", "/countries/jp", "/countries/%20JP", "/data-docs/countries/JP.html"):
+    for url in (
+        "/countries/JP",
+        "/countries/jp",
+        "/countries/%20JP",
+        "/data-docs/countries/JP.html",
+        "/data-docs/countries/KR.html",  # no such page: refused all the same
+        "/data-docs/x/../countries/jp.html",
+    ):
         response = client.get(url)
         assert response.status_code == 403, url
         assert "Data Docs of JP" not in response.text and "another country" in response.text

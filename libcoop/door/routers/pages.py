@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import posixpath
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -54,16 +55,20 @@ def dashboard_file(path: str, user: CurrentUser, settings: Settings) -> Path:
 
 
 def data_docs_file(path: str, user: CurrentUser, settings: Settings) -> Path:
-    """A Data Docs page; the country pages only for the user's countries."""
-    target = _inside(settings.data_docs, path)
-    relative = target.relative_to(settings.data_docs.resolve())
-    if (
-        relative.parts[:1] == ("countries",)
-        and relative.stem.upper() != "INDEX"
-        and not user.can_see(relative.stem.upper())
-    ):
-        raise PageError(403, "Not your country", "This page is for the coordinators of another country.")
+    """A Data Docs page; the country pages only for the user's countries (refused whether the page
+    exists or not: the answer never tells which countries have one)."""
+    target = _inside(settings.data_docs, _refuse_other_country(path, user))
+    _refuse_other_country(target.relative_to(settings.data_docs.resolve()).as_posix(), user)  # after links
     return target
+
+
+def _refuse_other_country(path: str, user: User) -> str:
+    parts = PurePosixPath(posixpath.normpath("/" + path)).parts[1:]
+    if len(parts) == 2 and parts[0] == "countries" and parts[1].lower() != "index.html":
+        code = parts[1].split(".")[0].upper()
+        if len(code) == 2 and not user.can_see(code):
+            raise PageError(403, "Not your country", "This page is for the coordinators of another country.")
+    return path
 
 
 @router.get("/dashboard/{path:path}")
