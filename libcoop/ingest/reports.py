@@ -12,6 +12,7 @@ from pathlib import Path
 from libcoop.ingest.check import MAX_PROBLEM_EXAMPLES, CheckedFile
 from libcoop.ingest.contract import RULES
 from libcoop.ingest.drop_folder import SkippedEntry
+from libcoop.redact import printable
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def render(checked: CheckedFile, *, when: dt.datetime | None = None, dry_run: bo
         lines += [f"  note: {w}" for w in checked.warnings[:MAX_NOTES]]
         if len(checked.warnings) > MAX_NOTES:
             lines.append(f"  ... and {len(checked.warnings) - MAX_NOTES:,} more notes.")
-        return "\n".join(lines) + "\n"
+        return printable("\n".join(lines), lines=True) + "\n"
     total = checked.problem_total
     verdict = (
         [
@@ -83,7 +84,8 @@ def render(checked: CheckedFile, *, when: dt.datetime | None = None, dry_run: bo
         lines += [f"- {w}" for w in checked.warnings[:MAX_NOTES]]
         if len(checked.warnings) > MAX_NOTES:
             lines.append(f"- ... and {len(checked.warnings) - MAX_NOTES:,} more notes.")
-    return "\n".join(lines) + "\n"
+    # A value with an ESC sequence or a bidi mark is shown escaped, never obeyed by a terminal.
+    return printable("\n".join(lines), lines=True) + "\n"
 
 
 def report_name(file_name: str) -> str:

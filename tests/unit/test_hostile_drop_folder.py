@@ -20,8 +20,11 @@ import pytest
 
 from libcoop.cli import main
 from libcoop.ingest import load
+from libcoop.ingest.check import CheckedFile
+from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import discover, skip_reason, suggested_name
 from libcoop.ingest.load import load_drop
+from libcoop.ingest.reports import render
 from libcoop.ingest.staged import stage_check, staged_checks
 from libcoop.settings import Paths
 from tests.conftest import GOOD_MEMBERSHIP, GOOD_VISIT, MEMBERSHIPS_HEADER, VISITS_HEADER
@@ -331,3 +334,15 @@ def test_a_file_rewritten_after_its_staged_check_and_before_the_load_keeps_its_v
     assert outcomes(result) == {}
     assert "changed while the run read it" in result.skipped[0].reason
     assert current(con) == {"VN/memberships.csv": 1}
+
+
+def test_a_value_with_an_escape_sequence_is_escaped_in_the_report(env):
+    """The readers strip invisible characters from cells; the report escapes whatever reaches it."""
+    write, paths, _ = env
+    path = write("VN/memberships.csv", GOOD)
+    drop = discover(paths.incoming).file("VN/memberships.csv")
+    problem = Problem(drop.relative_path, "bad_date", row=2, column="joined", value="2015\x1b]0;owned\x07")
+    report = render(CheckedFile(drop, problems=[problem], problem_counts={"bad_date": 1}))
+    assert "\x1b" not in report and "\x07" not in report
+    assert 'value "2015\\x1b]0;owned\\x07"' in report
+    assert path.exists()
