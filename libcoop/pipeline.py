@@ -236,6 +236,7 @@ def build_step(build: Path) -> int:
 def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-untyped-def]
     """Run every Great Expectations suite on the build and keep the results in it."""
     from libcoop.quality import publish_data_docs, record_results, validate_warehouse
+    from libcoop.quality.monitors import with_monitors
     from libcoop.quality.unresolved import with_unresolved_names
     from libcoop.quality.validation import warehouse_context
 
@@ -243,6 +244,8 @@ def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-un
     report = validate_warehouse(build, run_id, context_dir)
     # The rows dbt could not resolve a name of: warnings on their coordinators' pages.
     report = with_unresolved_names(report, build)
+    # Freshness, volume and schema per country and kind (libcoop.quality.monitors): warnings too.
+    report = with_monitors(report, build)
     with duckdb.connect(str(build)) as con:
         record_results(con, report)
     # Beside the build: published with it, or kept under warehouse/blocked/ when it is blocked.
@@ -371,6 +374,7 @@ def _locked_run(
     try:
         summary = publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
         summary.warnings, summary.unresolved_names = report.warning_count, report.unresolved_count
+        summary.monitor_warnings = len(report.monitor_findings)
         return summary
     except Exception as error:
         if _is_disk_full(error):

@@ -61,6 +61,7 @@ class RunSummary:
     # unresolved institution), and how many of them are such rows (libcoop.quality.unresolved).
     warnings: int = 0
     unresolved_names: int = 0
+    monitor_warnings: int = 0  # freshness, volume and schema warnings (libcoop.quality.monitors)
     live: str | None = None  # `libcoop summary`: which build is live, since when
 
     def render(self) -> str:
@@ -85,6 +86,8 @@ class RunSummary:
             lines.append(f"  dashboard: {dashboard_target(self.warehouse) / 'index.html'}")
         if self.unresolved_names:
             lines.append(f"  unresolved names: {self.unresolved_names} rows, warnings on their countries' pages")
+        if self.monitor_warnings:
+            lines.append(f"  monitors: {self.monitor_warnings} warnings (freshness, volume, schema) on country pages")
         if self.message:
             lines.append(f"  note: {self.message}")
         return safe("\n".join(lines))  # no password of a lake's target, no raw ESC of a file's name

@@ -289,3 +289,38 @@ def lineage_dir(warehouse: Path) -> Path:
 def lineage_namespace() -> str:
     """The OpenLineage namespace of libcoop's jobs and the prefix of its datasets' (LIBCOOP_LINEAGE_NAMESPACE)."""
     return _env("LIBCOOP_LINEAGE_NAMESPACE") or "libcoop"
+
+
+# --- monitors (libcoop.quality.monitors): warnings only, never blocking a publish ------------------
+
+DEFAULT_FRESHNESS_DAYS = 365
+DEFAULT_VOLUME_RATIO = 0.5
+DEFAULT_VOLUME_HISTORY = 5
+
+
+def freshness_days(country_code: str, kind: str) -> int:
+    """How many days a country may send no new or changed file of a kind before a warning: the
+    most specific of LIBCOOP_FRESHNESS_DAYS_<CC>_<KIND>, _<KIND>, _<CC>, then LIBCOOP_FRESHNESS_DAYS
+    (default 365), e.g. LIBCOOP_FRESHNESS_DAYS_VISITS=180, LIBCOOP_FRESHNESS_DAYS_KR_DONATIONS=730.
+    0 turns the warning off."""
+    cc, k = country_code.upper(), kind.upper()
+    for name in (f"_{cc}_{k}", f"_{k}", f"_{cc}", ""):
+        if (value := _env(f"LIBCOOP_FRESHNESS_DAYS{name}")) is not None:
+            return max(0, int(value))
+    return DEFAULT_FRESHNESS_DAYS
+
+
+def volume_ratio() -> float:
+    """LIBCOOP_VOLUME_RATIO (default 0.5): a new version of a file with fewer rows than this share
+    of the version it replaces is a warning, and so is a night's rows of a country's kind below
+    this share of the smallest earlier night or above the largest divided by it."""
+    ratio = float(_env("LIBCOOP_VOLUME_RATIO") or DEFAULT_VOLUME_RATIO)
+    if not 0 < ratio < 1:
+        raise ValueError(f"LIBCOOP_VOLUME_RATIO={ratio}: use a share between 0 and 1, e.g. 0.5")
+    return ratio
+
+
+def volume_history() -> int:
+    """How many earlier nights of a country's kind the night's rows are compared with, at least
+    (LIBCOOP_VOLUME_HISTORY, default 5): with fewer, nothing is said."""
+    return max(1, int(_env("LIBCOOP_VOLUME_HISTORY") or DEFAULT_VOLUME_HISTORY))

@@ -52,12 +52,15 @@ def send_run_mails(paths: Paths, summary: RunSummary) -> int:
 def run_messages(paths: Paths, run_id: str) -> list[EmailMessage]:
     """One message per country with files in the run and coordinators to tell."""
     from libcoop.door.store import Store
+    from libcoop.quality.monitors import mail_findings
 
     store = Store(door_dir(paths.warehouse))
+    monitors = mail_findings(paths.warehouse, run_id)  # a quiet country's only news may be its silence
     messages = []
     for country, files in sorted(run_files(paths.warehouse, run_id).items()):
         recipients = store.coordinators_of(country)
-        if not recipients or all(f.state == "unchanged" for f in files):
+        found = monitors.get(country, [])
+        if not recipients or (all(f.state == "unchanged" for f in files) and not any(new for _, new in found)):
             continue
         message = EmailMessage()
         message["From"] = mail_from()
@@ -66,12 +69,20 @@ def run_messages(paths: Paths, run_id: str) -> list[EmailMessage]:
         message["Subject"] = f"libcoop: your files for {country} after run {run_id}" + (
             f" ({rejected} not loaded)" if rejected else ""
         )
-        message.set_content(body(paths, country, run_id, files, unresolved_names(paths.warehouse, country)))
+        names = unresolved_names(paths.warehouse, country)
+        message.set_content(body(paths, country, run_id, files, names, [detail for detail, _ in found]))
         messages.append(message)
     return messages
 
 
-def body(paths: Paths, country: str, run_id: str, files: list[FileState], names: list[UnresolvedName]) -> str:
+def body(
+    paths: Paths,
+    country: str,
+    run_id: str,
+    files: list[FileState],
+    names: list[UnresolvedName],
+    monitors: list[str] | None = None,
+) -> str:
     lines = ["Hello,", "", f"The warehouse was built again (run {run_id}). Your files for {country}:", ""]
     for f in files:
         line = f"- {f.file_path}: {WORDS.get(f.state, f.state)}"
@@ -94,6 +105,9 @@ def body(paths: Paths, country: str, run_id: str, files: list[FileState], names:
                 + (f": perhaps {candidates}?" if candidates else "")
             )
         lines.append("Tell us which institution each one is on your country page.")
+    if monitors:  # libcoop.quality.monitors: freshness, volume, schema
+        lines += ["", "The monitors noticed (warnings only: the warehouse was published):"]
+        lines += [f"- {detail}" for detail in monitors]
     link = door_url()
     lines += ["", f"Your country page: {link}/countries/{country}" if link else "Your country page is in the door."]
     lines += ["", "-- libcoop, the international library cooperation warehouse"]

@@ -169,6 +169,20 @@ class UnresolvedName:
 
 
 @dataclass(frozen=True)
+class MonitorFinding:
+    """A monitor's warning on the files of one country and kind (libcoop.quality.monitors): a feed
+    gone quiet, a file version far smaller than the one it replaced, optional columns gained or lost."""
+
+    country_code: str
+    kind: str
+    file_path: str | None  # None for a finding on the kind as a whole (freshness, a night's rows)
+    monitor: str  # freshness, file_volume, night_volume, schema
+    detail: str  # the finding in words, naming the file or the kind
+    observed: float | None = None  # days without a file, rows, columns gained or lost
+    threshold: float | None = None  # the setting it was compared with
+
+
+@dataclass(frozen=True)
 class QualityReport:
     """Every outcome of one validation of a build, and where its Data Docs are."""
 
@@ -185,6 +199,8 @@ class QualityReport:
     unresolved_names: tuple[UnresolvedName, ...] = ()
     # ...and how many such rows each reporting country has in all.
     unresolved_counts: Mapping[str, int] = field(default_factory=dict)
+    # The monitors' warnings (freshness, volume, schema) per country and kind: never blocking.
+    monitor_findings: tuple[MonitorFinding, ...] = ()
 
     @property
     def critical_failures(self) -> tuple[ExpectationOutcome, ...]:
@@ -201,9 +217,17 @@ class QualityReport:
         return sum(self.unresolved_counts.values())
 
     @property
+    def monitor_counts(self) -> dict[str, int]:
+        """The monitors' warnings of each reporting country."""
+        counts: dict[str, int] = {}
+        for finding in self.monitor_findings:
+            counts[finding.country_code] = counts.get(finding.country_code, 0) + 1
+        return counts
+
+    @property
     def warning_count(self) -> int:
-        """Failed expectations of warning severity, and rows naming an unresolved institution."""
-        return len(self.warnings) + self.unresolved_count
+        """Failed expectations of warning severity, rows naming an unresolved institution, monitors' warnings."""
+        return len(self.warnings) + self.unresolved_count + len(self.monitor_findings)
 
     @property
     def passed(self) -> bool:
@@ -216,6 +240,7 @@ class QualityReport:
             f"{_count(len(self.critical_failures), 'critical failure')}, "
             f"{_count(self.warning_count, 'warning')}"
             + (f" ({_count(self.unresolved_count, 'unresolved institution name')})" if self.unresolved_count else "")
+            + (f" ({_count(len(self.monitor_findings), 'monitor warning')})" if self.monitor_findings else "")
         )
 
 

@@ -232,6 +232,7 @@ def _country_counts(report: QualityReport) -> list[_CountryCounts]:
         failed = view.failed_checks
         warnings = sum(1 for c in failed if c.outcome.severity == WARNING)
         unresolved = report.unresolved_counts.get(view.country_code, 0)
+        unresolved += report.monitor_counts.get(view.country_code, 0)  # the monitors' warnings too
         if files:
             own = [f for f in files if f.country_code == view.country_code]
             n_files, rejected = len(own), sum(1 for f in own if f.outcome == "rejected")
@@ -323,7 +324,8 @@ def _country_page(report: QualityReport, view: CountryView) -> str:
     rows_in_force = {f.file_path: f.rows for f in report.files}
     unresolved = [u for u in report.unresolved_names if u.reporting_country == view.country_code]
     n_unresolved = report.unresolved_counts.get(view.country_code, 0)
-    warnings = len(failed) - len(critical) + n_unresolved
+    monitors = [f for f in report.monitor_findings if f.country_code == view.country_code]
+    warnings = len(failed) - len(critical) + n_unresolved + len(monitors)
     return _render(
         "country.html.j2",
         code=view.country_code,
@@ -341,6 +343,7 @@ def _country_page(report: QualityReport, view: CountryView) -> str:
         unresolved=unresolved,
         n_unresolved=n_unresolved,
         unresolved_more=max(n_unresolved - len(unresolved), 0),
+        monitors=monitors,
         failed=[
             {
                 "check": c,

@@ -46,12 +46,18 @@ TABLES = {
         "expectation varchar not null, column_name varchar, severity varchar not null, success boolean not null, "
         "observed_value varchar, unexpected_count bigint, description varchar"
     ),
+    # The monitors' warnings of each run (libcoop.quality.monitors): freshness, volume, schema.
+    "monitor_findings": (
+        "run_id varchar not null, country_code varchar not null, kind varchar not null, file_path varchar, "
+        "monitor varchar not null, detail varchar not null, observed double, threshold double, "
+        "found_at timestamptz not null"
+    ),
     "build_fingerprints": (
         "run_id varchar primary key, fingerprint varchar not null, recorded_at timestamptz default current_timestamp"
     ),
 }
 # The tables of a run that outlive a build that is not published.
-KEPT_TABLES = ("runs", "dq_results")
+KEPT_TABLES = ("runs", "dq_results", "monitor_findings")
 
 
 def ensure_audit_tables(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> None:
@@ -102,7 +108,13 @@ def bring_in(con: duckdb.DuckDBPyConnection, store: Path) -> int:
     con.execute(f"attach {_literal(store)} as audit_store (read_only)")
     try:
         added = 0
-        for table in KEPT_TABLES:
+        in_store = {  # a store kept by an older version may lack a table added since
+            name
+            for (name,) in con.execute(
+                "select table_name from duckdb_tables() where database_name = 'audit_store' and schema_name = 'audit'"
+            ).fetchall()
+        }
+        for table in (t for t in KEPT_TABLES if t in in_store):
             (count,) = con.execute(
                 f"insert into audit.{table} by name select * from audit_store.audit.{table} "
                 f"where run_id not in (select run_id from audit.{table} where run_id is not null)"

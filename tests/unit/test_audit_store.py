@@ -79,7 +79,14 @@ def test_every_audit_table_has_one_definition(tmp_path: Path) -> None:
         tables = con.execute(
             "select table_name from duckdb_tables() where schema_name = 'audit' order by table_name"
         ).fetchall()
-    assert tables == [("build_fingerprints",), ("dq_results",), ("file_loads",), ("file_rejections",), ("runs",)]
+    assert tables == [
+        ("build_fingerprints",),
+        ("dq_results",),
+        ("file_loads",),
+        ("file_rejections",),
+        ("monitor_findings",),
+        ("runs",),
+    ]
 
 
 def test_the_store_is_beside_the_warehouse(published: Path) -> None:
