@@ -166,9 +166,6 @@ def marts_fct_donation_suite() -> ExpectationSuite:
                     "{rows} in a currency whose amounts do not add up to those of raw.current_donations",
                 ),
             ),
-            gxe.ExpectColumnValuesToBeBetween(
-                column="amount", min_value=0, **_critical("amount is not negative", "{rows} with a negative amount")
-            ),
             # missing_fx_rate is "VND in 2015" where no rate is known (NULL otherwise): the words name it.
             gxe.ExpectColumnValuesToBeNull(
                 column="missing_fx_rate",

@@ -11,10 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from libcoop.ingest.contract import (
-    PERIODS,
-    period_last_day_sql,
-)
+from libcoop.ingest.contract import PERIODS
 from libcoop.ingest.reports import report_path
 from libcoop.quality.marts_suites import (
     _DIMENSION_KEYS,
@@ -34,7 +31,6 @@ from libcoop.quality.marts_suites import (
 )
 from libcoop.quality.results import EARLIEST_PLAUSIBLE_DATE, RunFile
 from libcoop.quality.suites import (
-    _last_day_column,
     raw_donations_suite,
     raw_memberships_suite,
     raw_visits_suite,
@@ -72,11 +68,11 @@ def _columns_of(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[
 
 def _raw_query(kind: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
     def query(_con: duckdb.DuckDBPyConnection) -> str:
-        _, end = PERIODS[kind]
-        helpers = [f"{period_last_day_sql(_quote(end), _quote(end + '_precision'))} as {_last_day_column(end)}"]
-        if kind == "visits":  # participants / 0 is NULL: the delegations >= 1 check reports that row
-            helpers.append("participants / nullif(delegations, 0) as participants_per_delegation")
-        return f"select *, {', '.join(helpers)} from raw.current_{kind}"
+        if kind == "visits":  # delegations is at least 1 (the contract check rejects less)
+            return (
+                "select *, participants / nullif(delegations, 0) as participants_per_delegation from raw.current_visits"
+            )
+        return f"select * from raw.current_{kind}"
 
     return query
 

@@ -464,8 +464,8 @@ def test_negative_amount_in_fct_donation_is_a_critical_failure(run_paths: Paths)
 
     report, index = _validate_record_and_publish_docs(run_paths, build, "run-negative")
 
-    negative = ("marts_integrity_fct_donation", "expect_column_values_to_be_between", "amount", "critical", 1)
-    # The USD total no longer matches raw either: two critical failures on the same row.
+    # The contract check rejects a negative amount before loading (GX does not state that rule again):
+    # here the marts were changed under raw, and the USD total no longer matches raw.
     total = (
         "marts_integrity_fct_donation",
         "expect_column_values_to_be_null",
@@ -473,17 +473,17 @@ def test_negative_amount_in_fct_donation_is_a_critical_failure(run_paths: Paths)
         "critical",
         1,
     )
-    failure = [negative, total]
+    failure = [total]
     assert _failed(report) == failure
     assert not report.passed
     observed = {o.column: o.observed_value for o in report.critical_failures}
-    assert observed == {
-        "amount": "unexpected: -100000",  # a whole amount, as written
-        "currency_total_mismatch": "unexpected: USD: -100000.0 in the marts, 100000.0 in raw",
-    }
+    assert observed == {"currency_total_mismatch": "unexpected: USD: -100000.0 in the marts, 100000.0 in raw"}
     assert _dq_rows(build, "run-negative") == failure
     page = _suite_page(report, index, "marts_integrity_fct_donation")
-    assert "amount is not negative (critical; check: expect_column_values_to_be_between)" in page
+    assert (
+        "the amounts of each currency add up to those of raw.current_donations "
+        "(critical; check: expect_column_values_to_be_null)" in page
+    )
     assert "-100000" in page and "1 unexpected values found" in page
 
     _blocked_then_next_run_publishes(run_paths, build, report)
@@ -552,49 +552,43 @@ def test_start_date_in_1850_is_only_a_warning(run_paths: Paths) -> None:
     assert _dq_rows(run_paths.warehouse, "run-1850") == failures
 
 
-def test_raw_rules_catch_what_the_contract_forbids(warehouse: Path, context_dir: Path) -> None:
+def test_a_raw_warning_names_its_file_and_row_escaped(warehouse: Path, context_dir: Path) -> None:
     with duckdb.connect(str(warehouse)) as con:
-        con.execute(  # values come from coordinators' files: markup must reach the pages as text
-            "update raw.visits set activity_type = '<b>sightseeing</b>', host_country = null "
-            "where activity_type = 'training'"
+        # File names come from coordinators: markup must reach the pages as text.
+        con.execute(
+            "update raw.visits set activity_type = 'delegation', participants = 300000, "
+            "file_path = 'SG/<b>visits</b>.csv' where activity_type = 'training'"
         )
-        con.execute("update raw.donations set currency = null where currency = 'JPY'")
-        con.execute("update raw.donations set currency = 'usd' where currency = 'USD'")
 
     report = quality.validate_warehouse(warehouse, "run-raw", context_dir)
 
     page = (report.data_docs_dir / report.validation_pages["raw_visits"]).read_text(encoding="utf-8")
-    assert "<b>sightseeing" not in page
-    assert "&lt;b&gt;sightseeing&lt;/b&gt;" in page
+    assert "<b>visits" not in page
+    assert "&lt;b&gt;visits&lt;/b&gt;" in page
     # The stored result (what the Data Docs page renders) names the failing row's file and row, as
     # GX writes them when asked to (validation._name_failing_rows), not its place in the dataframe;
     # its values HTML-escaped (GX puts them into its pages as they are).
     (stored,) = (context_dir / "gx" / "uncommitted" / "validations" / "raw_visits" / "run-raw").rglob("*.json")
     results = json.loads(stored.read_text(encoding="utf-8"))["results"]
-    (in_set,) = [
-        r["result"] for r in results if not r["success"] and r["expectation_config"]["type"].endswith("in_set")
-    ]
-    assert in_set["unexpected_index_column_names"] == ["reporting_country", "file_path", "source_row_number"]
-    assert in_set["partial_unexpected_index_list"] == [
+    (per_delegation,) = [r["result"] for r in results if not r["success"]]
+    assert per_delegation["unexpected_index_column_names"] == ["reporting_country", "file_path", "source_row_number"]
+    assert per_delegation["partial_unexpected_index_list"] == [
         {
-            "activity_type": "&lt;b&gt;sightseeing&lt;/b&gt;",
+            "participants_per_delegation": 300000.0,
             "reporting_country": "SG",
-            "file_path": "SG/visits.csv",
+            "file_path": "SG/&lt;b&gt;visits&lt;/b&gt;.csv",
             "source_row_number": 2,
         }
     ]
     sg = next(c for c in report.countries if c.country_code == "SG")
     assert {(c.outcome.column, c.failing_rows) for c in sg.failed_checks} == {
-        ("activity_type", (quality.FailingRow("SG/visits.csv", 2, "activity_type=<b>sightseeing</b>"),)),
-        ("host_country", (quality.FailingRow("SG/visits.csv", 2, "host_country=(empty)"),)),
+        (
+            "participants_per_delegation",
+            (quality.FailingRow("SG/<b>visits</b>.csv", 2, "participants_per_delegation=300000"),),
+        ),
     }
-    assert _failed(report) == [
-        # raw was changed under the marts: they no longer add up (USD and JPY left raw)
-        ("marts_integrity_fct_donation", "expect_column_values_to_be_null", "currency_total_mismatch", "critical", 2),
-        ("raw_donations", "expect_column_values_to_match_regex", "currency", "critical", 1),
-        ("raw_donations", "expect_column_values_to_not_be_null", "currency", "critical", 1),
-        ("raw_visits", "expect_column_values_to_be_in_set", "activity_type", "critical", 1),
-        ("raw_visits", "expect_column_values_to_not_be_null", "host_country", "critical", 1),
+    assert [f for f in _failed(report) if f[0].startswith("raw_")] == [
+        ("raw_visits", "expect_column_values_to_be_between", "participants_per_delegation", "warning", 1),
     ]
 
 
@@ -669,12 +663,15 @@ def test_a_donation_without_exchange_rate_is_flagged_as_a_warning(
 
 def test_a_missing_column_fails_its_own_checks_not_the_run(warehouse: Path, context_dir: Path) -> None:
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("create or replace view raw.current_donations as select * exclude (donor_type) from raw.donations")
+        con.execute(
+            "create or replace view raw.current_donations as select * exclude (end_date, end_date_precision) "
+            "from raw.donations"
+        )
 
     report = quality.validate_warehouse(warehouse, "run-missing-column", context_dir)
 
-    assert _failed(report) == [("raw_donations", "expect_column_values_to_be_in_set", "donor_type", "warning", None)]
-    assert "donor_type" in (report.warnings[0].observed_value or "")
+    assert _failed(report) == [("raw_donations", "expect_column_values_to_be_between", "end_date", "warning", None)]
+    assert "end_date" in (report.warnings[0].observed_value or "")
     assert report.warnings[0].observed_value.startswith("error: ")
 
 

@@ -22,6 +22,7 @@ from libcoop.ingest.contract import (
     DATE_PRECISIONS,
     DONATION_TYPES,
     DONOR_TYPES,
+    EARLIEST_YEAR,
     KIND_COLUMNS,
     period_last_day_sql,
 )
@@ -105,26 +106,53 @@ def test_dbt_accepted_values_of_contract_columns_equal_the_contract() -> None:
     assert checked >= 5
 
 
-def gx_value_sets() -> list[tuple[str, str, list[str]]]:
-    found = []
-    for suite in (quality.raw_memberships_suite(), quality.raw_visits_suite(), quality.raw_donations_suite()):
+RAW_SUITES = ("raw_memberships", "raw_visits", "raw_donations")
+
+
+def raw_suites() -> list:
+    return [quality.raw_memberships_suite(), quality.raw_visits_suite(), quality.raw_donations_suite()]
+
+
+def test_the_raw_suites_restate_no_rule_of_the_contract_check() -> None:
+    """The contract check owns rejection: a file breaking a contract rule never reaches GX, so a GX
+    expectation restating one could never fail (as donor_type's warning could not). What is left in
+    the raw suites is plausibility only, as warnings, on values the contract lets through."""
+    contract_columns = {c.name: c for kind in KIND_COLUMNS.values() for c in kind}
+    plausible = {
+        "min_value": {"$PARAMETER": "earliest_plausible_date"},
+        "max_value": {"$PARAMETER": "max_plausible_date"},
+    }
+    seen = []
+    for suite in raw_suites():
         for expectation in suite.expectations:
-            if expectation.expectation_type == "expect_column_values_to_be_in_set":
-                found.append((suite.name, expectation.column, list(expectation.value_set)))
-    return found
+            config = expectation.configuration.to_json_dict()
+            kwargs = config["kwargs"]
+            where = (suite.name, config["type"], kwargs.get("column"))
+            seen.append(where)
+            assert expectation.meta["severity"] == "warning", where
+            # No list, pattern, required value, period or key: those are the check's and dbt's.
+            assert config["type"] == "expect_column_values_to_be_between", where
+            column = contract_columns.get(kwargs["column"])
+            if column is not None:  # a contract column: only the plausible dates, inside the contract's years
+                assert column.type.name == "DATE", where
+                assert {k: kwargs.get(k) for k in plausible} == plausible, where
+            else:  # a column derived from the contract's: participants per delegation
+                assert kwargs["column"] == "participants_per_delegation", where
+    assert quality.EARLIEST_PLAUSIBLE_DATE.year > EARLIEST_YEAR
+    assert set(quality.DELEGATION_ACTIVITY_TYPES) < set(ACTIVITY_TYPES)
+    assert len(seen) == 7, seen
+    assert not [e for e in quality.marts_fct_donation_suite().expectations if getattr(e, "column", None) == "amount"]
 
 
-def test_great_expectations_value_sets_equal_the_contract() -> None:
-    sets = gx_value_sets()
-    assert {column for _, column, _ in sets} >= {"activity_type", "donation_type", "donor_type"}
-    for suite, column, values in sets:
-        wanted = LISTS.get(column) or (DATE_PRECISIONS if column.endswith("_precision") else None)
-        assert wanted is not None, (suite, column)
-        assert values == list(wanted), (suite, column)
+def test_donor_type_is_a_rejection_of_the_check_only() -> None:
+    """It was a rejection in the check and a warning in GX that could never fire: the check keeps it."""
+    (donor_type,) = [c for c in KIND_COLUMNS["donations"] if c.name == "donor_type"]
+    assert donor_type.allowed == DONOR_TYPES
+    assert not [e for suite in raw_suites() for e in suite.expectations if getattr(e, "column", None) == "donor_type"]
 
 
 def test_the_committed_suites_are_the_suites_of_the_code() -> None:
-    for suite in (quality.raw_memberships_suite(), quality.raw_visits_suite(), quality.raw_donations_suite()):
+    for suite in raw_suites():
         stored = json.loads((ROOT / "expectations" / "gx" / "expectations" / f"{suite.name}.json").read_text())
         assert sorted(e["id"] for e in stored["expectations"]) == sorted(e.id for e in suite.expectations), suite.name
 
@@ -173,8 +201,9 @@ def test_the_dbt_macro_and_the_contract_agree_on_the_last_day_of_a_period(sql_of
         assert (last >= start_day) is valid, (start, end, last)
 
 
-def test_the_contract_check_and_the_raw_suite_agree_on_end_periods(drop, tmp_path: Path) -> None:
-    """The same visits through `libcoop check` and through the raw GX suite's own query and expectation."""
+def test_the_contract_check_and_the_dbt_macro_agree_on_end_periods(drop) -> None:
+    """The same visits through `libcoop check` and through dbt's period_end: the same rows rejected
+    (GX no longer states this rule: a file breaking it never reaches GX)."""
     rows = [f"v{i},delegation,NLV,VN,NLC,CN,{start},{end},1,3,,,,s" for i, (start, end, _) in enumerate(PERIOD_CASES)]
     drop("VN/visits.csv", "\n".join([VISITS_HEADER, *rows]) + "\n")
     (found,) = discover(drop.incoming).files
@@ -182,29 +211,16 @@ def test_the_contract_check_and_the_raw_suite_agree_on_end_periods(drop, tmp_pat
     rejected_by_check = {p.row - 2 for p in checked.problems if p.rule == "end_before_start"}
     assert rejected_by_check == {i for i, (_, _, valid) in enumerate(PERIOD_CASES) if not valid}
 
-    # The raw suite reads raw.current_visits through its own query: the same rows, as loaded.
     con = duckdb.connect()
-    con.execute("create schema raw")
-    con.execute(
-        "create table raw.current_visits as select * from (values "
-        + ", ".join("(?, ?::date, ?, ?::date, ?, 1, 3)" for _ in PERIOD_CASES)
-        + ") as t(source_row_number, start_date, start_date_precision, end_date, end_date_precision, delegations, participants)",
-        [
-            value
-            for i, (start, end, _) in enumerate(PERIOD_CASES)
-            for value in (i, *_first_and_precision(start), *_first_and_precision(end))
-        ],
-    )
-    (spec,) = [s for s in quality.reads._suite_specs() if s.name == "raw_visits"]
-    (period,) = [
-        e
-        for e in quality.raw_visits_suite().expectations
-        if e.expectation_type == "expect_column_pair_values_a_to_be_greater_than_b"
-    ]
-    failing = {
-        row
-        for (row,) in con.execute(
-            f"select source_row_number from ({spec.query(con)}) where {period.column_A} < {period.column_B}"
-        ).fetchall()
-    }
-    assert failing == rejected_by_check
+    ends_before = dbt_period_end_sql("end_day", "precision")
+    rejected_by_dbt = set()
+    for i, (start, end, _) in enumerate(PERIOD_CASES):
+        start_day, _ = _first_and_precision(start)
+        end_day, precision = _first_and_precision(end)
+        (before,) = con.execute(
+            f"select {ends_before} < ?::date from (select ?::date as end_day, ? as precision)",
+            [start_day, end_day, precision],
+        ).fetchone()
+        if before:
+            rejected_by_dbt.add(i)
+    assert rejected_by_dbt == rejected_by_check
