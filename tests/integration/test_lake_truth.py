@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from libcoop.fingerprint import unchanged_since
-from libcoop.pipeline import pending_changes, run
-from libcoop.settings import Paths
+from libcoop.pipeline import nothing_to_build, pending_changes, run
+from libcoop.settings import Paths, dbt_project_dir
 from libcoop.warehouse import builds, lake, lake_checks
 from libcoop.warehouse.lake_maintenance import maintain
 from libcoop.warehouse.lake_state import converge, local_run, read_state
@@ -97,9 +97,18 @@ def world(tmp_path_factory):
             _admin(f"create database {database}")
     except psycopg2.OperationalError as error:
         pytest.skip(f"PostgreSQL unreachable at {PG['host']}:{PG['port']} (user {PG['user']}): {error}")
-    yield World(tmp_path_factory.mktemp("truth"), databases)
-    for database in databases.values():
-        _admin(f"drop database if exists {database} with (force)")
+    root = tmp_path_factory.mktemp("truth")
+    # A copy of the dbt project: the code fingerprint stays that of the first run, whatever is
+    # edited in the checkout meanwhile (a changed fingerprint rightly means a full build).
+    project = root / "dbt_project"
+    shutil.copytree(dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("LIBCOOP_DBT_PROJECT_DIR", str(project))
+            yield World(root, databases)
+    finally:
+        for database in databases.values():
+            _admin(f"drop database if exists {database} with (force)")
 
 
 def snapshot_count(target: lake.Lake) -> int:
@@ -277,8 +286,9 @@ def test_a_target_rolled_back_by_another_process_converges(world, second, third,
     assert mart_totals(b) == second[1] and run_3 != "truth-b1"
     converge(paths, "truth-b-converge")
     assert local_run(paths) == "truth-b1"  # this machine's kept build of the lake's run is its copy again
-    assert pending_changes(paths).to_check == ("JP/visits_extra.csv",)  # what the lake lacks
-    assert unchanged_since(paths) is None
+    pending = pending_changes(paths)
+    assert pending.to_check == ("JP/visits_extra.csv",)  # what the lake lacks
+    assert nothing_to_build(paths, pending) is None
 
     # rolled forward again (a backup restored, say) to a build this machine no longer keeps
     shutil.rmtree(builds.builds_dir(paths.warehouse))
@@ -334,6 +344,11 @@ def test_the_maintenance_dag_runs_weekly_from_its_setting(tmp_path, monkeypatch)
     dag = bag.dags["ducklake_maintenance"]
     assert [t.task_id for t in dag.tasks] == ["maintain"]
     assert dag.timetable._expression == "15 4 * * 1" and dag.max_active_runs == 1
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    monkeypatch.setenv("LIBCOOP_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    with pytest.raises(AirflowSkipException, match="not a DuckLake"):
+        dag.get_task("maintain").python_callable()
     # not a lake: the command says so (the DAG's task skips)
     done = subprocess.run(
         [LIBCOOP, "maintain", "--warehouse", str(tmp_path / "w.duckdb")], capture_output=True, text=True, timeout=120
