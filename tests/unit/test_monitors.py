@@ -209,3 +209,31 @@ def test_the_volume_ratio_is_a_share(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIBCOOP_VOLUME_RATIO", "2")
     with pytest.raises(ValueError, match=r"LIBCOOP_VOLUME_RATIO=2\.0: use a share between 0 and 1"):
         volume_ratio()
+
+
+def test_a_quiet_country_is_mailed_once_about_its_silence(build: Build, tmp_path: Path) -> None:
+    from libcoop.door.mail import run_messages
+    from libcoop.door.store import Store
+    from libcoop.settings import door_dir
+
+    build.drop("VN/visits.csv", visits(12))
+    build.load("run-2")  # VN's visits change, KR's stay as they were
+    paths = resolve_paths(build.drop.raw_dir, build.path)  # the build stands for the published warehouse
+    store = Store(door_dir(paths.warehouse))
+    store.add_user("jiwoo@nl.go.kr", "a long enough passphrase", ["KR"])
+    store.add_user("lan@nlv.gov.vn", "a long enough passphrase", ["VN"])
+    now = dt.datetime.now(dt.UTC)
+    with duckdb.connect(str(build.path)) as con:
+        findings = find_monitors(con, "run-2", TODAY + dt.timedelta(days=400))
+        record_findings(con, "run-2", findings, now)
+        con.execute("insert into audit.runs values ('run-2', ?, ?, 'published', '{}', '{}', '', null)", [now, now])
+
+    first = {m["To"]: m.get_content() for m in run_messages(paths, "run-2")}
+    assert sorted(first) == ["jiwoo@nl.go.kr", "lan@nlv.gov.vn"]  # KR's files are unchanged: its silence is news
+    assert "- KR has sent no new or changed visits file for 400 days" in first["jiwoo@nl.go.kr"]
+    assert "- KR/visits.csv: unchanged" in first["jiwoo@nl.go.kr"]
+
+    with duckdb.connect(str(build.path)) as con:  # the next run finds the same silence, and nothing else new
+        record_findings(con, "run-3", findings, now)
+        con.execute("update audit.file_loads set load_id = 'run-3' where load_id = 'run-2' and country_code = 'KR'")
+    assert [m["To"] for m in run_messages(paths, "run-3")] == []
