@@ -249,6 +249,7 @@ def _commit(con: duckdb.DuckDBPyConnection, message: str, info: dict[str, Any]) 
 RUN_COLUMNS = {
     "runs": "run_id",
     "dq_results": "run_id",
+    "monitor_findings": "run_id",
     "build_fingerprints": "run_id",
     "file_loads": "load_id",
     "file_rejections": "load_id",
