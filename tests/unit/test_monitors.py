@@ -237,3 +237,24 @@ def test_a_quiet_country_is_mailed_once_about_its_silence(build: Build, tmp_path
         record_findings(con, "run-3", findings, now)
         con.execute("update audit.file_loads set load_id = 'run-3' where load_id = 'run-2' and country_code = 'KR'")
     assert [m["To"] for m in run_messages(paths, "run-3")] == []
+
+
+def test_a_blocked_run_s_findings_reach_the_next_published_build(build: Build, tmp_path: Path) -> None:
+    from libcoop.warehouse.audit import bring_in, keep_run
+
+    with duckdb.connect(str(build.path)) as con:
+        findings = find_monitors(con, "run-1", TODAY + dt.timedelta(days=400))
+        record_findings(con, "run-1", findings, dt.datetime.now(dt.UTC))
+    store = tmp_path / "cooperation.audit.duckdb"
+    keep_run(store, build.path, "run-1")  # blocked: its build is discarded
+    old_store = tmp_path / "old.audit.duckdb"  # kept by a version without the monitors
+    with duckdb.connect(str(old_store)) as con:
+        con.execute("create schema audit")
+        con.execute("create table audit.runs (run_id varchar)")
+        con.execute("create table audit.dq_results (run_id varchar)")
+
+    with duckdb.connect(str(tmp_path / "next.duckdb")) as con:
+        assert bring_in(con, old_store) == 0
+        assert bring_in(con, store) == 2
+        kept = con.execute("select run_id, country_code, monitor from audit.monitor_findings order by all").fetchall()
+    assert kept == [("run-1", "KR", "freshness"), ("run-1", "VN", "freshness")]
