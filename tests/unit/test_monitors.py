@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from libcoop.door.mail import body
 from libcoop.ingest.load import load_drop
@@ -258,3 +260,32 @@ def test_a_blocked_run_s_findings_reach_the_next_published_build(build: Build, t
         assert bring_in(con, store) == 2
         kept = con.execute("select run_id, country_code, monitor from audit.monitor_findings order by all").fetchall()
     assert kept == [("run-1", "KR", "freshness"), ("run-1", "VN", "freshness")]
+
+
+@given(counts=st.lists(st.integers(1, 1000), min_size=2, max_size=8), ratio=st.sampled_from([0.25, 0.5, 0.8]))
+def test_volume_warnings_follow_their_rule(
+    tmp_path_factory: pytest.TempPathFactory, counts: list[int], ratio: float
+) -> None:
+    """One file's versions of random sizes, one a run: the last warns of a shrink exactly when it
+    is under ``ratio`` of the one before, and of its rows in force exactly when they leave the range
+    of the earlier runs (a fall below it is always a shrink too, said once)."""
+    from libcoop.ingest.load import ensure_schema
+
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    with duckdb.connect(str(tmp_path_factory.mktemp("volume") / "build.duckdb")) as con:
+        ensure_schema(con)
+        for n, count in enumerate(counts):
+            at, last = start + dt.timedelta(days=n), n == len(counts) - 1
+            row = ["VN/visits.csv", "VN", "visits", f"h{n}", f"run-{n}", at, count, last]
+            con.execute("insert into raw.file_versions values (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            con.execute("insert into audit.file_loads values (?, ?, ?, ?, ?, ?, 'loaded', ?, 0, null)",
+                        [f"run-{n}", at, "VN/visits.csv", "VN", "visits", f"h{n}", count])  # fmt: skip
+        found = find_monitors(con, f"run-{len(counts) - 1}", start.date(), ratio=ratio, history=1)
+
+    *before, now = counts
+    expected = []
+    if now < ratio * before[-1]:
+        expected.append(("file_volume", now))
+    if now > max(before) / ratio:
+        expected.append(("night_volume", now))
+    assert [(f.monitor, f.observed) for f in found] == expected
