@@ -19,7 +19,7 @@ from libcoop.door.published import FileState, UnresolvedName, file_notes, run_fi
 from libcoop.settings import Paths, door_dir, door_url, mail_from, smtp_url
 
 if TYPE_CHECKING:
-    from libcoop.pipeline import RunSummary
+    from libcoop.runs import RunSummary
 
 log = logging.getLogger(__name__)
 

@@ -226,7 +226,7 @@ def converge(paths: Paths, run_id: str) -> LakeState:
 
 def published_summary(lake: Lake):  # type: ignore[no-untyped-def]
     """What readers of the lake see now, and the snapshots published so far."""
-    from libcoop.pipeline import RunSummary, files_of_run, mart_row_counts
+    from libcoop.runs import RunSummary, files_of_run, mart_row_counts
 
     with connect(lake, read_only=True) as con:
         published = snapshots(con)
