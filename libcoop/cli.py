@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from libcoop.errors import LibcoopError, NothingToRollBack
 from libcoop.progress import LOG_FORMAT
 from libcoop.redact import install_log_filter
 from libcoop.settings import resolve_paths
@@ -111,7 +112,7 @@ def _lake_summary(lake) -> int:  # type: ignore[no-untyped-def]
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from libcoop.warehouse.publish import NothingToRollBack, rollback
+    from libcoop.warehouse.publish import rollback
     from libcoop.warehouse.runlock import RunInProgress
 
     paths = resolve_paths(warehouse=args.warehouse)
@@ -150,11 +151,11 @@ def _builds(args: argparse.Namespace) -> int:
 def _lake_rollback(paths) -> int:  # type: ignore[no-untyped-def]
     """Time travel in the lake; the local copy the next run starts from goes back with it."""
     from libcoop.warehouse import lake
-    from libcoop.warehouse.publish import NothingToRollBack, rollback
+    from libcoop.warehouse.publish import rollback
 
     try:
         restored = lake.rollback(paths.lake)
-    except lake.NothingToRollBack as error:
+    except NothingToRollBack as error:
         print(f"libcoop rollback: {error}", file=sys.stderr)
         return 1
     try:
@@ -326,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
             handler.addFilter(_Quiet())
     try:
         return args.handler(args)
+    except LibcoopError as error:
+        # Written for the person who reads it (libcoop/errors.py): the words, not a traceback.
+        print(f"libcoop {args.command}: {error}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # `libcoop summary | head`: the reader has had enough. Python's own advice: point stdout at
         # /dev/null so that flushing it at exit raises nothing either, and end quietly.

@@ -17,6 +17,7 @@ import duckdb
 
 from libcoop.door.aliases import write_accepted_aliases
 from libcoop.door.mail import send_run_mails
+from libcoop.errors import LibcoopError
 from libcoop.fingerprint import built_by_same_code, docs_are_current, record_fingerprint, unchanged_since
 from libcoop.ingest.drop_folder import Discovery, DropFile, discover
 from libcoop.ingest.load import LoadResult, load_drop
@@ -60,7 +61,7 @@ from libcoop.warehouse.runlock import run_lock
 log = logging.getLogger(__name__)
 
 
-class PublishBlocked(RuntimeError):
+class PublishBlocked(LibcoopError):
     """The build is not fit to publish (a critical data-quality check failed)."""
 
 

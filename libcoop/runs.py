@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from libcoop.dashboard import dashboard_target
+from libcoop.errors import LibcoopError
 from libcoop.ingest.reports import report_path
 from libcoop.redact import safe
 from libcoop.settings import Paths
@@ -149,7 +150,7 @@ def record_failure(paths: Paths, run_id: str, started_at: dt.datetime, error: Ba
         log.warning("could not record the failed run %s in the audit store: %s", run_id, failure)
 
 
-class DiskFull(RuntimeError):
+class DiskFull(LibcoopError):
     """The disk of the warehouse filled up during a run; nothing was published."""
 
 

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from libcoop import settings
+from libcoop.errors import LibcoopError
 
 MIN_SECRET_CHARS = 32
 
 
-class DoorMisconfigured(RuntimeError):
+class DoorMisconfigured(LibcoopError):
     """The door cannot start as configured; the message says what to set."""
 
 

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from libcoop.errors import LibcoopError
 from libcoop.ingest.contract import KIND_COLUMNS
 from libcoop.settings import dbt_project_dir, point_dbt_at
 
 log = logging.getLogger(__name__)
 
 
-class BuildFailed(RuntimeError):
+class BuildFailed(LibcoopError):
     """dbt could not build the marts, or one of its tests failed."""
 
 

@@ -15,6 +15,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+from libcoop.errors import LibcoopError
 from libcoop.transform.dbt_build import (
     BUILD_RESULTS_NAME,
     STATE_DIRNAME,
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 DOCS_FILES = {"static_index.html": "index.html", "manifest.json": "manifest.json", "catalog.json": "catalog.json"}
 
 
-class DocsFailed(RuntimeError):
+class DocsFailed(LibcoopError):
     """dbt could not generate the documentation of the warehouse."""
 
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from libcoop.errors import LibcoopError
+
 log = logging.getLogger(__name__)
 
 BUILDS_DIRNAME = "builds"
@@ -38,7 +40,7 @@ PAGES = ("dashboard", "data_docs", "dbt_docs")
 READ_ONLY = 0o444
 
 
-class ForeignLock(RuntimeError):
+class ForeignLock(LibcoopError):
     """Another process holds a DuckDB lock on a file libcoop had to open."""
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import duckdb
 
+from libcoop.errors import LibcoopError, NothingToRollBack
 from libcoop.redact import redact
 from libcoop.settings import lake_data_path, lake_work_dir
 
@@ -45,16 +46,12 @@ PUBLISHED_SCHEMAS = ("marts", "audit")
 EXTENSIONS = {"postgres_scanner": "duckdb-extension-postgres-scanner", "ducklake": "duckdb-extension-ducklake"}
 
 
-class LakeError(RuntimeError):
+class LakeError(LibcoopError):
     """The DuckLake target is misconfigured, or publishing to it would lose its history."""
 
 
 class MissingExtension(LakeError):
     """A DuckDB extension the DuckLake target needs is not installed."""
-
-
-class NothingToRollBack(LakeError):
-    """The lake has no published snapshot before the current one."""
 
 
 class NoLakeYet(LakeError):

@@ -29,6 +29,7 @@ from typing import Any
 
 import duckdb
 
+from libcoop.errors import LibcoopError, NothingToRollBack
 from libcoop.settings import Paths, keep_builds
 from libcoop.warehouse import builds
 from libcoop.warehouse.audit import audit_store, ensure_audit_tables, keep_outcome
@@ -36,11 +37,7 @@ from libcoop.warehouse.audit import audit_store, ensure_audit_tables, keep_outco
 log = logging.getLogger(__name__)
 
 
-class NothingToRollBack(RuntimeError):
-    """There is no previous build to go back to."""
-
-
-class BuildStillOpen(RuntimeError):
+class BuildStillOpen(LibcoopError):
     """A process still has the build open: renaming it would let that process write the published file."""
 
 

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from libcoop.errors import LibcoopError
+
 LOCK_NAME = ".libcoop-run.lock"
 LEASE_NAME = ".libcoop-run.lease"
 # Longer than one task may take (execution_timeout 1 h) plus its retry delays: a DAG run that has
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 WHOLE_RUN = "libcoop run"
 
 
-class RunInProgress(RuntimeError):
+class RunInProgress(LibcoopError):
     """Another run holds the warehouse; this one changed nothing."""
 
 
