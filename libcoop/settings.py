@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from libcoop.warehouse.lake import Lake
+    from libcoop.target import Lake
 
 # The Airflow asset that stands for the drop folder: drop_folder_watch updates it, the nightly DAG listens.
 DROP_FOLDER_ASSET = "libcoop_drop_folder"
@@ -170,9 +170,9 @@ def resolve_paths(raw_dir: str | Path | None = None, warehouse: str | Path | Non
     wh = warehouse or _env("LIBCOOP_WAREHOUSE") or project_root() / "warehouse" / "cooperation.duckdb"
     lake = None
     if str(wh).startswith("ducklake:"):
-        from libcoop.warehouse.lake import parse
+        from libcoop.target import parse_lake
 
-        lake = parse(str(wh))
+        lake = parse_lake(str(wh), lake_data_path(), lake_work_dir())
         wh = lake.local_dir / "cooperation.duckdb"  # the target's own cache folder in LIBCOOP_WORK_DIR
     return Paths(
         raw_dir=Path(raw).absolute(),

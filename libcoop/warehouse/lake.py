@@ -19,12 +19,10 @@ files, never downloaded."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import importlib.util
 import json
 import logging
 import os
-import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,22 +30,17 @@ from typing import Any
 
 import duckdb
 
-from libcoop.errors import LibcoopError, NothingToRollBack
-from libcoop.redact import redact
+from libcoop.errors import NothingToRollBack
 from libcoop.settings import lake_data_path, lake_work_dir
+from libcoop.target import PREFIX, Lake, LakeError, is_lake, parse_lake, redacted  # noqa: F401 - importable from here
 
 log = logging.getLogger(__name__)
 
-PREFIX = "ducklake:postgres:"
 AUTHOR = "libcoop"
 # What readers of the lake get: the star schema (views materialized as tables) and the run records.
 PUBLISHED_SCHEMAS = ("marts", "audit")
 # extension name -> the PyPI package that carries its file
 EXTENSIONS = {"postgres_scanner": "duckdb-extension-postgres-scanner", "ducklake": "duckdb-extension-ducklake"}
-
-
-class LakeError(LibcoopError):
-    """The DuckLake target is misconfigured, or publishing to it would lose its history."""
 
 
 class MissingExtension(LakeError):
@@ -56,49 +49,6 @@ class MissingExtension(LakeError):
 
 class NoLakeYet(LakeError):
     """The catalog database exists but holds no DuckLake: nothing was ever published to it."""
-
-
-@dataclass(frozen=True)
-class Lake:
-    """Where a DuckLake target lives: its catalog (a libpq string), its data, the local work folder."""
-
-    catalog: str  # the libpq connection string of the PostgreSQL catalog
-    data_path: str  # where the Parquet files go (a folder, or an object-store URL)
-    work_dir: Path  # LIBCOOP_WORK_DIR: one subfolder per target (local_dir)
-
-    @property
-    def url(self) -> str:
-        """What ATTACH takes: the password included, so never printed (``display`` is)."""
-        return PREFIX + self.catalog
-
-    @property
-    def display(self) -> str:
-        return PREFIX + redacted(self.catalog)
-
-    @property
-    def local_dir(self) -> Path:
-        """This target's cache: the local copy of its last published build, the runs' private
-        builds. Named by the redacted connection string (a new password keeps it), so two targets
-        sharing one LIBCOOP_WORK_DIR never share a build."""
-        canonical = " ".join(sorted(f"{k}={v}" for k, v in _libpq_pairs(redacted(self.catalog))))
-        digest = hashlib.sha256((canonical or redacted(self.catalog)).encode()).hexdigest()[:12]
-        name = dict(_libpq_pairs(self.catalog)).get("dbname", "lake")
-        return self.work_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:40]}-{digest}"
-
-    def __str__(self) -> str:
-        return f"{self.display} (data: {self.data_path})"
-
-
-_PAIR = re.compile(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)")
-
-
-def _libpq_pairs(catalog: str) -> list[tuple[str, str]]:
-    return [(key, value) for key, value in _PAIR.findall(catalog)]
-
-
-def redacted(text: str) -> str:
-    """``text`` (a libpq string or URI, or a message quoting one) with any password as ``***``."""
-    return redact(text)
 
 
 @dataclass(frozen=True)
@@ -113,24 +63,9 @@ class Snapshot:
     restored_snapshot: int | None = None  # for a rollback: the snapshot whose tables it brought back
 
 
-def is_lake(target: str | os.PathLike[str] | None) -> bool:
-    return str(target or "").startswith("ducklake:")
-
-
 def parse(target: str, data_path: str | None = None, work_dir: str | os.PathLike[str] | None = None) -> Lake:
     """The contract's setting; data path and work folder default to their environment variables."""
-    if not target.startswith(PREFIX):
-        raise LakeError(f"unsupported warehouse {target!r}: a DuckLake target is ducklake:postgres:<libpq string>")
-    catalog = target.removeprefix(PREFIX).strip()
-    if not catalog:
-        raise LakeError("LIBCOOP_WAREHOUSE=ducklake:postgres: needs a libpq string, e.g. 'dbname=lake host=...'")
-    data_path = data_path or lake_data_path()
-    if not data_path:
-        raise LakeError("a DuckLake target needs LIBCOOP_LAKE_DATA_PATH: the folder its Parquet files go to")
-    if "://" not in data_path:
-        data_path = str(Path(data_path).absolute())
-    work = Path(work_dir).absolute() if work_dir else lake_work_dir()
-    return Lake(catalog=catalog, data_path=data_path, work_dir=work)
+    return parse_lake(target, data_path or lake_data_path(), work_dir or lake_work_dir())
 
 
 def extension_file(name: str) -> Path:
