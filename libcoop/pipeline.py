@@ -144,7 +144,7 @@ def discover_step(paths: Paths, run_id: str, pending: PendingChanges | None = No
             converge(paths, run_id)
         pending = pending or pending_changes(paths)
         if paths.lake is not None:
-            from libcoop.warehouse.lake_checks import prepare
+            from libcoop.ingest.lake_checks import prepare
 
             prepare(paths.lake, run_id)  # where the parallel checks stage their verdicts
         step.note = files_to_check(len(pending.to_check))

@@ -2,13 +2,12 @@
 file) while only the load task writes DuckDB. A verdict is kept in the run's build folder,
 ``<build_dir>/<run_id>/checks/``, as Parquet (the normalized rows) and JSON (the problems), keyed
 by the file's content hash: that folder is the one place the load reads the checks from; with a
-DuckLake target, files beside the lake's data (``libcoop.warehouse.lake_checks``), so
+DuckLake target, files beside the lake's data (``libcoop.ingest.lake_checks``), so
 that checks on any worker of any host reach the load. The
 file itself and its hash come from the run's ``Discovery`` (never listed or hashed again here)."""
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -20,6 +19,7 @@ import pyarrow.parquet as pq
 from libcoop.ingest.check import CheckedFile, StoredRows
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import Discovery, DropFile
+from libcoop.ingest.lake_checks import parquet_rows, read_verdicts, write_verdict
 from libcoop.ingest.load import checked_or_gone
 from libcoop.settings import Paths
 
@@ -71,8 +71,6 @@ def staged_checks(paths: Paths, run_id: str, discovery: Discovery) -> dict[tuple
 
 def _store(paths: Paths, run_id: str, verdict: dict[str, Any], rows: pa.Table | None) -> None:
     if paths.lake is not None:
-        from libcoop.warehouse.lake_checks import write_verdict
-
         write_verdict(paths.lake, run_id, verdict, rows)
         return
     folder = checks_dir(paths, run_id)
@@ -84,8 +82,6 @@ def _store(paths: Paths, run_id: str, verdict: dict[str, Any], rows: pa.Table | 
 
 def _stored(paths: Paths, run_id: str) -> list[tuple[dict[str, Any], StoredRows | None]]:
     if paths.lake is not None:
-        from libcoop.warehouse.lake_checks import read_verdicts
-
         return read_verdicts(paths.lake, run_id)
     folder = checks_dir(paths, run_id)
     stored = []
@@ -94,10 +90,3 @@ def _stored(paths: Paths, run_id: str) -> list[tuple[dict[str, Any], StoredRows 
         rows = parquet_rows(rows_file) if rows_file.exists() else None
         stored.append((json.loads(meta.read_text(encoding="utf-8")), rows))
     return stored
-
-
-def parquet_rows(source: Path | bytes) -> StoredRows:
-    """The rows of a Parquet file (or its bytes), counted now and read when asked for."""
-    opened = (lambda: io.BytesIO(source)) if isinstance(source, bytes) else (lambda: source)
-    path = None if isinstance(source, bytes) else source
-    return StoredRows(pq.read_metadata(opened()).num_rows, lambda: pq.read_table(opened()), path)

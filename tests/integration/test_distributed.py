@@ -19,8 +19,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from libcoop.ingest import lake_checks
 from libcoop.ingest.drop_folder import discover
-from libcoop.warehouse import lake, lake_checks
+from libcoop.warehouse import lake
 from tests.integration.airflow_env import REPO, airflow, airflow_env, prepare_metadata
 from tests.integration.distributed_stack import (
     PG_HOST,

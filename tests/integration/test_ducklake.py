@@ -371,9 +371,9 @@ def test_checks_in_two_processes_write_the_lake_at_once_and_reach_the_load(catal
 
 
 def _checks_in_two_processes(catalog: str, tmp_path: Path) -> None:
+    from libcoop.ingest import lake_checks
     from libcoop.ingest.drop_folder import discover
     from libcoop.ingest.staged import stage_check, staged_checks
-    from libcoop.warehouse import lake_checks
 
     ws = LakeWorkspace(tmp_path / "ws", catalog)
     lake_checks.prepare(ws.lake, "parallel-run")

@@ -20,9 +20,10 @@ from pathlib import Path
 import pytest
 
 from libcoop.fingerprint import unchanged_since
+from libcoop.ingest import lake_checks
 from libcoop.pipeline import nothing_to_build, pending_changes, run
 from libcoop.settings import Paths, dbt_project_dir
-from libcoop.warehouse import builds, lake, lake_checks
+from libcoop.warehouse import builds, lake
 from libcoop.warehouse.lake_maintenance import maintain
 from libcoop.warehouse.lake_state import converge, local_run, read_state
 from tests.conftest import GOOD_VISIT, VISITS_HEADER

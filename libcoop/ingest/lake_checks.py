@@ -7,7 +7,8 @@ load, on whichever worker it runs, reads them back. They are files, not rows of 
 table insert is a DuckLake snapshot of its own, so a night of 200 files made 200 snapshots; now a
 run adds exactly one snapshot to the catalog, its publish. A verdict's JSON is written last, once
 its Parquet file is complete, so the load never reads half a verdict. With the DuckDB file target
-the verdicts stay on the local disk of the one machine (``libcoop.ingest.staged``). A run clears
+the verdicts stay on the local disk of the one machine (``libcoop.ingest.staged``, which calls
+these for a lake). A run clears
 what earlier runs left there; ``libcoop maintain`` never touches it (it cleans only files the
 catalog scheduled for deletion)."""
 
@@ -20,16 +21,14 @@ import json
 import os
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from libcoop.warehouse.lake import Lake
-
-if TYPE_CHECKING:
-    from libcoop.ingest.check import StoredRows
+from libcoop.ingest.check import StoredRows
+from libcoop.target import Lake
 
 FOLDER = ".libcoop-checks"
 
@@ -95,8 +94,6 @@ def _records(lake: Lake, run_id: str) -> list[tuple[str, dict[str, Any]]]:
 def read_verdicts(lake: Lake, run_id: str) -> list[tuple[dict[str, Any], StoredRows | None]]:
     """The verdicts of ``run_id``, with their rows (counted from the Parquet footer now, read when
     the load appends them)."""
-    from libcoop.ingest.staged import parquet_rows
-
     filesystem, _ = _root(lake)
     verdicts = []
     for stem, record in _records(lake, run_id):
@@ -115,3 +112,10 @@ def checked_by(lake: Lake, run_id: str) -> dict[str, str]:
     """Which worker (host:pid) checked each file of ``run_id``: what an engineer asks when one
     worker misbehaves."""
     return {record["verdict"]["file"]: record["checked_by"] for _, record in _records(lake, run_id)}
+
+
+def parquet_rows(source: Path | bytes) -> StoredRows:
+    """The rows of a Parquet file (or its bytes), counted now and read when asked for."""
+    opened = (lambda: io.BytesIO(source)) if isinstance(source, bytes) else (lambda: source)
+    path = None if isinstance(source, bytes) else source
+    return StoredRows(pq.read_metadata(opened()).num_rows, lambda: pq.read_table(opened()), path)
