@@ -31,7 +31,14 @@ MAX_WORDS_JUDGED = 5_000  # distinct non-ASCII words a reading is judged on
 _EAST_ASIAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff61-\uff9f"
 _LATIN = "A-Za-z\u00c0-\u024f"
 _NON_ASCII_WORD = re.compile(r'[^\s,;"]*[^\x00-\x7f][^\s,;"]*')
-_MIXED = re.compile(f"[{_LATIN}][{_EAST_ASIAN}]+[{_LATIN}]")
+_MIXED = re.compile(
+    f"[{_LATIN}][{_EAST_ASIAN}]+[{_LATIN}]|[{_EAST_ASIAN}][a-z]+[{_EAST_ASIAN}]"
+    f"|[{_LATIN}][\uff61-\uff9f]|[\uff61-\uff9f][{_LATIN}]"
+)
+# What a UTF-8 reading of legacy bytes gives by chance (two bytes that happen to form a UTF-8
+# character): C1 controls, phonetic letters, a lone Greek, Cyrillic, Hebrew or Arabic letter
+# among other scripts (such letters come in words). Only weighed against a plausible legacy reading.
+_CHANCE_UTF8 = re.compile("[\x80-\x9f\u0250-\u02af]|(?<![\u0370-\u07ff])[\u0370-\u07ff](?![\u0370-\u07ff])")
 _NEVER_TYPED = re.compile("[\x80-\x9f\ue000-\uf8ff\ufffd]")
 # Latin readings of double-byte text: an accented capital right after a small letter or a digit
 # (1950Äê), three accented letters in a row (ÖÐÎ), a Latin-1 sign right before a letter (³â, ¹ú).
@@ -109,9 +116,11 @@ def decode(data: bytes, country_code: str) -> Decoded:
         except UnicodeDecodeError:
             return Decoded(None, encoding, "the file looks like UTF-16 text but its bytes are not UTF-16")
     try:
-        return Decoded(_strip_boms(data.decode("utf-8")), "utf-8")
+        utf8 = _strip_boms(data.decode("utf-8"))
     except UnicodeDecodeError:
-        pass
+        utf8 = None
+    if utf8 is not None and (data.isascii() or not _CHANCE_UTF8.search(utf8)):
+        return Decoded(utf8, "utf-8")
     candidates = list(dict.fromkeys((LEGACY_ENCODINGS.get(country_code, WESTERN), WESTERN)))
     readings = []
     for encoding in candidates:
@@ -119,20 +128,33 @@ def decode(data: bytes, country_code: str) -> Decoded:
             readings.append(_judge(encoding, _strip_boms(data.decode(encoding))))
         except UnicodeDecodeError:
             continue
+    plausible = sorted((r for r in readings if r.plausible), key=lambda r: r.mess)
+    if utf8 is not None and not plausible:
+        return Decoded(utf8, "utf-8")  # valid UTF-8 with odd characters beats no reading at all
     if not readings:
         return Decoded(None, None)  # bytes no candidate can read: the caller says where
-    plausible = sorted((r for r in readings if r.plausible), key=lambda r: r.mess)
-    if plausible and (
-        len(plausible) == 1
-        or plausible[1].mess - plausible[0].mess >= SAME_MESS
-        or plausible[1].text == plausible[0].text
-    ):
+    if plausible and (len(plausible) == 1 or _better(plausible[0], plausible[1])):
         return Decoded(plausible[0].text, plausible[0].encoding)
     shown = plausible[:2] or readings
     examples = _examples(shown)
     words = "; ".join(f"read as {r.encoding} it would say '{e}'" for r, e in zip(shown, examples, strict=True))
     verdict = "either reading could be right" if len(plausible) > 1 else "neither reading gives plausible text"
     return Decoded(None, None, f"{words}: {verdict}")
+
+
+def _words(text: str) -> set[str]:
+    return {m.group() for m in _NON_ASCII_WORD.finditer(text)}
+
+
+def _better(first: Reading, second: Reading) -> bool:
+    """Whether ``first`` is clearly the more plausible, judged on the words where the two differ
+    (over all words, a few differing ones weigh nothing)."""
+    if first.text == second.text:
+        return True
+    ones, others = _words(first.text), _words(second.text)
+    own = " ".join(sorted(ones - others)[:MAX_WORDS_JUDGED])
+    theirs = " ".join(sorted(others - ones)[:MAX_WORDS_JUDGED])
+    return mess_ratio(theirs, maximum_threshold=1.0) - mess_ratio(own, maximum_threshold=1.0) >= SAME_MESS
 
 
 def _examples(readings: list[Reading]) -> list[str]:

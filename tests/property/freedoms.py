@@ -24,10 +24,13 @@ TITLES = (
 DATE_STYLES = ("iso", "iso", "slash", "dot", "kanji", "hangul")
 NUMBER_STYLES = ("plain", "plain", "comma", "space", "no-break", "padded")
 
-# The contract: an ideograph, kana or Hangul between Latin letters inside one word is never a
-# plausible reading, so a file holding such a word can only be read from UTF-8 or UTF-16.
+# The contract: an ideograph, kana or Hangul between Latin letters inside one word (or small
+# Latin letters between ideographs) is never a plausible reading, so a file holding such a word
+# can only be read from UTF-8 or UTF-16.
+_EAST_ASIAN = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\uff61-\uff9f"
 _MIXED = re.compile(
-    r"[A-Za-z\u00c0-\u024f][\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff\uff61-\uff9f]+[A-Za-z\u00c0-\u024f]"
+    f"[A-Za-z\u00c0-\u024f][{_EAST_ASIAN}]+[A-Za-z\u00c0-\u024f]|[{_EAST_ASIAN}][a-z]+[{_EAST_ASIAN}]"
+    "|[A-Za-z\u00c0-\u024f][\uff61-\uff9f]|[\uff61-\uff9f][A-Za-z\u00c0-\u024f]"
 )
 TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook above, dot below
 
