@@ -9,7 +9,6 @@ import csv
 import io
 import tempfile
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,24 +28,11 @@ from libcoop.ingest.header import (
     holds_column_name,
     rows_above_note,
 )
+from libcoop.ingest.raw_read import MAX_FILE_BYTES, ROW_COLUMN, RawRead, with_row_numbers
 
-MAX_FILE_BYTES = 200 * 1024 * 1024
-MAX_ROWS = 2_000_000
 # Longer than any line libcoop.ingest.bounds lets through (200 cells of 32,767 characters of 4 bytes):
 # DuckDB refuses a line beyond it, which is then reported in words (line_too_long).
 MAX_LINE_BYTES = 32 * 1024 * 1024
-ROW_COLUMN = "_row"  # the row number the coordinator sees in Excel (header = row 1)
-
-
-@dataclass
-class RawRead:
-    """Header texts as written, cells as text in columns c0..cN plus ``_row``, or problems."""
-
-    headers: list[str] = field(default_factory=list)
-    table: pa.Table | None = None
-    problems: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # for the report: e.g. the encoding assumed
-    header_row: int = 1  # as Excel numbers it: above 1 when title rows were skipped
 
 
 # Below this size a file is read and checked on one DuckDB thread: files are checked side by side,
@@ -80,7 +66,7 @@ def read_drop_file(drop: DropFile, root: Path) -> RawRead:
     if (beyond := precheck(drop)) is not None:  # columns, cell length, rows: before any costly read
         return RawRead(problems=[beyond])
     if drop.extension == "xlsx":
-        from libcoop.ingest.xlsx import read_xlsx  # xlsx.py builds on this module's RawRead
+        from libcoop.ingest.xlsx import read_xlsx  # openpyxl is imported for a spreadsheet only
 
         return finish_read(drop, read_xlsx(drop))
     return finish_read(drop, _read_csv(drop, root))
@@ -233,7 +219,7 @@ def _parse_csv(
         for line, error_type, csv_line in rejects
     ]
     rows = _record_lines(text, table.num_rows, header_row)
-    return RawRead(headers, _with_row_numbers(table, rows, header_row + 1), problems, header_row=header_row)
+    return RawRead(headers, with_row_numbers(table, rows, header_row + 1), problems, header_row=header_row)
 
 
 def _record_lines(text: str, records: int, header_row: int = 1) -> list[int] | None:
@@ -254,8 +240,3 @@ def _record_lines(text: str, records: int, header_row: int = 1) -> list[int] | N
         if any(cell.strip() for cell in record) or len(record) > 1
     ]
     return rows if len(rows) == records else None
-
-
-def _with_row_numbers(table: pa.Table, rows: list[int] | None = None, first: int = 2) -> pa.Table:
-    numbers = rows if rows is not None else list(range(first, table.num_rows + first))
-    return table.append_column(ROW_COLUMN, pa.array(numbers, pa.int64()))

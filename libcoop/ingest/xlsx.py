@@ -25,7 +25,7 @@ from openpyxl.utils.escape import unescape
 from libcoop.ingest.bounds import MAX_COLUMNS
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import DropFile
-from libcoop.ingest.readers import MAX_FILE_BYTES, MAX_ROWS, RawRead, _with_row_numbers
+from libcoop.ingest.raw_read import MAX_FILE_BYTES, MAX_ROWS, RawRead, with_row_numbers
 from libcoop.ingest.sheet_xml import MAX_CELLS_NAMED, SheetXml, scan_sheet
 
 if TYPE_CHECKING:
@@ -236,7 +236,7 @@ def _read_sheet(drop: DropFile, workbook: Workbook) -> RawRead:
     headers = [c or "" for c in (col[0] for col in columns)] if first == 1 else [""] * len(columns)
     body = slice(1, None) if first == 1 else slice(0, None)
     table = pa.table({f"c{i}": pa.array(col[body], pa.string()) for i, col in enumerate(columns)})
-    return RawRead(headers, _with_row_numbers(table, numbers[body]), problems, notes)
+    return RawRead(headers, with_row_numbers(table, numbers[body]), problems, notes)
 
 
 @dataclass
