@@ -58,7 +58,12 @@ def maintain(lake: Lake, keep: int | None = None, grace: dt.timedelta = GRACE) -
         if published and oldest is None:
             oldest = published[0].snapshot_id
         old = (
-            [i for (i,) in con.execute("select snapshot_id from lake.snapshots() where snapshot_id < ?", [oldest])]
+            [
+                i
+                for (i,) in con.execute(
+                    "select snapshot_id from lake.snapshots() where snapshot_id < ?", [oldest]
+                ).fetchall()
+            ]
             if oldest is not None
             else []
         )
