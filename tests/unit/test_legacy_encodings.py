@@ -4,12 +4,11 @@ language's code page: read in the reporting country's legacy encoding, loaded, a
 
 from __future__ import annotations
 
-import unicodedata
-
 import pytest
 
 from libcoop.ingest.reports import render
 from tests.conftest import MEMBERSHIPS_HEADER
+from tests.property.freedoms import encode_as_windows
 from tests.unit.test_contract_rules import check, csv_of, problems
 
 CASES = [
@@ -20,24 +19,6 @@ CASES = [
     ("TW", "big5", "國家圖書館", "Taiwan"),
     ("SG", "utf-16", "National Library Board · 新加坡国家图书馆", "Singapore"),
 ]
-
-
-TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook above, dot below
-
-
-def encode_as_windows(text: str, encoding: str) -> bytes:
-    """What Vietnamese Windows writes in cp1258: the letter with its vowel marks precomposed (ê, ơ,
-    ư, ă), then the tone mark as a combining character."""
-    out = b""
-    for char in text:
-        try:
-            out += char.encode(encoding)
-            continue
-        except UnicodeEncodeError:
-            decomposed = unicodedata.normalize("NFD", char)
-        letter = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in TONE_MARKS))
-        out += (letter + "".join(c for c in decomposed if c in TONE_MARKS)).encode(encoding)
-    return out
 
 
 @pytest.mark.parametrize(("country", "encoding", "name", "country_name"), CASES)
