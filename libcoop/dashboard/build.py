@@ -143,7 +143,7 @@ def build_dashboard(database: Path, target_dir: Path, cache_dir: Path | None = N
 
     The pages are written into a temporary folder beside ``target_dir`` and put in place with
     renames. Returns the path of ``index.html``."""
-    from libcoop.warehouse.publish import replace_folder
+    from libcoop.layout import replace_folder
 
     target_dir = target_dir.absolute()
     target_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlparse
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from libcoop.layout import replace_folder
 from libcoop.quality.reads import SUITE_NAMES, _suite_specs
 from libcoop.quality.results import (
     DATA_DOCS_DIRNAME,
@@ -27,7 +28,6 @@ from libcoop.quality.results import (
     _count,
     problem_sentence,
 )
-from libcoop.warehouse.publish import replace_folder
 
 if TYPE_CHECKING:
     from great_expectations.data_context import FileDataContext

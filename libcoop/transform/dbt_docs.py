@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from libcoop.errors import LibcoopError
+from libcoop.layout import replace_folder
 from libcoop.transform.dbt_build import (
     BUILD_RESULTS_NAME,
     STATE_DIRNAME,
@@ -23,7 +24,6 @@ from libcoop.transform.dbt_build import (
     dbt_state_lock,
     release_duckdb,
 )
-from libcoop.warehouse.publish import replace_folder
 
 log = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from typing import Any
 import duckdb
 
 from libcoop.errors import LibcoopError, NothingToRollBack
+from libcoop.layout import DOCS_DIRNAMES, build_path, discard_build, replace_folder, staged_docs  # noqa: F401 - re-exported
 from libcoop.settings import Paths, keep_builds
 from libcoop.warehouse import builds
 from libcoop.warehouse.audit import audit_store, ensure_audit_tables, keep_outcome
@@ -41,20 +42,8 @@ class BuildStillOpen(LibcoopError):
     """A process still has the build open: renaming it would let that process write the published file."""
 
 
-# What a run writes beside its build and publish swaps in with it, beside the published file.
-DOCS_DIRNAMES = ("data_docs", "dbt_docs")
 BLOCKED_DIRNAME = "blocked"
 KEEP_BLOCKED = 3  # the Data Docs of the last few blocked runs are kept under warehouse/blocked/
-
-
-def staged_docs(build: Path, name: str) -> Path:
-    """Where a run writes the ``data_docs`` or ``dbt_docs`` of its build: in the build's folder."""
-    return build.parent / name
-
-
-def build_path(paths: Paths, run_id: str) -> Path:
-    """The private build file of run ``run_id``: ``warehouse/.build/<run_id>/cooperation.duckdb``."""
-    return paths.build_dir / run_id / paths.warehouse.name
 
 
 def prepare_build(paths: Paths, run_id: str) -> Path:
@@ -248,17 +237,3 @@ def rollback(paths: Paths, to: str | None = None, record: bool = True) -> Rolled
 def _rollback_row(rollback_id: str, now: dt.datetime, target: str, live: str | None) -> list[Any]:
     message = f"rolled back to the build of run {target}" + (f" (it replaced run {live})" if live else "")
     return [rollback_id, now, now, "rolled back", "{}", "{}", "not run", message]
-
-
-def replace_folder(staging: Path, target_dir: Path) -> None:
-    """Put the folder ``staging`` in place of ``target_dir`` with two renames (docs sites)."""
-    retired = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.old")
-    if target_dir.exists():
-        target_dir.replace(retired)
-    staging.replace(target_dir)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-def discard_build(build: Path) -> None:
-    """Delete a run's build folder (the build file, its dbt target and logs)."""
-    shutil.rmtree(build.parent, ignore_errors=True)
