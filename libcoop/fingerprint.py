@@ -20,8 +20,7 @@ import duckdb
 
 from libcoop.door.aliases import build_digest, store_digest
 from libcoop.reference import reference_version
-from libcoop.settings import Paths
-from libcoop.transform.dbt_build import dbt_project_dir
+from libcoop.settings import Paths, dbt_project_dir
 from libcoop.warehouse.audit import audit_store, ensure_audit_tables, runs_not_published
 from libcoop.warehouse.builds import last_build
 

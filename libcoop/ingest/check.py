@@ -33,6 +33,7 @@ from libcoop.ingest.local_forms import create_texts, local_form_notes
 from libcoop.ingest.readers import ROW_COLUMN, RawRead, duckdb_config, read_drop_file
 from libcoop.ingest.suggestions import NAME_COLUMNS, NAME_COUNTRY_COLUMNS, unresolved_name_warning, with_suggestion
 from libcoop.reference import country_readings, currency_codes, resolve_countries
+from libcoop.settings import dbt_project_dir
 
 log = logging.getLogger(__name__)
 
@@ -432,8 +433,6 @@ def _warn_unresolved_names(
     drop: DropFile, mapping: dict[str, str], con: duckdb.DuckDBPyConnection, checked: CheckedFile
 ) -> None:
     """Names no curated spelling matches load as institutions of their own: say so, with the closest."""
-    from libcoop.transform.dbt_build import dbt_project_dir
-
     seeds = dbt_project_dir() / "seeds"
     listed = 0
     for column in NAME_COLUMNS:
