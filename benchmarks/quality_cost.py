@@ -25,6 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import duckdb
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # One visit per row of range(N): valid under every suite (so the run measures the checks, not the
@@ -53,6 +55,16 @@ select 'visit', activity_type, md5('NLC'), md5('NLV'), md5('UNKNOWN'), md5('CN')
 from raw.visits where load_id = 'load-bench';
 """
 
+# The next night: one new file of 200 visits (its rows in raw and in both facts), the others unchanged.
+CHANGE_ONE_FILE = (
+    ADD_VISITS.replace(
+        "'CN/visits_bench_' || (i // 100000) || '.csv', 'sha-bench', 'load-bench'",
+        ("'VN/visits_changed.csv', 'sha-changed', 'load-changed'"),
+    )
+    .replace("load_id = 'load-bench'", ("load_id = 'load-changed'"))
+    .format(rows=200)
+)
+
 MEASURE = """
 import resource, sys, time
 from pathlib import Path
@@ -62,13 +74,16 @@ started = time.perf_counter()
 report = validate_warehouse(Path(sys.argv[1]), "bench", Path(sys.argv[2]))
 seconds = time.perf_counter() - started
 assert report.passed and not report.warnings, report.summary()
+if sys.argv[3:] == ["record"]:  # what the pipeline does next: keep the results in the build
+    import duckdb
+    from libcoop.quality import record_results
+    with duckdb.connect(sys.argv[1]) as con:
+        record_results(con, report)
 print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, len(report.outcomes))
 """
 
 
 def build(path: Path, rows: int) -> None:
-    import duckdb
-
     sys.path.insert(0, str(PROJECT_ROOT))
     from tests.integration.test_quality import build_warehouse
 
@@ -78,10 +93,10 @@ def build(path: Path, rows: int) -> None:
             con.execute(ADD_VISITS.format(rows=rows))
 
 
-def measure(database: Path, context_dir: Path) -> tuple[float, float]:
+def measure(database: Path, context_dir: Path, *, record: bool = False) -> tuple[float, float]:
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
     done = subprocess.run(  # noqa: S603 - our own interpreter on our own script
-        [sys.executable, "-c", MEASURE, str(database), str(context_dir)],
+        [sys.executable, "-c", MEASURE, str(database), str(context_dir), *(["record"] if record else [])],
         capture_output=True,
         text=True,
         check=False,
@@ -100,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     results = []
-    print(f"{'added rows':>10} {'seconds':>8} {'peak MB':>8} {'s / M rows':>11} {'MB / M rows':>12}", flush=True)
+    print(
+        f"{'added rows':>10} {'seconds':>8} {'peak MB':>8} {'s / M rows':>11} {'MB / M rows':>12} "
+        f"{'next night: 1 file of 200 changed':>35}",
+        flush=True,
+    )
     base_s = base_mb = 0.0
     for rows in [0, *args.rows]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -108,15 +127,23 @@ def main(argv: list[str] | None = None) -> int:
             context_dir = Path(tmp) / "expectations"
             shutil.copytree(PROJECT_ROOT / "expectations", context_dir, ignore=shutil.ignore_patterns("uncommitted"))
             build(database, rows)
-            seconds, mb = measure(database, context_dir)
+            seconds, mb = measure(database, context_dir, record=True)
+            with duckdb.connect(str(database)) as con:
+                con.execute(CHANGE_ONE_FILE)
+            next_s, next_mb = measure(database, context_dir)
         if rows == 0:
             base_s, base_mb = seconds, mb
             per_s = per_mb = ""
         else:
             per_s = f"{(seconds - base_s) / rows * 1e6:.1f}"
             per_mb = f"{(mb - base_mb) / rows * 1e6:.0f}"
-        results.append({"rows": rows, "seconds": seconds, "peak_mb": mb})
-        print(f"{rows:>10} {seconds:>8.1f} {mb:>8.0f} {per_s:>11} {per_mb:>12}", flush=True)
+        results.append(
+            {"rows": rows, "seconds": seconds, "peak_mb": mb, "next_seconds": next_s, "next_peak_mb": next_mb}
+        )
+        print(
+            f"{rows:>10} {seconds:>8.1f} {mb:>8.0f} {per_s:>11} {per_mb:>12} {next_s:>20.1f} s {next_mb:>8.0f} MB",
+            flush=True,
+        )
     load = os.getloadavg()
     print(f"load average during the run: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
     if args.json:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import duckdb
 
+from libcoop.quality.by_file import FILE_RESULTS_COLUMNS
 from libcoop.quality.results import QualityReport
 from libcoop.warehouse.audit import ensure_audit_tables
 
 
 def ensure_dq_results_table(con: duckdb.DuckDBPyConnection) -> None:
-    """Create audit.dq_results (one row per expectation per validation) and the other audit tables."""
+    """Create audit.dq_results (one row per expectation per validation), audit.dq_file_results (one row
+    per raw expectation per file version in force) and the other audit tables."""
     ensure_audit_tables(con)
+    con.execute(f"create table if not exists audit.dq_file_results ({FILE_RESULTS_COLUMNS})")
 
 
 def record_results(con: duckdb.DuckDBPyConnection, report: QualityReport) -> None:
@@ -40,4 +43,11 @@ def record_results(con: duckdb.DuckDBPyConnection, report: QualityReport) -> Non
             "insert into audit.dq_results (run_id, validated_at, suite, expectation, column_name, severity, "
             "success, observed_value, unexpected_count, description) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
+        )
+    # The results of the file versions in force, new and carried forward: the next run's starting point.
+    if report.file_results:
+        con.execute("delete from audit.dq_file_results")
+        con.executemany(
+            f"insert into audit.dq_file_results values ({', '.join('?' * len(report.file_results[0].row()))})",
+            [r.row() for r in report.file_results],
         )

@@ -201,6 +201,8 @@ class QualityReport:
     unresolved_counts: Mapping[str, int] = field(default_factory=dict)
     # The monitors' warnings (freshness, volume, schema) per country and kind: never blocking.
     monitor_findings: tuple[MonitorFinding, ...] = ()
+    # The raw suites' results per file version in force (libcoop.quality.by_file): audit.dq_file_results.
+    file_results: tuple[Any, ...] = ()
 
     @property
     def critical_failures(self) -> tuple[ExpectationOutcome, ...]:

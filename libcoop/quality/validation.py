@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -18,6 +19,8 @@ import duckdb
 
 # Never phone home: Great Expectations reads this when it sets up analytics (the context file says
 # analytics_enabled: false too).
+from libcoop.quality import by_file
+from libcoop.quality.by_file import FileResult
 from libcoop.quality.reads import _columns_of, _quote, _suite_specs, _SuiteSpec, expectation_parameters, run_files
 from libcoop.quality.results import (
     BATCH_DEFINITION_NAME,
@@ -156,8 +159,19 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
     named: dict[str, ExpectationSuiteValidationResult] = {}  # results whose failing rows got their file and row
     with _read_only(database) as con:
         parameters = expectation_parameters(con, validated_at.date())
+    file_results: list[FileResult] = []
     for spec in _suite_specs():
         definition = definitions[spec.name]
+        if spec.kind is not None:  # a raw suite: by file version (libcoop.quality.by_file)
+            raw = _validate_raw(spec, definition, database, parameters, run_identifier, validated_at)
+            named[spec.name] = raw.result
+            outcomes.extend(raw.outcomes)
+            file_results.extend(raw.file_results)
+            for country, rows in raw.country_rows.items():
+                country_rows.setdefault(country, {})[spec.kind] = rows
+            for country, checks in raw.country_checks.items():
+                country_checks.setdefault(country, []).extend(checks)
+            continue
         # A connection per suite: DuckDB keeps the memory a query over 1M rows used until its
         # connection closes (230 MB after a fact's frame), and the next suite's frame comes on top.
         with _read_only(database) as con:
@@ -189,7 +203,14 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
     _prune_results(context, keep_runs)
     data_docs_dir, pages = _build_data_docs(context, run_id, fresh=named)
     report = QualityReport(
-        run_id, tuple(outcomes), data_docs_dir, validated_at, countries=countries, validation_pages=pages, files=files
+        run_id,
+        tuple(outcomes),
+        data_docs_dir,
+        validated_at,
+        countries=countries,
+        validation_pages=pages,
+        files=files,
+        file_results=tuple(file_results),
     )
     log.info("%s (%.1f s); Data Docs: %s", report.summary(), time.perf_counter() - started, data_docs_dir)
     for outcome in report.critical_failures + report.warnings:
@@ -202,6 +223,80 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
             outcome.observed_value,
         )
     return report
+
+
+@dataclasses.dataclass
+class _RawSuite:
+    result: ExpectationSuiteValidationResult  # the suite's results, every file version's added up
+    outcomes: list[ExpectationOutcome]
+    file_results: list[FileResult]
+    country_rows: dict[str, int] = dataclasses.field(default_factory=dict)
+    country_checks: dict[str, list[CountryCheck]] = dataclasses.field(default_factory=dict)
+
+
+def _validate_raw(
+    spec: _SuiteSpec,
+    definition: ValidationDefinition,
+    database: Path,
+    parameters: dict[str, Any],
+    run_identifier: Any,
+    validated_at: dt.datetime,
+) -> _RawSuite:
+    """A raw suite on each file version in force that has no results yet, as its own batch (its
+    rows only in memory); the results of the others carried forward from audit.dq_file_results.
+
+    The suite is also run on no rows, which gives GX's stored result of this run, its Data Docs
+    page: its counts are then those of every file version, added up."""
+    max_date = parameters["max_plausible_date"].date()
+    columns = _columns_checked(definition.suite, spec)
+    result_format = _result_format()
+    with _read_only(database) as con:
+        versions = by_file.file_versions(con, str(spec.kind))
+        kept = by_file.previous_results(con, spec.name)
+        carried = {
+            v: kept[(v.file_path, v.content_hash)]
+            for v in versions
+            if (v.file_path, v.content_hash) in kept
+            and by_file.still_holds(con, spec, definition, v, kept[(v.file_path, v.content_hash)], max_date)
+        }
+        empty = _read_frame(con, f"select * from ({spec.query(con)}) limit 0", columns)
+        with _arrow_strings():
+            template = definition.run(
+                batch_parameters={"dataframe": empty},
+                expectation_parameters=parameters,
+                run_id=run_identifier,
+                result_format=result_format,
+            )
+        results: list[FileResult] = []
+        for version in versions:
+            if version in carried:
+                results.extend(carried[version])
+                continue
+            path = version.file_path.replace("'", "''")
+            frame = _read_frame(con, f"select * from ({spec.query(con)}) where file_path = '{path}'", columns)
+            batch = definition.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            with _arrow_strings():
+                result = batch.validate(
+                    definition.suite, expectation_parameters=parameters, result_format=result_format
+                )
+            _name_failing_rows(result, frame, spec)
+            results.extend(by_file.file_results(spec, result, version, max_date, run_identifier.run_name, validated_at))
+            _release_batches(definition)
+            del frame
+    _release_batches(definition)
+    log.info(
+        "%s: %d file versions validated, %d carried forward", spec.name, len(versions) - len(carried), len(carried)
+    )
+    total = by_file.merged(template, results)
+    raw = _RawSuite(total, [_outcome(spec, r) for r in total.results], results)
+    for country in sorted({v.reporting_country for v in versions if v.reporting_country}):
+        theirs = {(v.file_path, v.content_hash) for v in versions if v.reporting_country == country}
+        raw.country_rows[country] = sum(v.rows for v in versions if v.reporting_country == country)
+        mine = by_file.merged(template, [r for r in results if (r.file_path, r.content_hash) in theirs])
+        raw.country_checks[country] = [
+            CountryCheck(o, o.failing_rows) for o in (_outcome(spec, r) for r in mine.results)
+        ]
+    return raw
 
 
 def _read_only(database: Path) -> duckdb.DuckDBPyConnection:
