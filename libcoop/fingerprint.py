@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from libcoop.door.aliases import build_digest, store_digest
+from libcoop.aliases import build_digest, store_digest
 from libcoop.reference import reference_version
 from libcoop.settings import Paths, dbt_project_dir
 from libcoop.warehouse.audit import audit_store, ensure_audit_tables, runs_not_published
@@ -46,7 +46,7 @@ def _tree_digest(root: Path, pattern: str) -> str:
 def code_fingerprint(accepted_aliases: str = "") -> str:
     """sha256 of the libraries' versions, the reference data's version, this package's sources
     and every file of the dbt project (models, tests, macros, snapshots, seeds, configuration),
-    and of the aliases curators accepted in the door (``accepted_aliases``: libcoop.door.aliases'
+    and of the aliases curators accepted in the door (``accepted_aliases``: libcoop.aliases'
     digest, "" for none), which resolve names as the alias seeds do."""
     parts = [f"{name}=={version(name)}" for name in LIBRARIES]
     parts.append(reference_version())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from libcoop.door.aliases import write_accepted_aliases
+from libcoop.aliases import write_accepted_aliases
 from libcoop.door.mail import send_run_mails
 from libcoop.errors import LibcoopError
 from libcoop.fingerprint import built_by_same_code, docs_are_current, record_fingerprint, unchanged_since

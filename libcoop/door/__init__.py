@@ -10,5 +10,5 @@ API server is FastAPI too). The door calls libcoop's own functions (the same che
 check``, the same paths from ``libcoop.settings``), never copies of a rule.
 
 This package's ``__init__`` imports nothing: the nightly run reads the accepted aliases
-(``libcoop.door.aliases``) and sends the mails (``libcoop.door.mail``) without the web stack.
+(``libcoop.aliases``) and sends the mails (``libcoop.door.mail``) without the web stack.
 """

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from libcoop.door.aliases import ensure_table as ensure_accepted_aliases
+from libcoop.aliases import ensure_table as ensure_accepted_aliases
 from libcoop.ingest.check import CheckedFile, check_file
 from libcoop.ingest.contract import KIND_COLUMNS, ColumnType, Problem, columns_of
 from libcoop.ingest.drop_folder import Discovery, DropFile, SkippedEntry, discover, unreadable
@@ -88,7 +88,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
             "where v.is_current"
         )
     ensure_audit_tables(con)  # audit.file_loads (every file version seen), audit.file_rejections (per problem)
-    ensure_accepted_aliases(con)  # dbt's source door.accepted_aliases; the load step fills it (libcoop.door.aliases)
+    ensure_accepted_aliases(con)  # dbt's source door.accepted_aliases; the load step fills it (libcoop.aliases)
 
 
 def load_drop(

@@ -15,7 +15,7 @@ from pathlib import Path
 from rapidfuzz import fuzz, process, utils
 
 from libcoop.ingest.contract import Problem, columns_of
-from libcoop.transform.review import SpellingIndex, closest_institutions, known_spellings
+from libcoop.review import SpellingIndex, closest_institutions, known_spellings
 
 # Below these scores (0-100) a guess is more confusing than helpful.
 SUGGEST_SCORE = 75

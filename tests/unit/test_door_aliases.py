@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
-from libcoop.door.aliases import accepted_aliases, build_digest, store_digest, write_accepted_aliases
+from libcoop.aliases import accepted_aliases, build_digest, store_digest, write_accepted_aliases
 from libcoop.door.store import Store
 from libcoop.fingerprint import code_fingerprint
 

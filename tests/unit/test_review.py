@@ -1,9 +1,9 @@
-"""libcoop.transform.review, the scoring behind the dbt Python model review.unresolved_institution_candidates,
+"""libcoop.review, the scoring behind the dbt Python model review.unresolved_institution_candidates,
 on small seeds and review lists (tests/integration/test_dimensional_model.py builds the model with dbt)."""
 
 from __future__ import annotations
 
-from libcoop.transform.review import (
+from libcoop.review import (
     CANDIDATE_COLUMNS,
     KnownSpelling,
     candidate_rows,

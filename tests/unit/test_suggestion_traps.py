@@ -1,7 +1,7 @@
 """Traps for name suggestions: a candidate a coordinator follows becomes data, so no suggestion may
 cross the row's country or name another institution of the same script family (contract section
 1, "name resolution stays within the row's stated country"). On the curated seeds of the project,
-through both doors: the review list's candidates (libcoop.transform.review) and the warnings of
+through both doors: the review list's candidates (libcoop.review) and the warnings of
 ``libcoop check`` (libcoop.ingest.suggestions)."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from libcoop.ingest.suggestions import normalize_name, unresolved_name_warning
+from libcoop.review import SpellingIndex, candidate_rows, closest_institutions, known_spellings
 from libcoop.transform.dbt_build import dbt_project_dir
-from libcoop.transform.review import SpellingIndex, candidate_rows, closest_institutions, known_spellings
 
 SEEDS = dbt_project_dir() / "seeds"
 

@@ -1,9 +1,9 @@
 """For every name of review_unresolved_institutions, the closest curated institutions by fuzzy
-matching (rapidfuzz, in libcoop.transform.review), best first: the alias a data steward should add."""
+matching (rapidfuzz, in libcoop.review), best first: the alias a data steward should add."""
 
 import pyarrow as pa
 
-from libcoop.transform.review import CANDIDATE_COLUMNS, candidate_rows, known_spellings
+from libcoop.review import CANDIDATE_COLUMNS, candidate_rows, known_spellings
 
 # Candidates kept per unresolved name.
 CANDIDATES_PER_NAME = 3
