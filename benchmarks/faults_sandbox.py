@@ -97,7 +97,7 @@ def published_state(warehouse: Path) -> State:
 
 def debris(warehouse: Path) -> list[str]:
     """Files beside the published one that no finished run should leave (temporary folders, WALs, builds)."""
-    from libcoop.warehouse.audit import audit_store
+    from libcoop.audit import audit_store
 
     folder = warehouse.parent
     expected = EXPECTED | {audit_store(warehouse).name}  # the runs that were not published

@@ -98,11 +98,12 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _lake_summary(lake) -> int:  # type: ignore[no-untyped-def]
+    from libcoop.runs import lake_published_summary
     from libcoop.warehouse.lake import LakeError
-    from libcoop.warehouse.lake_state import published_summary, render_snapshots
+    from libcoop.warehouse.lake_state import render_snapshots
 
     try:
-        summary, snapshots = published_summary(lake)
+        summary, snapshots = lake_published_summary(lake)
     except LakeError as error:
         print(f"libcoop summary: {error}", file=sys.stderr)
         return 1

@@ -19,9 +19,9 @@ from pathlib import Path
 import duckdb
 
 from libcoop.aliases import build_digest, store_digest
+from libcoop.audit import audit_store, ensure_audit_tables, runs_not_published
 from libcoop.reference import reference_version
 from libcoop.settings import Paths, dbt_project_dir
-from libcoop.warehouse.audit import audit_store, ensure_audit_tables, runs_not_published
 from libcoop.warehouse.builds import last_build
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from libcoop.aliases import write_accepted_aliases
+from libcoop.audit import audit_store, bring_in, keep_run
 from libcoop.door.mail import send_run_mails
 from libcoop.errors import LibcoopError
 from libcoop.fingerprint import built_by_same_code, docs_are_current, record_fingerprint, unchanged_since
@@ -46,7 +47,6 @@ from libcoop.runs import (  # noqa: F401 - re-exported
 from libcoop.settings import Paths, door_dir
 from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts, changed_sources
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
-from libcoop.warehouse.audit import audit_store, bring_in, keep_run
 from libcoop.warehouse.builds import last_build
 from libcoop.warehouse.publish import (
     build_path,

@@ -18,13 +18,14 @@ from typing import Any
 
 import duckdb
 
+from libcoop.audit import audit_store, ensure_audit_tables, keep_outcome
 from libcoop.dashboard import dashboard_target
 from libcoop.errors import LibcoopError
 from libcoop.ingest.reports import report_path
 from libcoop.redact import safe
 from libcoop.settings import Paths
-from libcoop.warehouse.audit import audit_store, ensure_audit_tables, keep_outcome
 from libcoop.warehouse.builds import last_build, read_live
+from libcoop.warehouse.lake import Lake, LakeError, Snapshot, connect, snapshots
 
 log = logging.getLogger(__name__)
 
@@ -198,3 +199,29 @@ def published_summary(paths: Paths) -> RunSummary:
         reports=paths.reports,
         live=when,
     )
+
+
+def lake_published_summary(lake: Lake) -> tuple[RunSummary, list[Snapshot]]:
+    """What readers of the lake see now, and the snapshots published so far."""
+    with connect(lake, read_only=True) as con:
+        published = snapshots(con)
+        if not published:
+            raise LakeError(f"nothing published yet to {lake.display}")
+        con.execute("use lake")
+        row: Any = con.execute(
+            "select run_id, status, files, quality, message from audit.runs order by finished_at desc limit 1"
+        ).fetchone()
+        counts = mart_row_counts(con)
+        names = files_of_run(con, row[0])
+    summary = RunSummary(
+        row[0],
+        row[1],
+        lake.local_dir / "cooperation.duckdb",
+        json.loads(row[2]),
+        counts,
+        quality=row[3],
+        message=row[4],
+        file_names=names,
+        lake=f"{lake.display}, snapshot {published[-1].snapshot_id}",
+    )
+    return summary, published

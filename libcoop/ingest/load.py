@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 import duckdb
 
 from libcoop.aliases import ensure_table as ensure_accepted_aliases
+from libcoop.audit import ensure_audit_tables
 from libcoop.ingest.check import CheckedFile, check_file
 from libcoop.ingest.contract import KIND_COLUMNS, ColumnType, Problem, columns_of
 from libcoop.ingest.drop_folder import Discovery, DropFile, SkippedEntry, discover, unreadable
 from libcoop.ingest.reports import remove_report, write_report, write_skipped_reports
 from libcoop.settings import Paths
-from libcoop.warehouse.audit import ensure_audit_tables
 
 log = logging.getLogger(__name__)
 

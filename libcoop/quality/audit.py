@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import duckdb
 
+from libcoop.audit import ensure_audit_tables
 from libcoop.quality.by_file import FILE_RESULTS_COLUMNS
 from libcoop.quality.results import QualityReport
-from libcoop.warehouse.audit import ensure_audit_tables
 
 
 def ensure_dq_results_table(con: duckdb.DuckDBPyConnection) -> None:

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import duckdb
 
+from libcoop.audit import ensure_audit_tables
 from libcoop.ingest.contract import KIND_COLUMNS, columns_of
 from libcoop.quality.results import MonitorFinding, QualityReport
 from libcoop.settings import freshness_days, volume_history, volume_ratio
-from libcoop.warehouse.audit import ensure_audit_tables
 
 FRESHNESS, FILE_VOLUME, NIGHT_VOLUME, SCHEMA = "freshness", "file_volume", "night_volume", "schema"
 MONITORS = (FRESHNESS, FILE_VOLUME, NIGHT_VOLUME, SCHEMA)

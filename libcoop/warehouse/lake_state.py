@@ -34,7 +34,6 @@ from libcoop.warehouse.lake import (
     connect,
     lake_identity,
     published_tables,
-    snapshots,
 )
 
 log = logging.getLogger(__name__)
@@ -163,8 +162,8 @@ def _write_marker(paths: Paths, state: LakeState) -> None:
 def _drop_local(paths: Paths, why: str, *, kept_builds_too: bool) -> None:
     """Forget the local copy; the run then builds from the drop folder. ``kept_builds_too``: the
     kept builds and blocked runs too (they are of another lake, or of an emptied one)."""
+    from libcoop.audit import audit_store
     from libcoop.warehouse import builds
-    from libcoop.warehouse.audit import audit_store
 
     gone = [paths.warehouse, paths.warehouse.with_name(paths.warehouse.name + ".wal")]
     gone.append(builds.builds_dir(paths.warehouse) / builds.LIVE_NAME)
@@ -222,34 +221,6 @@ def converge(paths: Paths, run_id: str) -> LakeState:
                 _drop_local(paths, why, kept_builds_too=False)
     _write_marker(paths, state)
     return state
-
-
-def published_summary(lake: Lake):  # type: ignore[no-untyped-def]
-    """What readers of the lake see now, and the snapshots published so far."""
-    from libcoop.runs import RunSummary, files_of_run, mart_row_counts
-
-    with connect(lake, read_only=True) as con:
-        published = snapshots(con)
-        if not published:
-            raise LakeError(f"nothing published yet to {lake.display}")
-        con.execute("use lake")
-        row: Any = con.execute(
-            "select run_id, status, files, quality, message from audit.runs order by finished_at desc limit 1"
-        ).fetchone()
-        counts = mart_row_counts(con)
-        names = files_of_run(con, row[0])
-    summary = RunSummary(
-        row[0],
-        row[1],
-        lake.local_dir / "cooperation.duckdb",
-        json.loads(row[2]),
-        counts,
-        quality=row[3],
-        message=row[4],
-        file_names=names,
-        lake=f"{lake.display}, snapshot {published[-1].snapshot_id}",
-    )
-    return summary, published
 
 
 def render_snapshots(published: list[Snapshot]) -> str:

@@ -29,11 +29,11 @@ from typing import Any
 
 import duckdb
 
+from libcoop.audit import audit_store, ensure_audit_tables, keep_outcome
 from libcoop.errors import LibcoopError, NothingToRollBack
 from libcoop.layout import DOCS_DIRNAMES, build_path, discard_build, replace_folder, staged_docs  # noqa: F401 - re-exported
 from libcoop.settings import Paths, keep_builds
 from libcoop.warehouse import builds
-from libcoop.warehouse.audit import audit_store, ensure_audit_tables, keep_outcome
 
 log = logging.getLogger(__name__)
 

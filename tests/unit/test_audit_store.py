@@ -1,4 +1,4 @@
-"""libcoop.warehouse.audit on real DuckDB files: one definition of the audit tables, and a blocked
+"""libcoop.audit on real DuckDB files: one definition of the audit tables, and a blocked
 run's results kept in the audit store beside the warehouse until a published build brings them in."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from libcoop import audit
 from libcoop.pipeline import RunSummary, record_run
-from libcoop.warehouse import audit
 
 T0 = dt.datetime(2026, 3, 1, 2, 0, tzinfo=dt.UTC)
 

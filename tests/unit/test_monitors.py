@@ -242,7 +242,7 @@ def test_a_quiet_country_is_mailed_once_about_its_silence(build: Build, tmp_path
 
 
 def test_a_blocked_run_s_findings_reach_the_next_published_build(build: Build, tmp_path: Path) -> None:
-    from libcoop.warehouse.audit import bring_in, keep_run
+    from libcoop.audit import bring_in, keep_run
 
     with duckdb.connect(str(build.path)) as con:
         findings = find_monitors(con, "run-1", TODAY + dt.timedelta(days=400))

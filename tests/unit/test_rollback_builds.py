@@ -13,9 +13,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from libcoop.audit import ensure_audit_tables
 from libcoop.cli import main
 from libcoop.settings import Paths
-from libcoop.warehouse.audit import ensure_audit_tables
 from libcoop.warehouse.builds import kept_builds, live_run, read_live
 from libcoop.warehouse.publish import NothingToRollBack, publish, rollback, staged_docs
 
@@ -153,6 +153,6 @@ def test_a_failed_run_is_a_row_of_audit_runs(paths, drop, monkeypatch):
     assert main(["run"]) == 1  # dbt finds no project: nothing published
     store = paths.warehouse.with_name("cooperation.audit.duckdb")
     with duckdb.connect(str(store), read_only=True) as con:
-        ((run_id, status, message),) = con.execute("select run_id, status, message from audit.runs").fetchall()
+        ((_run_id, status, message),) = con.execute("select run_id, status, message from audit.runs").fetchall()
     assert status == "failed" and "no-dbt-project-here" in message and "\n" not in message
     assert not paths.warehouse.exists()
