@@ -71,9 +71,10 @@ test: $(VENV)/.synced browser-deps font-deps ## run every test (unit, integratio
 test-unit: $(VENV)/.synced ## run the fast unit tests only
 	$(BIN)/pytest tests/unit
 
-lint: $(VENV)/.synced ## ruff (Python) and sqlfluff (dbt SQL)
+lint: $(VENV)/.synced ## ruff (Python), import-linter (the package's layers) and sqlfluff (dbt SQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 	LIBCOOP_DBT_DATABASE=$(CURDIR)/.lint.duckdb $(BIN)/sqlfluff lint dbt_project/models dbt_project/snapshots dbt_project/tests dbt_project/analyses
 
 format: $(VENV)/.synced ## format Python and SQL in place
