@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from libcoop.ingest.check import CheckedFile, check_file
 from libcoop.ingest.contract import KIND_COLUMNS, Problem
-from libcoop.ingest.drop_folder import hash_file, hashed, is_country_code, parse_file_name
+from libcoop.ingest.drop_folder import KIND_WORDS, hash_file, hashed, is_country_code, parse_file_name
 from libcoop.ingest.reports import render
 
 LABEL = re.compile(r"[A-Za-z0-9_-]{1,60}", re.ASCII)
@@ -52,7 +52,7 @@ class UploadResult:
 def target_name(kind: str, label: str, extension: str) -> str:
     """The drop-folder name of an upload: ``<kind>[_<label>].<ext>``, checked against the contract."""
     if kind not in KIND_COLUMNS:
-        raise UploadRefused(400, "Choose what the file holds: memberships, visits or donations.")
+        raise UploadRefused(400, f"Choose what the file holds: {KIND_WORDS}.")
     label = label.strip()
     if label and not LABEL.fullmatch(label):
         raise UploadRefused(

@@ -22,10 +22,13 @@ log = logging.getLogger(__name__)
 
 # ASCII only: Unicode case folding would match "donatıons" (dotless ı), "ſ" or the Kelvin sign.
 # Matched whole (``fullmatch``): "visits.csv" followed by a newline is not "visits.csv".
+# The kinds are the contract's (``KIND_COLUMNS``): a new kind is accepted here without an edit.
 FILE_NAME = re.compile(
-    r"(?P<kind>memberships|visits|donations)(?:_(?P<label>[A-Za-z0-9_-]+))?\.(?P<ext>csv|xlsx)",
+    rf"(?P<kind>{'|'.join(map(re.escape, KIND_COLUMNS))})(?:_(?P<label>[A-Za-z0-9_-]+))?\.(?P<ext>csv|xlsx)",
     re.IGNORECASE | re.ASCII,
 )
+# "memberships, visits or donations": the kinds in the words of a message.
+KIND_WORDS = ", ".join(list(KIND_COLUMNS)[:-1]) + " or " + list(KIND_COLUMNS)[-1]
 # The project's own guide for coordinators, at the top of the drop folder: not a stray.
 GUIDE_NAMES = frozenset({"README.txt"})
 
@@ -213,7 +216,7 @@ def skip_reason(folder: str, name: str) -> str | None:
         return None
     if suggestion := suggested_name(name):
         return f"rename it to {suggestion}"
-    return "names are memberships, visits or donations, optionally _<label>, ending in .csv or .xlsx"
+    return f"names are {KIND_WORDS}, optionally _<label>, ending in .csv or .xlsx"
 
 
 def _inside(path: Path, root: Path) -> bool:
