@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from libcoop.ingest.contract import PERIODS
+from libcoop.ingest.contract import KIND_COLUMNS, PERIODS
 from libcoop.ingest.reports import report_path
 from libcoop.quality.marts_suites import (
     _DIMENSION_KEYS,
@@ -209,10 +209,7 @@ def expectation_parameters(con: duckdb.DuckDBPyConnection, today: dt.date) -> di
     The date bounds are midnight UTC, as the dates of the frames validated (validation._read_frame)."""
     import pandas as pd
 
-    counts = {
-        kind: con.execute(f"select count(*) from raw.current_{kind}").fetchall()[0][0]
-        for kind in ("memberships", "visits", "donations")
-    }
+    counts = {kind: con.execute(f"select count(*) from raw.current_{kind}").fetchall()[0][0] for kind in KIND_COLUMNS}
     try:
         max_date = today.replace(year=today.year + 1)
     except ValueError:  # 29 February
@@ -228,9 +225,7 @@ def expectation_parameters(con: duckdb.DuckDBPyConnection, today: dt.date) -> di
         **{name: int(value) for name, value in totals.items()},
         "earliest_plausible_date": pd.Timestamp(EARLIEST_PLAUSIBLE_DATE, tz="UTC"),
         "max_plausible_date": pd.Timestamp(max_date, tz="UTC"),
-        "rows_in_raw_current_memberships": counts["memberships"],
-        "rows_in_raw_current_visits": counts["visits"],
-        "rows_in_raw_current_donations": counts["donations"],
+        **{f"rows_in_raw_current_{kind}": rows for kind, rows in counts.items()},
         "rows_in_raw_current_activities": sum(counts.values()),
     }
 
