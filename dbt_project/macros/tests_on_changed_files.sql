@@ -7,7 +7,7 @@
     row, and so does any dbt command run without LIBCOOP_DBT_TEST_CHANGED_FILES=1 (libcoop sets it;
     an environment variable and not a --var, because a changed --var makes dbt parse the whole
     project again). The last load is the newest in audit.file_loads, the loader's record of every
-    file of a night (libcoop.warehouse.audit); `restored` is an earlier version back in force.
+    file of a night (libcoop.audit); `restored` is an earlier version back in force.
     A test's own `where` config is kept and combined with the filter.
 
     This overrides dbt's own get_where_subquery (global project, materializations/tests), which
