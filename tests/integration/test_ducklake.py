@@ -190,7 +190,7 @@ def test_the_lake_holds_the_marts_of_the_duckdb_file(first):
             ).fetchall()
         ]
         expected = checksums(con, "cooperation", marts)
-    assert len(marts) == 16  # 12 tables and 4 views (published as tables)
+    assert len(marts) == 17  # 13 tables and 4 views (published as tables)
     assert {name: published[name] for name in marts} == expected  # table by table
     assert {name.split(".")[1]: rows for name, (rows, _) in expected.items()} == summary.mart_rows
     assert expected["marts.fct_visit"][0] == 36  # the sample's visits (docs/sample_drop.md)
@@ -337,7 +337,7 @@ def test_a_build_without_the_lakes_run_history_publishes_with_that_history(secon
     lake.publish_build(ws.lake, stranger, "elsewhere")
     with lake.connect(ws.lake, read_only=True) as con:
         runs = sorted(r for (r,) in con.execute("select run_id from lake.audit.runs").fetchall())
-    assert len(history) >= 2 and runs == sorted([*history, "elsewhere"])
+    assert history and runs == sorted([*history, "elsewhere"])
 
 
 CHECKER = """

@@ -340,7 +340,7 @@ def test_the_maintenance_dag_runs_weekly_from_its_setting(tmp_path, monkeypatch)
     monkeypatch.setenv("LIBCOOP_LAKE_MAINTENANCE_CRON", "15 4 * * 1")
     from airflow.dag_processing.dagbag import DagBag
 
-    bag = DagBag(dag_folder=str(REPO / "dags" / "ducklake_maintenance.py"), include_examples=False)
+    bag = DagBag(dag_folder=str(REPO / "dags" / "ducklake_maintenance.py"))
     assert bag.import_errors == {}
     dag = bag.dags["ducklake_maintenance"]
     assert [t.task_id for t in dag.tasks] == ["maintain"]
