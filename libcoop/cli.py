@@ -99,14 +99,9 @@ def _summary(args: argparse.Namespace) -> int:
 
 def _lake_summary(lake) -> int:  # type: ignore[no-untyped-def]
     from libcoop.runs import lake_published_summary
-    from libcoop.warehouse.lake import LakeError
     from libcoop.warehouse.lake_state import render_snapshots
 
-    try:
-        summary, snapshots = lake_published_summary(lake)
-    except LakeError as error:
-        print(f"libcoop summary: {error}", file=sys.stderr)
-        return 1
+    summary, snapshots = lake_published_summary(lake)  # a LakeError is printed by main
     print(summary.render())
     print(render_snapshots(snapshots))
     return 0
@@ -114,16 +109,11 @@ def _lake_summary(lake) -> int:  # type: ignore[no-untyped-def]
 
 def _rollback(args: argparse.Namespace) -> int:
     from libcoop.warehouse.publish import rollback
-    from libcoop.warehouse.runlock import RunInProgress
 
     paths = resolve_paths(warehouse=args.warehouse)
     if paths.lake is not None:
         return _lake_rollback(paths)
-    try:
-        done = rollback(paths, to=args.to)
-    except (NothingToRollBack, RunInProgress) as error:
-        print(f"libcoop rollback: {error}", file=sys.stderr)
-        return 1
+    done = rollback(paths, to=args.to)  # NothingToRollBack, RunInProgress: printed by main
     was = f" (it replaced the build of run {done.was_live})" if done.was_live else ""
     print(
         f"rolled back: {paths.warehouse} is the build of run {done.run_id} again{was}; recorded as {done.rollback_id}"
@@ -154,11 +144,7 @@ def _lake_rollback(paths) -> int:  # type: ignore[no-untyped-def]
     from libcoop.warehouse import lake
     from libcoop.warehouse.publish import rollback
 
-    try:
-        restored = lake.rollback(paths.lake)
-    except NothingToRollBack as error:
-        print(f"libcoop rollback: {error}", file=sys.stderr)
-        return 1
+    restored = lake.rollback(paths.lake)  # NothingToRollBack: printed by main
     try:
         rollback(paths, to=restored.run_id, record=False)  # the lake's snapshot history records it
     except NothingToRollBack:
@@ -171,15 +157,9 @@ def _lake_rollback(paths) -> int:  # type: ignore[no-untyped-def]
 
 
 def _maintain(args: argparse.Namespace) -> int:
-    from libcoop.warehouse.lake import LakeError
     from libcoop.warehouse.lake_maintenance import maintain_target
-    from libcoop.warehouse.runlock import RunInProgress
 
-    try:
-        done = maintain_target(args.warehouse, args.keep)
-    except (LakeError, RunInProgress) as error:
-        print(f"libcoop maintain: {error}", file=sys.stderr)
-        return 1
+    done = maintain_target(args.warehouse, args.keep)  # a LakeError or RunInProgress is printed by main
     print(f"maintained: {done.render()}")
     return 0
 
@@ -189,7 +169,7 @@ def _docs(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
 
-    from libcoop.transform.dbt_docs import DocsFailed, generate_docs
+    from libcoop.transform.dbt_docs import generate_docs
 
     paths = resolve_paths(warehouse=args.warehouse)
     if not paths.warehouse.exists():
@@ -198,11 +178,7 @@ def _docs(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / paths.warehouse.name
         shutil.copyfile(paths.warehouse, copy)
-        try:
-            target = generate_docs(copy, paths.warehouse.parent / "dbt_docs")
-        except DocsFailed as error:
-            print(f"libcoop docs: {error}", file=sys.stderr)
-            return 1
+        target = generate_docs(copy, paths.warehouse.parent / "dbt_docs")  # DocsFailed: printed by main
     print(f"dbt docs: {target}")
     return 0
 
