@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -69,18 +68,21 @@ def _escape_results(value: Any) -> Any:
 
 
 def _build_data_docs(
-    context: FileDataContext, run_id: str, fresh: Mapping[str, Any] | None = None
+    context: FileDataContext,
+    run_id: str,
+    fresh: Mapping[str, Any] | None = None,
+    outcomes: tuple[ExpectationOutcome, ...] = (),
+    validated_at: dt.datetime | None = None,
 ) -> tuple[Path | None, dict[str, str]]:
-    """Render this run's validation results and the suites.
+    """Keep this run's validation results and write our page of each suite.
 
-    Returns the site's folder and this run's validation result page of each suite (relative to
-    the site). The values in the stored results come from coordinators' files: they are
-    HTML-escaped first, since Great Expectations renders them unescaped. ``fresh`` holds, by
-    suite, results of this run changed since GX stored them (their failing rows named): they
-    are stored instead.
+    Returns the site's folder and the page of each suite (relative to the site). ``fresh`` holds, by
+    suite, results of this run changed since GX stored them (their failing rows named, a raw suite's
+    file versions added up): they are stored instead, their values HTML-escaped as before. Great
+    Expectations' own Data Docs are not built: their pages load scripts and styles from CDNs and a
+    logo from S3 (blank offline), and they cannot show results carried forward from earlier runs;
+    our pages show every check's result and need nothing from outside.
     """
-    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
-
     store = context.validation_results_store
     latest: dict[str, Any] = {}  # suite -> the key of its newest result of this run (a retried run has several)
     for key in store.list_keys():
@@ -90,30 +92,33 @@ def _build_data_docs(
         if suite not in latest or key.run_id.run_time > latest[suite].run_id.run_time:
             latest[suite] = key
     for suite, key in latest.items():
-        stored = (fresh or {}).get(suite) or store.get(key)
+        if suite not in (fresh or {}):
+            continue
+        stored = (fresh or {})[suite]
         for expectation_result in stored.results:
             expectation_result.result = _escape_results(expectation_result.result or {})
             if isinstance(expectation_result.exception_info, Mapping):
                 expectation_result.exception_info = _escape_results(expectation_result.exception_info)
         store.set(key, stored)
-    resources: list[Any] = list(latest.values())
-    resources += [ExpectationSuiteIdentifier(name=name) for name in SUITE_NAMES]
-    sites = context.build_data_docs(resource_identifiers=resources)
-    site_dir = None
-    for url in sites.values():
-        parsed = urlparse(url)
-        if parsed.scheme == "file":
-            site_dir = Path(unquote(parsed.path)).parent
-            break
+    site_dir = Path(context.root_directory) / "uncommitted" / "site"
+    shutil.rmtree(site_dir, ignore_errors=True)
+    (site_dir / "suites").mkdir(parents=True)
+    relations = {spec.name: spec.relation for spec in _suite_specs()}
     pages: dict[str, str] = {}
-    if site_dir is not None:
-        for suite, key in latest.items():
-            for site in context.get_docs_sites_urls(resource_identifier=key, only_if_exists=True):
-                parsed = urlparse(site.get("site_url") or "")
-                page = Path(unquote(parsed.path))
-                if parsed.scheme == "file" and page.is_relative_to(site_dir):
-                    pages[suite] = page.relative_to(site_dir).as_posix()
-                    break
+    for suite in dict.fromkeys([*SUITE_NAMES, *(o.suite for o in outcomes)]):
+        page = f"suites/{suite}.html"
+        (site_dir / page).write_text(
+            _render(
+                "suite.html.j2",
+                suite=suite,
+                relation=relations.get(suite, ""),
+                run_id=run_id,
+                validated_at=_utc(validated_at),
+                outcomes=[o for o in outcomes if o.suite == suite],
+            ),
+            encoding="utf-8",
+        )
+        pages[suite] = page
     return site_dir, pages
 
 
@@ -126,15 +131,15 @@ def publish_data_docs(report: QualityReport, target_dir: Path) -> Path:
     """Put the report's Data Docs site, with a page per reporting country, in ``target_dir``.
 
     ``target_dir`` is usually ``data_docs_target(paths.warehouse)`` (``warehouse/data_docs/``).
-    The site is copied to a temporary folder beside it, completed (our front page as
-    ``index.html``, Great Expectations' own home page as ``GX_HOME``, ``countries/index.html`` and
-    ``countries/<CC>.html``), then swapped in with two renames: readers never see half of it.
+    The site (a page per suite) is copied to a temporary folder beside it, completed (our front
+    page as ``index.html``, ``countries/index.html`` and ``countries/<CC>.html``), then swapped in
+    with two renames: readers never see half of it.
     Published for every validated run, including those whose publication is blocked (their
     failures are what people must read).
     Returns the path of the home page.
     """
     source = report.data_docs_dir
-    if source is None or not (source / "index.html").is_file():
+    if source is None or not source.is_dir():
         raise FileNotFoundError(f"no Data Docs site to publish for run {report.run_id} (looked in {source})")
     target_dir = target_dir.absolute()
     target_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -154,9 +159,6 @@ def publish_data_docs(report: QualityReport, target_dir: Path) -> Path:
 
 
 # --- pages for people -------------------------------------------------------------------------------
-
-# The home page Great Expectations builds, kept beside ours (its pages link to it as their "home").
-GX_HOME = "great_expectations.html"
 
 # What each outcome of a file means, after its one-word name.
 _OUTCOME_WORDS = {
@@ -312,7 +314,6 @@ def front_page(report: QualityReport) -> str:
         untied=untied,
         suites=_suite_rows(report),
         pages=report.validation_pages,
-        gx_home=GX_HOME,
     )
 
 
@@ -386,7 +387,5 @@ def write_country_pages(report: QualityReport, folder: Path) -> list[Path]:
 
 
 def _write_front_page(site: Path, report: QualityReport) -> None:
-    """Our front page becomes the site's index.html; Great Expectations' own moves to GX_HOME."""
-    index = site / "index.html"
-    index.replace(site / GX_HOME)
-    index.write_text(front_page(report), encoding="utf-8")
+    """Our front page: the site's index.html."""
+    (site / "index.html").write_text(front_page(report), encoding="utf-8")

@@ -201,7 +201,9 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
         countries = _country_views(con, country_rows, country_checks)
         files = run_files(con, run_id)
     _prune_results(context, keep_runs)
-    data_docs_dir, pages = _build_data_docs(context, run_id, fresh=named)
+    data_docs_dir, pages = _build_data_docs(
+        context, run_id, fresh=named, outcomes=tuple(outcomes), validated_at=validated_at
+    )
     report = QualityReport(
         run_id,
         tuple(outcomes),

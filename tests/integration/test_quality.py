@@ -385,11 +385,10 @@ def test_validation_leaves_the_committed_context_unchanged(warehouse: Path, cont
     uncommitted = context_dir / "gx" / "uncommitted"
     kept = {p.relative_to(uncommitted / "validations").parts[1] for p in (uncommitted / "validations").rglob("*.json")}
     assert kept == {"run-2"}
-    pages = {
-        p.relative_to(report.data_docs_dir / "validations").parts[1]
-        for p in report.data_docs_dir.rglob("validations/**/*.html")
-    }
-    assert pages == {"run-2"}
+    # The site holds this run's pages only.
+    pages = [report.data_docs_dir / page for page in report.validation_pages.values()]
+    assert sorted(p.name for p in (report.data_docs_dir / "suites").iterdir()) == sorted(p.name for p in pages)
+    assert all("run-2" in p.read_text(encoding="utf-8") and "run-1" not in p.read_text(encoding="utf-8") for p in pages)
 
 
 def test_a_fact_row_raw_does_not_hold_is_a_critical_failure(run_paths: Paths) -> None:
@@ -562,8 +561,8 @@ def test_a_raw_warning_names_its_file_and_row_escaped(warehouse: Path, context_d
     report = quality.validate_warehouse(warehouse, "run-raw", context_dir)
 
     page = (report.data_docs_dir / report.validation_pages["raw_visits"]).read_text(encoding="utf-8")
-    assert "<b>visits" not in page
-    assert "300000" in page and "failed 1 unexpected: " in page
+    assert "<b>visits" not in page and "SG/&lt;b&gt;visits&lt;/b&gt;.csv" in page
+    assert "failed 1 unexpected: 300000" in visible_text(page)
     # The stored result (what the Data Docs page renders) names the failing row's file and row, as
     # GX writes them when asked to (validation._name_failing_rows), not its place in the dataframe;
     # its values HTML-escaped (GX puts them into its pages as they are).

@@ -484,16 +484,10 @@ def test_publish_data_docs_swaps_in_the_site_with_the_verdict_and_the_country_pa
 
     assert index == target / "index.html"
     assert sorted(p.name for p in target.parent.iterdir()) == ["data_docs"]
-    assert sorted(p.name for p in target.iterdir()) == [
-        "countries",
-        quality.site.GX_HOME,
-        "index.html",
-        "validations",
-    ]
+    assert sorted(p.name for p in target.iterdir()) == ["countries", "index.html", "validations"]
     home = index.read_text(encoding="utf-8")
     assert 'id="libcoop-run"' in home and "GX index" not in home
-    assert "GX index" in (target / quality.site.GX_HOME).read_text(encoding="utf-8")  # kept, linked
-    assert f'href="{quality.site.GX_HOME}"' in home
+    assert "<script" not in home and "http" not in home  # nothing from outside
     assert "the build is not published" in home
     assert "<i>2015" not in home and "VN/visits_&lt;i&gt;2015&lt;/i&gt;.csv" in home
     assert "raw/reports/VN/donations.csv.report.txt" in home and "(1 problem)" in home
