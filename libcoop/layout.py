@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from libcoop.settings import Paths
@@ -36,6 +38,21 @@ def replace_folder(staging: Path, target_dir: Path) -> None:
         target_dir.replace(retired)
     staging.replace(target_dir)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+@contextmanager
+def staged_folder(target_dir: Path) -> Iterator[Path]:
+    """A folder to write in place of ``target_dir`` (not created: ``copytree`` wants it absent).
+    Swapped in whole with ``replace_folder`` when the block ends; removed if the block raises, so a
+    full disk or a failure leaves the old folder and no half-written one."""
+    target_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        yield staging
+        replace_folder(staging, target_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 def discard_build(build: Path) -> None:

@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import shutil
-import uuid
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -143,12 +142,10 @@ def build_dashboard(database: Path, target_dir: Path, cache_dir: Path | None = N
 
     The pages are written into a temporary folder beside ``target_dir`` and put in place with
     renames. Returns the path of ``index.html``."""
-    from libcoop.layout import replace_folder
+    from libcoop.layout import staged_folder
 
     target_dir = target_dir.absolute()
-    target_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with staged_folder(target_dir) as staging:
         (staging / ASSETS).mkdir(parents=True)
         with duckdb.connect(str(database), read_only=True) as con:
             pages = render_pages(con)
@@ -161,10 +158,6 @@ def build_dashboard(database: Path, target_dir: Path, cache_dir: Path | None = N
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        replace_folder(staging, target_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("dashboard written to %s (%d pages)", target_dir, len(pages))
     return target_dir / "index.html"
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import uuid
 from pathlib import Path
 
 from libcoop.errors import LibcoopError
-from libcoop.layout import replace_folder
+from libcoop.layout import staged_folder
 from libcoop.transform.dbt_build import (
     BUILD_RESULTS_NAME,
     STATE_DIRNAME,
@@ -78,15 +77,9 @@ def generate_docs(
         if missing:
             raise DocsFailed(f"dbt docs generate wrote no {', '.join(missing)} in {generated}")
 
-        target_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = target_dir.with_name(f".{target_dir.name}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
+        with staged_folder(target_dir) as staging:  # a full disk leaves no half-copied folder
             staging.mkdir()
             for source_name, target_name in DOCS_FILES.items():
                 shutil.copyfile(generated / source_name, staging / target_name)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)  # a full disk leaves no half-copied folder
-            raise
-    replace_folder(staging, target_dir)
     log.info("dbt docs written to %s", target_dir)
     return target_dir / "index.html"
