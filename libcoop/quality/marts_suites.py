@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from libcoop.ingest.contract import KIND_COLUMNS
 from libcoop.quality.results import MAX_PLAUSIBLE_AMOUNT
 from libcoop.quality.suites import _critical, _plausible_date, _suite, _warning
 
@@ -35,7 +36,7 @@ _FACT_SOURCES = {
     "fct_membership": (("memberships",), "rows_in_raw_current_memberships"),
     "fct_visit": (("visits",), "rows_in_raw_current_visits"),
     "fct_donation": (("donations",), "rows_in_raw_current_donations"),
-    "fct_cooperation_activity": (("memberships", "visits", "donations"), "rows_in_raw_current_activities"),
+    "fct_cooperation_activity": (tuple(KIND_COLUMNS), "rows_in_raw_current_activities"),  # every kind
 }
 
 # The totals each fact must share with the raw layer: (column, raw kind); the suite parameter
