@@ -27,6 +27,7 @@ MAX_MESS = 0.2
 # Two readings whose mess differs by less than this are equally plausible: neither is chosen.
 SAME_MESS = 0.05
 MAX_WORDS_JUDGED = 5_000  # distinct non-ASCII words a reading is judged on
+MAX_CHANCE_BYTES = 64  # bytes beyond ASCII up to which valid UTF-8 may be a legacy file by chance
 
 _EAST_ASIAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff61-\uff9f"
 _LATIN = "A-Za-z\u00c0-\u024f"
@@ -119,7 +120,9 @@ def decode(data: bytes, country_code: str) -> Decoded:
         utf8 = _strip_boms(data.decode("utf-8"))
     except UnicodeDecodeError:
         utf8 = None
-    if utf8 is not None and (data.isascii() or not _CHANCE_UTF8.search(utf8)):
+    # Legacy bytes form valid UTF-8 by chance only in a file with a few of them.
+    by_chance = utf8 is not None and len(data) - len(utf8) <= MAX_CHANCE_BYTES and _CHANCE_UTF8.search(utf8)
+    if utf8 is not None and not by_chance:
         return Decoded(utf8, "utf-8")
     candidates = list(dict.fromkeys((LEGACY_ENCODINGS.get(country_code, WESTERN), WESTERN)))
     readings = []

@@ -19,10 +19,21 @@ READ_TYPES = (ColumnType.DATE, ColumnType.COUNT, ColumnType.AMOUNT)
 WRITTEN = "__written"  # suffix of the column keeping a value as written, beside its reading
 
 
+# Values already in the contract's own form skip the local forms' regular expressions.
+_OWN_FORM = {
+    ColumnType.DATE: r"\d{4}(-\d{2}){0,2}",
+    ColumnType.COUNT: r"-?\d+",
+    ColumnType.AMOUNT: r"-?\d+(\.\d+)?",
+}
+
+
 def _read(column_type: ColumnType, v: str) -> str:
     if column_type is ColumnType.DATE:
-        return f"coalesce({local_date_sql(v)}, {v})"
-    return f"coalesce({grouped_number_sql(v, column_type is ColumnType.AMOUNT)}, {v})"
+        local = local_date_sql(v)
+    else:
+        local = grouped_number_sql(v, column_type is ColumnType.AMOUNT)
+    own = f"regexp_full_match({v}, '{_OWN_FORM[column_type]}')"
+    return f"case when {v} is null or {own} then {v} else coalesce({local}, {v}) end"
 
 
 def create_texts(con: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, str], row_column: str) -> None:
@@ -30,7 +41,7 @@ def create_texts(con: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, s
     when empty, local forms read; a date or number column also keeps the text as written."""
     trim = "'" + TRIMMED + "'"
     trimmed = ", ".join(f"nullif(trim({source}, {trim}), '') as \"{name}\"" for name, source in mapping.items())
-    con.execute(f"create temp table trimmed as select {row_column}, {trimmed} from raw_rows")
+    # One table made, in one pass: the trimmed values are read in a subquery.
     types = {c.name: c.type for c in columns_of(kind)}
     parts = []
     for name in mapping:
@@ -39,8 +50,8 @@ def create_texts(con: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, s
             parts.append(f'"{name}" as "{name}{WRITTEN}"')
         else:
             parts.append(f'"{name}"')
-    con.execute(f"create table texts as select {row_column}, {', '.join(parts)} from trimmed")
-    con.execute("drop table trimmed")
+    trimmed_rows = f"(select {row_column}, {trimmed} from raw_rows)"
+    con.execute(f"create table texts as select {row_column}, {', '.join(parts)} from {trimmed_rows}")
 
 
 def local_form_notes(con: duckdb.DuckDBPyConnection, kind: str, mapping: dict[str, str], row_column: str) -> list[str]:

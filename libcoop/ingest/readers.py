@@ -80,11 +80,16 @@ def finish_read(drop: DropFile, read: RawRead) -> RawRead:
     if read.table is not None:
         read.table = pa.table(
             {
-                name: pc.utf8_normalize(column, "NFC") if pa.types.is_string(column.type) else column
+                name: _nfc(column) if pa.types.is_string(column.type) else column
                 for name, column in zip(read.table.column_names, read.table.columns, strict=True)
             }
         )
     return read
+
+
+def _nfc(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    # Plain ASCII (most columns: codes, dates, numbers) is NFC already.
+    return column if pc.all(pc.string_is_ascii(column)).as_py() is not False else pc.utf8_normalize(column, "NFC")
 
 
 def _skip_title_rows(drop: DropFile, read: RawRead) -> RawRead:
