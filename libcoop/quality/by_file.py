@@ -11,6 +11,7 @@ page keeps its warnings on a night when another country changed a file.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -18,12 +19,23 @@ import numbers
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from libcoop.quality.batches import (
+    _arrow_strings,
+    _columns_checked,
+    _name_failing_rows,
+    _outcome,
+    _read_frame,
+    _read_only,
+    _release_batches,
+    _result_format,
+)
 from libcoop.quality.reads import _columns_of, _SuiteSpec
-from libcoop.quality.results import FAILING_ROWS_SHOWN, _as_text
+from libcoop.quality.results import FAILING_ROWS_SHOWN, CountryCheck, ExpectationOutcome, _as_text
 
 if TYPE_CHECKING:
     from great_expectations import ValidationDefinition
@@ -263,3 +275,80 @@ def _added_up(parts: list[Mapping[str, Any]]) -> dict[str, Any]:
     if names is not None:
         added["unexpected_index_column_names"] = names
     return added
+
+
+# --- the validation of a raw suite ----------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _RawSuite:
+    result: ExpectationSuiteValidationResult  # the suite's results, every file version's added up
+    outcomes: list[ExpectationOutcome]
+    file_results: list[FileResult]
+    country_rows: dict[str, int] = dataclasses.field(default_factory=dict)
+    country_checks: dict[str, list[CountryCheck]] = dataclasses.field(default_factory=dict)
+
+
+def validate_raw(
+    spec: _SuiteSpec,
+    definition: ValidationDefinition,
+    database: Path,
+    parameters: dict[str, Any],
+    run_identifier: Any,
+    validated_at: dt.datetime,
+) -> _RawSuite:
+    """A raw suite on each file version in force that has no results yet, as its own batch (its
+    rows only in memory); the results of the others carried forward from audit.dq_file_results.
+
+    The suite is also run on no rows, which gives GX's stored result of this run, its Data Docs
+    page: its counts are then those of every file version, added up."""
+    max_date = parameters["max_plausible_date"].date()
+    columns = _columns_checked(definition.suite, spec)
+    result_format = _result_format()
+    with _read_only(database) as con:
+        versions = file_versions(con, str(spec.kind))
+        kept = previous_results(con, spec.name)
+        carried = {
+            v: kept[(v.file_path, v.content_hash)]
+            for v in versions
+            if (v.file_path, v.content_hash) in kept
+            and still_holds(con, spec, definition, v, kept[(v.file_path, v.content_hash)], max_date)
+        }
+        empty = _read_frame(con, f"select * from ({spec.query(con)}) limit 0", columns)
+        with _arrow_strings():
+            template = definition.run(
+                batch_parameters={"dataframe": empty},
+                expectation_parameters=parameters,
+                run_id=run_identifier,
+                result_format=result_format,
+            )
+        results: list[FileResult] = []
+        for version in versions:
+            if version in carried:
+                results.extend(carried[version])
+                continue
+            path = version.file_path.replace("'", "''")
+            frame = _read_frame(con, f"select * from ({spec.query(con)}) where file_path = '{path}'", columns)
+            batch = definition.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+            with _arrow_strings():
+                result = batch.validate(
+                    definition.suite, expectation_parameters=parameters, result_format=result_format
+                )
+            _name_failing_rows(result, frame, spec)
+            results.extend(file_results(spec, result, version, max_date, run_identifier.run_name, validated_at))
+            _release_batches(definition)
+            del frame
+    _release_batches(definition)
+    log.info(
+        "%s: %d file versions validated, %d carried forward", spec.name, len(versions) - len(carried), len(carried)
+    )
+    total = merged(template, results)
+    raw = _RawSuite(total, [_outcome(spec, r) for r in total.results], results)
+    for country in sorted({v.reporting_country for v in versions if v.reporting_country}):
+        theirs = {(v.file_path, v.content_hash) for v in versions if v.reporting_country == country}
+        raw.country_rows[country] = sum(v.rows for v in versions if v.reporting_country == country)
+        mine = merged(template, [r for r in results if (r.file_path, r.content_hash) in theirs])
+        raw.country_checks[country] = [
+            CountryCheck(o, o.failing_rows) for o in (_outcome(spec, r) for r in mine.results)
+        ]
+    return raw

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from libcoop import quality
-from libcoop.quality import validation
+from libcoop.quality import by_file, validation
 from libcoop.quality.audit import record_results
 from libcoop.quality.reads import _suite_specs, expectation_parameters
 from tests.integration.test_quality import COMMITTED_CONTEXT, build_warehouse
@@ -125,7 +125,7 @@ def test_the_incremental_validation_finds_what_the_full_one_found(tmp_path: Path
             parameters = expectation_parameters(con, TODAY)
         report_outcomes, file_results, countries = [], [], {}
         for spec in raw_specs:
-            raw = validation._validate_raw(
+            raw = by_file.validate_raw(
                 spec,
                 definitions[spec.name],
                 build,
