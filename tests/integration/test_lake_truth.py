@@ -344,7 +344,7 @@ def test_the_maintenance_dag_runs_weekly_from_its_setting(tmp_path, monkeypatch)
     assert bag.import_errors == {}
     dag = bag.dags["ducklake_maintenance"]
     assert [t.task_id for t in dag.tasks] == ["maintain"]
-    assert dag.timetable._expression == "15 4 * * 1" and dag.max_active_runs == 1
+    assert dag.timetable.expression == "15 4 * * 1" and dag.max_active_runs == 1
     from airflow.sdk.exceptions import AirflowSkipException
 
     monkeypatch.setenv("LIBCOOP_WAREHOUSE", str(tmp_path / "w.duckdb"))
