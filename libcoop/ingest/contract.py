@@ -2,71 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
-
-class ColumnType(Enum):
-    TEXT = "text"  # free text, kept as written
-    LOWER_TEXT = "lower_text"  # free text, compared lower-cased (membership_type)
-    CODE = "code"  # one word of a fixed list (activity_type...)
-    COUNTRY = "country"  # ISO alpha-2 code or an English country name
-    DATE = "date"  # YYYY, YYYY-MM or YYYY-MM-DD
-    COUNT = "count"  # whole number >= 0
-    AMOUNT = "amount"  # number >= 0
-    CURRENCY = "currency"  # ISO 4217 code
-
-
-# Bounds that keep every accepted value storable and every total exact: a year the calendar
-# types of every tool downstream hold (pandas, Python, DuckDB), counts whose sums over millions
-# of rows fit a BIGINT, amounts a double holds to the cent. Beyond them a value is a typo.
-EARLIEST_YEAR = 1000
-LATEST_YEAR = 2100
-MAX_COUNT = 1_000_000_000
-MAX_AMOUNT = 1_000_000_000_000_000  # 10^15
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: ColumnType
-    required: bool = False
-    allowed: tuple[str, ...] = ()
-    minimum: int = 0  # for COUNT
-
-    @property
-    def maximum(self) -> int | None:
-        return {ColumnType.COUNT: MAX_COUNT, ColumnType.AMOUNT: MAX_AMOUNT}.get(self.type)
-
-    @property
-    def sql_type(self) -> str:
-        """The DuckDB type of the normalized value."""
-        return {ColumnType.COUNT: "bigint", ColumnType.AMOUNT: "double", ColumnType.DATE: "date"}.get(
-            self.type, "varchar"
-        )
-
-
-ACTIVITY_TYPES = (
-    "mutual_visit",
-    "delegation",
-    "business_exchange",
-    "staff_exchange",
-    "training",
-    "conference",
-    "workshop",
-    "exhibition",
-    "meeting",
+# Re-exported: the column types and accepted values are the contract's.
+from libcoop.ingest.columns import (  # noqa: F401
+    ACTIVITY_TYPES,
+    DONATION_TYPES,
+    DONOR_TYPES,
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    MAX_AMOUNT,
+    MAX_COUNT,
+    Column,
+    ColumnType,
 )
-DONATION_TYPES = ("books", "equipment", "funding", "scholarship", "expert", "software", "materials", "other")
-DONOR_TYPES = (
-    "foundation",
-    "government",
-    "embassy",
-    "library",
-    "university",
-    "company",
-    "association",
-    "international_organization",
+
+# Re-exported: the local forms are part of the contract, their patterns and SQL live beside it.
+from libcoop.ingest.local_form_patterns import (  # noqa: F401
+    DECIMAL_COMMA,
+    GROUPED_DECIMAL,
+    GROUPED_WHOLE,
+    LOCAL_DATE_FORMS,
+    NUMBER_SPACES,
+    TRIMMED,
+    decimal_comma_reading,
+    grouped_number_sql,
+    local_date_sql,
 )
 
 COMMON_COLUMNS = (
@@ -75,52 +38,151 @@ COMMON_COLUMNS = (
     Column("notes", ColumnType.TEXT),
 )
 
-KIND_COLUMNS: dict[str, tuple[Column, ...]] = {
-    "memberships": (
-        Column("institution", ColumnType.TEXT, required=True),
-        Column("country", ColumnType.COUNTRY, required=True),
-        Column("organization", ColumnType.TEXT, required=True),
-        Column("membership_type", ColumnType.LOWER_TEXT),
-        Column("joined", ColumnType.DATE, required=True),
-        Column("left", ColumnType.DATE),
-    ),
-    "visits": (
-        Column("activity_type", ColumnType.CODE, required=True, allowed=ACTIVITY_TYPES),
-        Column("host_institution", ColumnType.TEXT),
-        Column("host_country", ColumnType.COUNTRY),
-        Column("guest_institution", ColumnType.TEXT),
-        Column("guest_country", ColumnType.COUNTRY),
-        Column("start_date", ColumnType.DATE, required=True),
-        Column("end_date", ColumnType.DATE),
-        Column("delegations", ColumnType.COUNT, minimum=1),
-        Column("participants", ColumnType.COUNT),
-        Column("event", ColumnType.TEXT),
-        Column("program", ColumnType.TEXT),
-        Column("city", ColumnType.TEXT),
-    ),
-    "donations": (
-        Column("donor", ColumnType.TEXT, required=True),
-        Column("donor_country", ColumnType.COUNTRY, required=True),
-        Column("donor_type", ColumnType.CODE, allowed=DONOR_TYPES),
-        Column("recipient_institution", ColumnType.TEXT, required=True),
-        Column("recipient_country", ColumnType.COUNTRY, required=True),
-        Column("donation_type", ColumnType.CODE, required=True, allowed=DONATION_TYPES),
-        Column("project", ColumnType.TEXT),
-        Column("description", ColumnType.TEXT),
-        Column("quantity", ColumnType.COUNT),
-        Column("amount", ColumnType.AMOUNT),
-        Column("currency", ColumnType.CURRENCY),
-        Column("start_date", ColumnType.DATE, required=True),
-        Column("end_date", ColumnType.DATE),
-    ),
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of drop file: everything the check, the load, the templates, the suites and the
+    dbt seed of accepted values read about it. A new kind is one entry of ``KINDS``."""
+
+    name: str  # the file name's first word and the raw table: raw.<name>, raw.current_<name>
+    columns: tuple[Column, ...]  # its own columns, after COMMON_COLUMNS
+    period: tuple[str, str]  # (start, end): the end may not come before the start
+    fact_table: str  # the dbt mart with one row per raw row: marts.<fact_table>
+    noun: tuple[str, str]  # one row, several rows, in messages
+    example: Mapping[str, str] = field(default_factory=dict)  # the templates' example row
+    # (institution column, its country column): names resolved among that country's institutions.
+    institutions: tuple[tuple[str, str], ...] = ()
+    organizations: tuple[str, ...] = ()  # columns naming an organization (resolved worldwide)
+    # Cross-column rules: (column, other): a value in column requires one in other.
+    requires: tuple[tuple[str, str], ...] = ()
+    # (institution, country) sides of which at least one institution is given, each with its country.
+    sides: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def raw_table(self) -> str:
+        return f"raw.{self.name}"
+
+    @property
+    def current_view(self) -> str:
+        return f"raw.current_{self.name}"
+
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            "memberships",
+            (
+                Column("institution", ColumnType.TEXT, required=True),
+                Column("country", ColumnType.COUNTRY, required=True),
+                Column("organization", ColumnType.TEXT, required=True),
+                Column("membership_type", ColumnType.LOWER_TEXT),
+                Column("joined", ColumnType.DATE, required=True),
+                Column("left", ColumnType.DATE),
+            ),
+            period=("joined", "left"),
+            fact_table="fct_membership",
+            noun=("membership", "memberships"),
+            example=MappingProxyType(
+                {
+                    "record_id": "m1",
+                    "source": "IFLA membership directory 2001",
+                    "institution": "National Library of Viet Nam",
+                    "country": "VN",
+                    "organization": "IFLA",
+                    "membership_type": "member",
+                    "joined": "2000",
+                }
+            ),
+            institutions=(("institution", "country"),),
+            organizations=("organization",),
+        ),
+        Kind(
+            "visits",
+            (
+                Column("activity_type", ColumnType.CODE, required=True, allowed=ACTIVITY_TYPES),
+                Column("host_institution", ColumnType.TEXT),
+                Column("host_country", ColumnType.COUNTRY),
+                Column("guest_institution", ColumnType.TEXT),
+                Column("guest_country", ColumnType.COUNTRY),
+                Column("start_date", ColumnType.DATE, required=True),
+                Column("end_date", ColumnType.DATE),
+                Column("delegations", ColumnType.COUNT, minimum=1),
+                Column("participants", ColumnType.COUNT),
+                Column("event", ColumnType.TEXT),
+                Column("program", ColumnType.TEXT),
+                Column("city", ColumnType.TEXT),
+            ),
+            period=("start_date", "end_date"),
+            fact_table="fct_visit",
+            noun=("visit", "visits"),
+            example=MappingProxyType(
+                {
+                    "record_id": "v1",
+                    "source": "NLC annual report 2016",
+                    "activity_type": "business_exchange",
+                    "host_institution": "National Library of China",
+                    "host_country": "CN",
+                    "guest_institution": "National Diet Library",
+                    "guest_country": "JP",
+                    "start_date": "2016-11-28",
+                    "end_date": "2016-12-04",
+                    "delegations": "1",
+                    "participants": "12",
+                    "event": "35th business exchange",
+                    "city": "Beijing",
+                }
+            ),
+            institutions=(("host_institution", "host_country"), ("guest_institution", "guest_country")),
+            sides=(("host_institution", "host_country"), ("guest_institution", "guest_country")),
+        ),
+        Kind(
+            "donations",
+            (
+                Column("donor", ColumnType.TEXT, required=True),
+                Column("donor_country", ColumnType.COUNTRY, required=True),
+                Column("donor_type", ColumnType.CODE, allowed=DONOR_TYPES),
+                Column("recipient_institution", ColumnType.TEXT, required=True),
+                Column("recipient_country", ColumnType.COUNTRY, required=True),
+                Column("donation_type", ColumnType.CODE, required=True, allowed=DONATION_TYPES),
+                Column("project", ColumnType.TEXT),
+                Column("description", ColumnType.TEXT),
+                Column("quantity", ColumnType.COUNT),
+                Column("amount", ColumnType.AMOUNT),
+                Column("currency", ColumnType.CURRENCY),
+                Column("start_date", ColumnType.DATE, required=True),
+                Column("end_date", ColumnType.DATE),
+            ),
+            period=("start_date", "end_date"),
+            fact_table="fct_donation",
+            noun=("donation", "donations"),
+            example=MappingProxyType(
+                {
+                    "record_id": "d1",
+                    "source": "NLV report on international cooperation 2000-2012",
+                    "donor": "Atlantic Philanthropies",
+                    "donor_country": "US",
+                    "donor_type": "foundation",
+                    "recipient_institution": "National Library of Viet Nam",
+                    "recipient_country": "VN",
+                    "donation_type": "funding",
+                    "project": "DDC 14 translation",
+                    "amount": "100000",
+                    "currency": "USD",
+                    "start_date": "2004",
+                    "end_date": "2006",
+                }
+            ),
+            institutions=(("donor", "donor_country"), ("recipient_institution", "recipient_country")),
+            requires=(("amount", "currency"),),
+        ),
+    )
 }
 
+# Derived views of KINDS, kept for their callers.
+KIND_COLUMNS: dict[str, tuple[Column, ...]] = {name: kind.columns for name, kind in KINDS.items()}
 # (start, end) pairs where the end may not come before the start.
-PERIODS: dict[str, tuple[str, str]] = {
-    "memberships": ("joined", "left"),
-    "visits": ("start_date", "end_date"),
-    "donations": ("start_date", "end_date"),
-}
+PERIODS: dict[str, tuple[str, str]] = {name: kind.period for name, kind in KINDS.items()}
 
 DATE_PRECISIONS = ("year", "month", "day")
 
@@ -137,60 +199,8 @@ def period_last_day_sql(first: str, precision: str) -> str:
     )
 
 
-# (turn 3) Local forms that are read, with a note showing the reading. Each pattern is written
-# once, with literal characters only, so that DuckDB's RE2 (the check) and Python's re (tests,
-# suggestions) read it alike. Groups: year, month, day (the last two optional).
-LOCAL_DATE_FORMS = (
-    r"(\d{4})[/.](\d{1,2})(?:[/.](\d{1,2}))?",  # 2023/4/1, 2023.04: Excel's default in JP, CN, KR
-    r"(\d{4})\s*年(?:\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*日)?)?",  # 2023年4月1日
-    r"(\d{4})\s*년(?:\s*(\d{1,2})\s*월(?:\s*(\d{1,2})\s*일)?)?",  # 2023년 4월 1일
-)
-# Spaces a spreadsheet puts beside or inside a number: no-break, thin, narrow no-break.
-NUMBER_SPACES = " \u00a0\u2009\u202f"
-# Thousands in groups of three, with commas or with spaces (never both); the decimal mark is '.'.
-GROUPED_WHOLE = rf"\d{{1,3}}(?:,\d{{3}})+|\d{{1,3}}(?:[{NUMBER_SPACES}]\d{{3}})+"
-GROUPED_DECIMAL = rf"(?:{GROUPED_WHOLE})(?:\.\d+)?"
-# A decimal comma (1.234,56; 12,5): rejected, with its likely reading suggested.
-DECIMAL_COMMA = r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+,\d{1,2}|\d+,\d{4,}"
-# What is trimmed from every value: spaces, tabs, no-break and ideographic spaces.
-TRIMMED = " \t\u00a0\u2009\u202f\u3000"
-
-
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def local_date_sql(v: str) -> str:
-    """SQL: the YYYY, YYYY-MM or YYYY-MM-DD text a local form of a date stands for, NULL for any
-    other text (and for a local form naming no real day, which stays as written and is rejected)."""
-    cases = []
-    for form in LOCAL_DATE_FORMS:
-        p = _sql_literal(form)
-        year, month, day = (f"nullif(regexp_extract({v}, {p}, {g}), '')" for g in (1, 2, 3))
-        iso = f"{year} || coalesce('-' || lpad({month}, 2, '0'), '') || coalesce('-' || lpad({day}, 2, '0'), '')"
-        cases.append(f"when regexp_full_match({v}, {p}) then {iso}")
-    iso = "case " + " ".join(cases) + " end"
-    valid = (
-        f"length({iso}) = 4 or (length({iso}) = 7 and try_cast({iso} || '-01' as date) is not null) "
-        f"or try_cast({iso} as date) is not null"
-    )
-    return f"case when {valid} then {iso} end"
-
-
-def grouped_number_sql(v: str, decimals: bool) -> str:
-    """SQL: the digits of a number written with thousands groups (1,500,000 or 1 500 000), NULL otherwise."""
-    form = _sql_literal(GROUPED_DECIMAL if decimals else GROUPED_WHOLE)
-    spaces = _sql_literal("[," + NUMBER_SPACES + "]")
-    return f"case when regexp_full_match({v}, {form}) then regexp_replace({v}, {spaces}, '', 'g') end"
-
-
-def decimal_comma_reading(text: str) -> str:
-    """The likely reading of a number with a decimal comma: '1.234,56' -> '1234.56'."""
-    return text.replace(".", "").replace(",", ".")
-
-
 # Visits: a side's country is required when its institution is given.
-VISIT_SIDES = (("host_institution", "host_country"), ("guest_institution", "guest_country"))
+VISIT_SIDES = KINDS["visits"].sides
 
 
 @dataclass(frozen=True)

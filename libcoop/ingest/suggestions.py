@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process, utils
 
-from libcoop.ingest.contract import Problem, columns_of
+from libcoop.ingest.contract import KINDS, Problem, columns_of
 from libcoop.review import SpellingIndex, closest_institutions, known_spellings
 
 # Below these scores (0-100) a guess is more confusing than helpful.
@@ -112,24 +112,14 @@ def with_suggestion(problem: Problem, kind: str, unknown_headers: Iterable[str] 
 
 # --- names the warehouse will not resolve --------------------------------------------------------
 
-# The columns holding institution or organization names, and the seed lists that resolve them.
-NAME_COLUMNS = {
-    "institution": "institutions",
-    "host_institution": "institutions",
-    "guest_institution": "institutions",
-    "donor": "institutions",
-    "recipient_institution": "institutions",
-    "organization": "organizations",
+# The columns holding institution or organization names, and the seed lists that resolve them
+# (``Kind.institutions`` and ``Kind.organizations`` of the contract).
+NAME_COLUMNS = {column: "institutions" for kind in KINDS.values() for column, _ in kind.institutions} | {
+    column: "organizations" for kind in KINDS.values() for column in kind.organizations
 }
 # The column giving the country of each institution column: a name resolves, and is suggested,
 # only among the institutions of that country (contract section 1).
-NAME_COUNTRY_COLUMNS = {
-    "institution": "country",
-    "host_institution": "host_country",
-    "guest_institution": "guest_country",
-    "donor": "donor_country",
-    "recipient_institution": "recipient_country",
-}
+NAME_COUNTRY_COLUMNS = {column: country for kind in KINDS.values() for column, country in kind.institutions}
 
 
 def normalize_name(text: str) -> str:

@@ -15,12 +15,14 @@ from __future__ import annotations
 import csv
 import io
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
-from libcoop.ingest.contract import KIND_COLUMNS, Column, ColumnType, columns_of
+from libcoop.ingest.contract import KINDS as CONTRACT_KINDS
+from libcoop.ingest.contract import Column, ColumnType, columns_of
 from libcoop.settings import project_root
 
-KINDS = tuple(KIND_COLUMNS)  # memberships, visits, donations
+KINDS = tuple(CONTRACT_KINDS)  # memberships, visits, donations
 
 
 def templates_dir() -> Path:
@@ -28,49 +30,9 @@ def templates_dir() -> Path:
     return project_root() / "raw" / "templates"
 
 
-# One example row per kind, taken from the seed documents. Every value must pass the contract
-# check (the test of the templates runs `libcoop check` on them).
-EXAMPLES: dict[str, dict[str, str]] = {
-    "memberships": {
-        "record_id": "m1",
-        "source": "IFLA membership directory 2001",
-        "institution": "National Library of Viet Nam",
-        "country": "VN",
-        "organization": "IFLA",
-        "membership_type": "member",
-        "joined": "2000",
-    },
-    "visits": {
-        "record_id": "v1",
-        "source": "NLC annual report 2016",
-        "activity_type": "business_exchange",
-        "host_institution": "National Library of China",
-        "host_country": "CN",
-        "guest_institution": "National Diet Library",
-        "guest_country": "JP",
-        "start_date": "2016-11-28",
-        "end_date": "2016-12-04",
-        "delegations": "1",
-        "participants": "12",
-        "event": "35th business exchange",
-        "city": "Beijing",
-    },
-    "donations": {
-        "record_id": "d1",
-        "source": "NLV report on international cooperation 2000-2012",
-        "donor": "Atlantic Philanthropies",
-        "donor_country": "US",
-        "donor_type": "foundation",
-        "recipient_institution": "National Library of Viet Nam",
-        "recipient_country": "VN",
-        "donation_type": "funding",
-        "project": "DDC 14 translation",
-        "amount": "100000",
-        "currency": "USD",
-        "start_date": "2004",
-        "end_date": "2006",
-    },
-}
+# One example row per kind (``Kind.example`` in the contract), taken from the seed documents.
+# Every value must pass the contract check (the test of the templates runs `libcoop check` on them).
+EXAMPLES: dict[str, Mapping[str, str]] = {name: kind.example for name, kind in CONTRACT_KINDS.items()}
 
 HINTS: dict[ColumnType, str] = {
     ColumnType.TEXT: "Free text, in any script.",
