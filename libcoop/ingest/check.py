@@ -7,8 +7,6 @@ spelling, in Python, through the country libraries."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -18,9 +16,9 @@ from libcoop.ingest.cleaning import clean_read
 from libcoop.ingest.contract import (
     DECIMAL_COMMA,
     EARLIEST_YEAR,
+    KINDS,
     LATEST_YEAR,
     PERIODS,
-    VISIT_SIDES,
     Column,
     ColumnType,
     Problem,
@@ -30,59 +28,16 @@ from libcoop.ingest.contract import (
 )
 from libcoop.ingest.drop_folder import DropFile
 from libcoop.ingest.local_forms import create_texts, local_form_notes
+from libcoop.ingest.name_warnings import garbled_text_warnings, unresolved_name_warnings
 from libcoop.ingest.readers import ROW_COLUMN, RawRead, duckdb_config, read_drop_file
-from libcoop.ingest.suggestions import NAME_COLUMNS, NAME_COUNTRY_COLUMNS, unresolved_name_warning, with_suggestion
+from libcoop.ingest.suggestions import with_suggestion
+from libcoop.ingest.verdict import CheckedFile, StoredRows  # noqa: F401  (re-exported: the check's verdict)
 from libcoop.reference import country_readings, currency_codes, resolve_countries
-from libcoop.settings import dbt_project_dir
 
 log = logging.getLogger(__name__)
 
 MAX_PROBLEM_EXAMPLES = 200  # listed one by one; beyond that, counted per rule
 MAX_COLUMNS_NAMED = 5  # unknown columns named one by one; more are counted
-
-
-@dataclass(frozen=True)
-class StoredRows:
-    """Rows kept as Parquet, with their count (from the file's footer, without reading them)."""
-
-    count: int
-    read: Callable[[], pa.Table]
-    # The Parquet file itself, when the rows are kept in one (not in a lake): DuckDB reads it there.
-    path: Path | None = None
-
-
-@dataclass
-class CheckedFile:
-    """The verdict on one file: its normalized rows when every rule holds, else its problems."""
-
-    drop: DropFile
-    problems: list[Problem] = field(default_factory=list)
-    problem_counts: dict[str, int] = field(default_factory=dict)  # rule -> rows breaking it
-    warnings: list[str] = field(default_factory=list)
-    rows: pa.Table | None = None
-    # A staged verdict's rows stay where they were kept (libcoop.ingest.staged) until the load
-    # appends them, one file at a time: a drop of 1M rows is never in memory at once.
-    stored_rows: StoredRows | None = None
-
-    @property
-    def accepted(self) -> bool:
-        return not self.problems
-
-    @property
-    def row_count(self) -> int:
-        if self.rows is not None:
-            return self.rows.num_rows
-        return self.stored_rows.count if self.stored_rows is not None else 0
-
-    def read_rows(self) -> pa.Table | None:
-        """The normalized rows: in memory, or read from where the verdict kept them."""
-        if self.rows is not None or self.stored_rows is None:
-            return self.rows
-        return self.stored_rows.read()
-
-    @property
-    def problem_total(self) -> int:
-        return sum(self.problem_counts.values()) or len(self.problems)
 
 
 def check_file(drop: DropFile, root: Path) -> CheckedFile:
@@ -292,19 +247,21 @@ def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, st
         start_first, _, _ = _date_parts(start, mapping)
         _, _, end_last = _date_parts(end, mapping)
         queries.append(("end_before_start", end, f"{end_last} < {start_first}", f"{start} is {{{start}}}"))
-    if kind == "donations" and "amount" in mapping:
-        queries.append(
-            (
-                "amount_without_currency",
-                "currency",
-                f"{_value('amount', mapping)} is not null and {_value('currency', mapping)} is null",
-                "",
+    spec = KINDS[kind]
+    for column, other in spec.requires:  # e.g. donations: an amount needs its currency
+        if column in mapping:
+            queries.append(
+                (
+                    f"{column}_without_{other}",
+                    other,
+                    f"{_value(column, mapping)} is not null and {_value(other, mapping)} is null",
+                    "",
+                )
             )
-        )
-    if kind == "visits":
-        host, guest = (_value(inst, mapping) for inst, _ in VISIT_SIDES)
-        queries.append(("side_missing", "host_institution", f"{host} is null and {guest} is null", ""))
-        for institution, country in VISIT_SIDES:
+    if spec.sides:  # visits: a host or a guest, each with its country
+        first, second = (_value(inst, mapping) for inst, _ in spec.sides)
+        queries.append(("side_missing", spec.sides[0][0], f"{first} is null and {second} is null", ""))
+        for institution, country in spec.sides:
             queries.append(
                 (
                     "country_for_side_missing",
@@ -384,68 +341,12 @@ def _check_rows(drop: DropFile, table: pa.Table, mapping: dict[str, str], checke
                 continue
             problem = Problem(drop.relative_path, rule, row_number, column_name, value, detail or None)
             checked.problems.append(with_suggestion(problem, drop.kind))
-        _warn_garbled_text(drop, mapping, con, checked)
-        _warn_unresolved_names(drop, mapping, con, checked)
+        checked.warnings += [f"{drop.relative_path}: {w}" for w in garbled_text_warnings(drop.kind, mapping, con)]
+        checked.warnings += [f"{drop.relative_path}: {w}" for w in unresolved_name_warnings(mapping, con)]
         if not checked.problems:
             checked.rows = con.sql(_normalize_sql(drop.kind, mapping)).to_arrow_table()
     finally:
         con.close()
-
-
-def _distinct_values(
-    con: duckdb.DuckDBPyConnection, column: str, limit: int | None = None, *, non_ascii: bool = False
-) -> list[tuple[str, int]]:
-    """Each distinct value of ``column`` in table ``src`` with the first row it is on, in row order;
-    with ``non_ascii``, only the values with a character beyond ASCII (more bytes than characters)."""
-    only = f' and strlen("{column}") > length("{column}")' if non_ascii else ""
-    sql = f'select "{column}", min({ROW_COLUMN}) from src where "{column}" is not null{only} group by 1 order by 2'
-    return con.execute(sql + (f" limit {limit}" if limit else "")).fetchall()
-
-
-MAX_TEXTS_CHECKED = 10_000  # distinct values per column looked at for mojibake
-
-
-def _warn_garbled_text(
-    drop: DropFile, mapping: dict[str, str], con: duckdb.DuckDBPyConnection, checked: CheckedFile
-) -> None:
-    """Warn about UTF-8 text that was once decoded as cp1252 and saved again ('ThÆ° viá»‡n'): valid
-    UTF-8, so the file loads, but the coordinator should know and send the original."""
-    import ftfy
-    from ftfy import badness
-
-    for column in columns_of(drop.kind):
-        if column.type not in (ColumnType.TEXT, ColumnType.LOWER_TEXT) or column.name not in mapping:
-            continue
-        # Mojibake is made of characters beyond ASCII: plain ASCII values cannot be garbled.
-        for value, row in _distinct_values(con, column.name, MAX_TEXTS_CHECKED, non_ascii=True):
-            if badness.is_bad(value) and (fixed := ftfy.fix_text(value)) != value:
-                checked.warnings.append(
-                    f'{drop.relative_path}: row {row}, column {column.name}: the text "{value[:80]}" looks garbled '
-                    f'(probably "{fixed[:80]}"): the file was likely opened with the wrong encoding and saved '
-                    "again; please send it again saved from the original as CSV UTF-8"
-                )
-
-
-MAX_NAME_WARNINGS = 50  # unknown names listed per file
-
-
-def _warn_unresolved_names(
-    drop: DropFile, mapping: dict[str, str], con: duckdb.DuckDBPyConnection, checked: CheckedFile
-) -> None:
-    """Names no curated spelling matches load as institutions of their own: say so, with the closest."""
-    seeds = dbt_project_dir() / "seeds"
-    listed = 0
-    for column in NAME_COLUMNS:
-        if column not in mapping:
-            continue
-        country = NAME_COUNTRY_COLUMNS.get(column)
-        iso2 = f'"iso2__{country}"' if country in mapping else "null"
-        distinct = f'select "{column}", {iso2}, min({ROW_COLUMN}) from src where "{column}" is not null'
-        for value, iso2_value, row in con.execute(distinct + " group by 1, 2 order by 3").fetchall():
-            warning = unresolved_name_warning(column, value, row, seeds, iso2_value)
-            if warning and listed < MAX_NAME_WARNINGS:
-                checked.warnings.append(f"{drop.relative_path}: {warning}")
-                listed += 1
 
 
 def _normalize_sql(kind: str, mapping: dict[str, str]) -> str:

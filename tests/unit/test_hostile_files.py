@@ -228,7 +228,7 @@ def test_case10_clean_native_scripts_are_not_flagged(drop):
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(max_codepoint=127), min_size=1, max_size=60))
 def test_case10_ascii_text_is_never_garbled_so_the_check_skips_it(text):
-    """The mojibake check looks only at values with a character beyond ASCII (check._warn_garbled_text):
+    """The mojibake check looks only at values with a character beyond ASCII (name_warnings.garbled_text_warnings):
     ftfy finds nothing to fix in plain ASCII, whatever it is."""
     assert not badness.is_bad(text) or ftfy.fix_text(text) == text
 
