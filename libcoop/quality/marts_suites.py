@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from libcoop.ingest.contract import KIND_COLUMNS
+from libcoop.ingest.contract import KINDS, ColumnType
 from libcoop.quality.results import MAX_PLAUSIBLE_AMOUNT
 from libcoop.quality.suites import _critical, _plausible_date, _suite, _warning
 
@@ -31,29 +31,29 @@ _DIMENSION_KEYS = {
     "dim_date": "date_key",
 }
 
-# The raw rows each fact holds one row for: (the raw kinds, the suite parameter with their count).
-_FACT_SOURCES = {
-    "fct_membership": (("memberships",), "rows_in_raw_current_memberships"),
-    "fct_visit": (("visits",), "rows_in_raw_current_visits"),
-    "fct_donation": (("donations",), "rows_in_raw_current_donations"),
-    "fct_cooperation_activity": (tuple(KIND_COLUMNS), "rows_in_raw_current_activities"),  # every kind
+# The raw rows each fact holds one row for: (the raw kinds, the suite parameter with their count);
+# one fact per kind of the contract (Kind.fact_table), and fct_cooperation_activity for every kind.
+_FACT_SOURCES = {kind.fact_table: ((name,), f"rows_in_raw_current_{name}") for name, kind in KINDS.items()} | {
+    "fct_cooperation_activity": (tuple(KINDS), "rows_in_raw_current_activities")
 }
 
-# The totals each fact must share with the raw layer: (column, raw kind); the suite parameter
-# ``<column>_in_raw_current_<kind>`` holds the raw total (libcoop.quality.reads).
+# The totals each fact must share with the raw layer: (column, raw kind), the counts of its kind;
+# the suite parameter ``<column>_in_raw_current_<kind>`` holds the raw total (libcoop.quality.reads).
 _FACT_TOTALS = {
-    "fct_membership": (),
-    "fct_visit": (("delegations", "visits"), ("participants", "visits")),
-    "fct_donation": (("quantity", "donations"),),
-    "fct_cooperation_activity": (("delegations", "visits"), ("participants", "visits"), ("quantity", "donations")),
+    kind.fact_table: tuple((c.name, name) for c in kind.columns if c.type is ColumnType.COUNT)
+    for name, kind in KINDS.items()
 }
+_FACT_TOTALS["fct_cooperation_activity"] = tuple(total for totals in _FACT_TOTALS.values() for total in totals)
+
+
+def _start_day(start: str) -> tuple[str, str]:
+    """The date key of a period's start in a fact, and the helper column holding its day."""
+    stem = start.removesuffix("_date")  # joined -> joined_date_key, start_date -> start_date_key
+    return f"{stem}_date_key", f"{stem}_day"
+
 
 # The date key of each fact whose day is checked for plausibility, and the helper column holding it.
-_FACT_START_DAYS = {
-    "fct_membership": ("joined_date_key", "joined_day"),
-    "fct_visit": ("start_date_key", "start_day"),
-    "fct_donation": ("start_date_key", "start_day"),
-}
+_FACT_START_DAYS = {kind.fact_table: _start_day(kind.period[0]) for kind in KINDS.values()}
 
 # Helper columns (libcoop.quality.reads): NULL on a good row, words saying what is wrong otherwise.
 UNTRACED_ROW = "not_in_raw"  # the fact row's file and row, when no current raw row has them

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from libcoop.ingest.contract import KIND_COLUMNS, PERIODS
+from libcoop.ingest.contract import KIND_COLUMNS, KINDS, PERIODS
 from libcoop.ingest.reports import report_path
 from libcoop.quality.marts_suites import (
     _DIMENSION_KEYS,
@@ -153,15 +153,12 @@ def _has_fx_rate_sql(con: duckdb.DuckDBPyConnection) -> str:
     return "case when f.amount is not null then f.amount_usd is not null end"
 
 
-_NOUNS = {
-    "memberships": ("membership", "memberships"),
-    "visits": ("visit", "visits"),
-    "donations": ("donation", "donations"),
-    "fct_membership": ("membership", "memberships"),
-    "fct_visit": ("visit", "visits"),
-    "fct_donation": ("donation", "donations"),
-    "fct_cooperation_activity": ("activity", "activities"),
-}
+# (one row, several rows) of each raw kind and fact, in the suites' messages.
+_NOUNS = (
+    {name: kind.noun for name, kind in KINDS.items()}
+    | {kind.fact_table: kind.noun for kind in KINDS.values()}
+    | {"fct_cooperation_activity": ("activity", "activities")}
+)
 
 
 def _suite_specs() -> tuple[_SuiteSpec, ...]:
