@@ -46,6 +46,12 @@ TABLES = {
         "expectation varchar not null, column_name varchar, severity varchar not null, success boolean not null, "
         "observed_value varchar, unexpected_count bigint, description varchar"
     ),
+    # The raw suites' results per file version in force (libcoop.quality.by_file), carried forward.
+    "dq_file_results": (
+        "file_path varchar not null, content_hash varchar not null, reporting_country varchar, "
+        "suite varchar not null, expectation_id varchar not null, success boolean not null, "
+        "result varchar, exception_info varchar, max_plausible_date date, run_id varchar, validated_at timestamptz"
+    ),
     # The monitors' warnings of each run (libcoop.quality.monitors): freshness, volume, schema.
     "monitor_findings": (
         "run_id varchar not null, country_code varchar not null, kind varchar not null, file_path varchar, "

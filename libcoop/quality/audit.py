@@ -5,7 +5,6 @@ from __future__ import annotations
 import duckdb
 
 from libcoop.audit import ensure_audit_tables
-from libcoop.quality.by_file import FILE_RESULTS_COLUMNS
 from libcoop.quality.results import QualityReport
 
 
@@ -13,7 +12,6 @@ def ensure_dq_results_table(con: duckdb.DuckDBPyConnection) -> None:
     """Create audit.dq_results (one row per expectation per validation), audit.dq_file_results (one row
     per raw expectation per file version in force) and the other audit tables."""
     ensure_audit_tables(con)
-    con.execute(f"create table if not exists audit.dq_file_results ({FILE_RESULTS_COLUMNS})")
 
 
 def record_results(con: duckdb.DuckDBPyConnection, report: QualityReport) -> None:

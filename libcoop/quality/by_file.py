@@ -44,16 +44,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FILE_RESULTS_COLUMNS = (
-    "file_path varchar not null, content_hash varchar not null, reporting_country varchar, "
-    "suite varchar not null, expectation_id varchar not null, success boolean not null, "
-    "result varchar, exception_info varchar, max_plausible_date date, run_id varchar, validated_at timestamptz"
-)
-
 
 @dataclass(frozen=True)
 class FileResult:
-    """One expectation's result on the rows of one file version (a row of audit.dq_file_results)."""
+    """One expectation's result on the rows of one file version: a row of audit.dq_file_results, its
+    columns in this order (defined in libcoop.audit)."""
 
     file_path: str
     content_hash: str

@@ -81,6 +81,7 @@ def test_every_audit_table_has_one_definition(tmp_path: Path) -> None:
         ).fetchall()
     assert tables == [
         ("build_fingerprints",),
+        ("dq_file_results",),
         ("dq_results",),
         ("file_loads",),
         ("file_rejections",),
