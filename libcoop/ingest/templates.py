@@ -7,7 +7,8 @@ Excel does not turn 2015-11 into a date of its own), required columns marked, an
 header cell. Columns and accepted values come from ``libcoop.ingest.contract`` (and the currency codes
 from ``libcoop.reference``), so a template never disagrees with the checks.
 
-Regenerate with ``make templates`` (``python -m libcoop.ingest.templates``).
+Regenerate with ``make templates`` (``python -m libcoop.ingest.templates``), which also writes the
+dbt seed ``contract_accepted_values.csv`` of the contract's lists of accepted values.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from libcoop.ingest.contract import KINDS as CONTRACT_KINDS
 from libcoop.ingest.contract import Column, ColumnType, columns_of
-from libcoop.settings import project_root
+from libcoop.settings import dbt_project_dir, project_root
 
 KINDS = tuple(CONTRACT_KINDS)  # memberships, visits, donations
 
@@ -152,6 +153,29 @@ def write_templates(folder: Path | None = None) -> list[Path]:
     return written
 
 
+ACCEPTED_VALUES_SEED = "contract_accepted_values.csv"
+
+
+def accepted_values_csv() -> str:
+    """The contract's lists of accepted values as a dbt seed (kind, column_name, accepted_value), so
+    the dbt tests of the marts read the lists the check enforces instead of restating them."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["kind", "column_name", "accepted_value"])
+    for name, kind in CONTRACT_KINDS.items():
+        for column in kind.columns:
+            writer.writerows([name, column.name, value] for value in column.allowed)
+    return out.getvalue()
+
+
+def write_accepted_values_seed(seeds: Path | None = None) -> Path:
+    """Write ``contract_accepted_values.csv`` into ``seeds`` (default dbt_project/seeds/)."""
+    path = (seeds or dbt_project_dir() / "seeds") / ACCEPTED_VALUES_SEED
+    path.write_bytes(accepted_values_csv().encode("utf-8"))
+    return path
+
+
 if __name__ == "__main__":
     for written in write_templates(Path(sys.argv[1]) if len(sys.argv) > 1 else templates_dir()):
         print(written)
+    print(write_accepted_values_seed())
