@@ -27,6 +27,10 @@ as `drop_folder_watch` reports new files from coordinators; never two builds at 
 7. **release_lease** drops the lease, whatever happened before it (trigger rule `all_done`); a
    run that ended before its publish is recorded as `failed` in `audit.runs` (by its run id).
 
+Each task takes the run's step context (`libcoop.runs.StepContext`: run id, drop folder,
+warehouse, start, and the build once `load` made it), made once by `take_lease`, and its own
+inputs; `publish` updates the asset `libcoop_warehouse`.
+
 Every task that writes the DuckDB build runs in the one-slot pool `duckdb_writer`. With a
 DuckLake target, the mapped checks write their verdicts to the lake in parallel, from any worker.
 A failed task calls `libcoop.notify.notify_failure` (Airflow connection `libcoop_alerts`).
@@ -36,14 +40,19 @@ The logic lives in the `libcoop` package; this file only declares when and in wh
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
 
 from libcoop.notify import notify_failure
 from libcoop.settings import DROP_FOLDER_ASSET, schedule_cron, schedule_timezone
 
+if TYPE_CHECKING:
+    from libcoop.runs import StepContext
+
 WRITER_POOL = "duckdb_writer"
 DROP_FOLDER = Asset(DROP_FOLDER_ASSET)
+WAREHOUSE = Asset("libcoop_warehouse")  # what publish updates
 
 
 @dag(
@@ -69,25 +78,29 @@ DROP_FOLDER = Asset(DROP_FOLDER_ASSET)
 )
 def cooperation_nightly() -> None:
     @task(retries=5)
-    def take_lease() -> str:
-        """This DAG run holds the warehouse until release_lease: no `libcoop run` in between."""
+    def take_lease() -> dict[str, object]:
+        """This DAG run holds the warehouse until release_lease: no `libcoop run` in between. Its
+        step context (run id, paths, start) goes to every task after it."""
         from libcoop.pipeline import safe_run_id
+        from libcoop.runs import StepContext
         from libcoop.settings import resolve_paths
         from libcoop.warehouse.runlock import take_lease
 
-        run_id = safe_run_id(get_current_context()["run_id"])
-        take_lease(resolve_paths().warehouse, run_id)
-        return run_id
+        paths = resolve_paths()
+        run = StepContext.start(paths, safe_run_id(get_current_context()["run_id"]))
+        take_lease(paths.warehouse, run.run_id)
+        return run.to_xcom()
 
     @task
-    def discover_files(_lease: str) -> list[dict[str, object]]:
+    def discover_files(context: dict[str, object]) -> list[dict[str, object]]:
         """The files new or changed since the published build (mapped over by check_file); the whole
         drop folder, listed and hashed once, goes to load as the XCom ``discovery``."""
-        from libcoop.pipeline import discover_step, nothing_to_build, safe_run_id
-        from libcoop.settings import resolve_paths
+        from libcoop.pipeline import discover_step, nothing_to_build
+        from libcoop.runs import StepContext
 
-        paths = resolve_paths()
-        pending = discover_step(paths, safe_run_id(get_current_context()["run_id"]))
+        run = StepContext.from_xcom(context)
+        paths = run.paths()
+        pending = discover_step(paths, run.run_id)
         unchanged = nothing_to_build(paths, pending)
         ti = get_current_context()["ti"]
         ti.xcom_push(key="discovery", value=pending.discovery.to_json())
@@ -104,114 +117,114 @@ def cooperation_nightly() -> None:
         return not nothing_to_build
 
     @task(max_active_tis_per_dagrun=4)
-    def check_file(drop: dict[str, object]) -> dict[str, object]:
+    def check_file(context: dict[str, object], drop: dict[str, object]) -> dict[str, object]:
         """Check one file against the contract and stage its verdict for the load."""
         from libcoop.ingest.drop_folder import DropFile
-        from libcoop.pipeline import check_step, safe_run_id
-        from libcoop.settings import resolve_paths
+        from libcoop.pipeline import check_step
+        from libcoop.runs import StepContext
 
-        paths = resolve_paths()
-        run_id = safe_run_id(get_current_context()["run_id"])
-        return check_step(paths, run_id, DropFile.from_json(paths.incoming, drop))
+        run = StepContext.from_xcom(context)
+        paths = run.paths()
+        return check_step(paths, run.run_id, DropFile.from_json(paths.incoming, drop))
 
     @task(pool=WRITER_POOL, trigger_rule="none_failed")
-    def load(discovery: dict[str, object], checked: list[dict[str, object]]) -> dict[str, object]:
-        """Load the accepted file versions into a private build of the warehouse."""
+    def load(
+        context: dict[str, object], discovery: dict[str, object], checked: list[dict[str, object]]
+    ) -> dict[str, object]:
+        """Load the accepted file versions into a private build of the warehouse; the step context,
+        with the build, goes on to the next tasks, and the file counts (XCom ``files``) to publish."""
         from libcoop.ingest.drop_folder import Discovery
-        from libcoop.pipeline import file_counts, load_step, safe_run_id
-        from libcoop.settings import resolve_paths
+        from libcoop.pipeline import file_counts, load_step
+        from libcoop.runs import StepContext
 
-        paths = resolve_paths()
-        run_id = safe_run_id(get_current_context()["run_id"])
-        started_at = datetime.now().astimezone().isoformat()
+        run = StepContext.from_xcom(context)
+        paths = run.paths()
         # ``checked`` only orders this task after the checks: their verdicts are in the run's checks/
         # folder or the DuckLake (libcoop.ingest.staged), found by the hashes of ``discovery``.
-        _renew_lease(run_id)
-        build, result = load_step(paths, run_id, Discovery.from_json(paths.incoming, discovery))
-        return {"run_id": run_id, "build": str(build), "files": file_counts(result), "started_at": started_at}
+        _renew_lease(run)
+        build, result = load_step(paths, run.run_id, Discovery.from_json(paths.incoming, discovery))
+        get_current_context()["ti"].xcom_push(key="files", value=file_counts(result))
+        return run.with_build(build).to_xcom()
 
     @task(pool=WRITER_POOL)
-    def build_marts(loaded: dict[str, object]) -> int:
+    def build_marts(context: dict[str, object]) -> int:
         """dbt build: staging, intermediate and marts models with their tests."""
-        from pathlib import Path
-
         from libcoop.pipeline import build_step, release_semaphores
+        from libcoop.runs import StepContext
 
-        _renew_lease(str(loaded["run_id"]))
+        run = StepContext.from_xcom(context)
+        _renew_lease(run)
         try:
-            return build_step(Path(str(loaded["build"])))
+            return build_step(run.build_path)
         finally:
             release_semaphores()  # dbt's locks: no "leaked semaphore" errors in this task's log
 
     @task(pool=WRITER_POOL)
-    def validate(loaded: dict[str, object], _built: int) -> dict[str, object]:
+    def validate(context: dict[str, object], _built: int) -> dict[str, object]:
         """Great Expectations suites on the raw kinds and the marts."""
-        from pathlib import Path
-
         from libcoop.pipeline import validate_step
-        from libcoop.settings import resolve_paths
+        from libcoop.runs import StepContext
 
-        _renew_lease(str(loaded["run_id"]))
-        report = validate_step(resolve_paths(), Path(str(loaded["build"])), str(loaded["run_id"]))
+        run = StepContext.from_xcom(context)
+        _renew_lease(run)
+        report = validate_step(run.paths(), run.build_path, run.run_id)
         return {"passed": report.passed, "summary": report.summary()}
 
-    @task(pool=WRITER_POOL, retries=0)
-    def publish(loaded: dict[str, object], quality: dict[str, object]) -> str:
+    # The published warehouse is an asset: a DAG reading it can be scheduled on its updates.
+    @task(pool=WRITER_POOL, retries=0, outlets=[WAREHOUSE])
+    def publish(context: dict[str, object], quality: dict[str, object], files: dict[str, object]) -> str:
         """Swap the build in as the published warehouse, or refuse when a critical check failed."""
-        from pathlib import Path
-
         from libcoop.pipeline import publish_step, release_semaphores
-        from libcoop.settings import resolve_paths
+        from libcoop.runs import StepContext
 
-        _renew_lease(str(loaded["run_id"]))
+        run = StepContext.from_xcom(context)
+        _renew_lease(run)
         summary = publish_step(
-            resolve_paths(),
-            Path(str(loaded["build"])),
-            str(loaded["run_id"]),
-            dict(loaded["files"]),  # type: ignore[call-overload]
+            run.paths(),
+            run.build_path,
+            run.run_id,
+            dict(files),
             bool(quality["passed"]),
             str(quality["summary"]),
-            datetime.fromisoformat(str(loaded["started_at"])),
+            run.started,
         )
         print(summary.render())
         release_semaphores()  # those of dbt docs
         return summary.status
 
     @task(trigger_rule="all_done")
-    def release_lease(lease: str) -> None:
+    def release_lease(context: dict[str, object]) -> None:
         """The warehouse is free again, whether the run published, was blocked or failed; a run that
         ended before its publish (and was not a quiet night) is a ``failed`` row of audit.runs."""
         from libcoop.pipeline import record_failure
-        from libcoop.settings import resolve_paths
+        from libcoop.runs import StepContext
         from libcoop.warehouse.runlock import release_lease
 
-        paths = resolve_paths()
-        context = get_current_context()
-        ti = context["ti"]
+        run = StepContext.from_xcom(context)
+        paths = run.paths()
+        ti = get_current_context()["ti"]
         if ti.xcom_pull(task_ids="publish") is None and not ti.xcom_pull(
             task_ids="discover_files", key="nothing_to_build"
         ):
-            started = context["dag_run"].start_date or datetime.now().astimezone()
             record_failure(
-                paths, lease, started, "the DAG run ended before its publish: see its failed task in Airflow"
+                paths, run.run_id, run.started, "the DAG run ended before its publish: see its failed task in Airflow"
             )
-        release_lease(paths.warehouse, lease)
+        release_lease(paths.warehouse, run.run_id)
 
     lease = take_lease()
     found = discover_files(lease)
     gate = anything_to_build(found["nothing_to_build"])
-    checked = check_file.expand(drop=found)
-    loaded = load(found["discovery"], checked)
+    checked = check_file.partial(context=lease).expand(drop=found)
+    loaded = load(lease, found["discovery"], checked)
     gate >> [checked, loaded]
-    published = publish(loaded, validate(loaded, build_marts(loaded)))
+    published = publish(loaded, validate(loaded, build_marts(loaded)), loaded["files"])
     published >> release_lease(lease)
 
 
-def _renew_lease(run_id: str) -> None:
-    from libcoop.settings import resolve_paths
+def _renew_lease(run: StepContext) -> None:
     from libcoop.warehouse.runlock import take_lease
 
-    take_lease(resolve_paths().warehouse, run_id)
+    take_lease(run.paths().warehouse, run.run_id)
 
 
 cooperation_nightly()

@@ -23,7 +23,7 @@ from libcoop.dashboard import dashboard_target
 from libcoop.errors import LibcoopError
 from libcoop.ingest.reports import report_path
 from libcoop.redact import safe
-from libcoop.settings import Paths
+from libcoop.settings import Paths, resolve_paths
 from libcoop.warehouse.builds import last_build, read_live
 from libcoop.warehouse.lake import Lake, LakeError, Snapshot, connect, snapshots
 
@@ -45,6 +45,56 @@ def safe_run_id(text: str) -> str:
     if match:
         return f"{match['kind'].replace('_', '-')}-{match['date'].replace('-', '')}T{match['time'].replace(':', '')}"
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What every step of one run shares: made once when the run takes the warehouse's lease and
+    handed from task to task (an Airflow XCom), so no task derives a path or a run id again.
+
+    ``warehouse`` is the published file, or None for a DuckLake target: its URI may hold a
+    password, which is read again from LIBCOOP_WAREHOUSE rather than written into an XCom."""
+
+    run_id: str
+    raw_dir: str
+    warehouse: str | None
+    started_at: str  # ISO 8601, with its time zone
+    build: str | None = None  # the private build, once the load made it
+
+    @classmethod
+    def start(cls, paths: Paths, run_id: str, now: dt.datetime | None = None) -> StepContext:
+        started = (now or dt.datetime.now(dt.UTC)).isoformat()
+        warehouse = None if paths.lake is not None else str(paths.warehouse)
+        return cls(run_id, str(paths.raw_dir), warehouse, started)
+
+    def with_build(self, build: Path) -> StepContext:
+        return StepContext(self.run_id, self.raw_dir, self.warehouse, self.started_at, str(build))
+
+    def paths(self) -> Paths:
+        return resolve_paths(self.raw_dir, self.warehouse)
+
+    @property
+    def started(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.started_at)
+
+    @property
+    def build_path(self) -> Path:
+        if self.build is None:
+            raise ValueError(f"run {self.run_id}: no build yet (the load makes it)")
+        return Path(self.build)
+
+    def to_xcom(self) -> dict[str, str | None]:
+        return {
+            "run_id": self.run_id,
+            "raw_dir": self.raw_dir,
+            "warehouse": self.warehouse,
+            "started_at": self.started_at,
+            "build": self.build,
+        }
+
+    @classmethod
+    def from_xcom(cls, value: dict[str, Any]) -> StepContext:
+        return cls(**{name: value.get(name) for name in ("run_id", "raw_dir", "warehouse", "started_at", "build")})
 
 
 @dataclass

@@ -47,7 +47,9 @@ def test_dag_imports_cleanly_with_expected_tasks_and_settings(tmp_path, monkeypa
         assert (task.pool == "duckdb_writer") == (task.task_id in WRITERS)
     assert dag.get_task("publish").upstream_task_ids == {"load", "validate"}
     # the per-file checks fan in; the drop folder as discovered (listed and hashed once) comes with them
-    assert dag.get_task("load").upstream_task_ids == {"check_file", "discover_files", "anything_to_build"}
+    # and the step context the lease made (run id, paths, start), as every task after it
+    assert dag.get_task("load").upstream_task_ids == {"check_file", "discover_files", "anything_to_build", "take_lease"}
+    assert [a.name for a in dag.get_task("publish").outlets] == ["libcoop_warehouse"]
     gate = dag.get_task("anything_to_build")
     assert gate.downstream_task_ids == {"check_file", "load"}
     assert gate.ignore_downstream_trigger_rules is False  # release_lease (all_done) runs after a short circuit
