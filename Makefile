@@ -105,7 +105,7 @@ serve: $(VENV)/.synced ## start the coordinators' door on http://127.0.0.1:8000 
 docs: $(VENV)/.synced ## regenerate dbt docs (warehouse/dbt_docs/); Data Docs are rebuilt by every run
 	$(BIN)/libcoop docs
 
-templates: $(VENV)/.synced ## regenerate the coordinators' blank files in raw/templates/ from the contract
+templates: $(VENV)/.synced ## regenerate raw/templates/ and the dbt seed contract_accepted_values from the contract
 	$(BIN)/python -m libcoop.ingest.templates
 
 dashboard: $(VENV)/.synced font ## rebuild the cooperation dashboard (warehouse/dashboard/) from the published warehouse
