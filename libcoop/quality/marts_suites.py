@@ -11,6 +11,7 @@ validates one batch), named ``marts_integrity_<table>``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from libcoop.ingest.contract import KINDS, ColumnType
@@ -195,3 +196,12 @@ def marts_fct_cooperation_activity_suite() -> ExpectationSuite:
         "marts.fct_cooperation_activity",
         _fact_expectations("fct_cooperation_activity"),
     )
+
+
+# The suite of each fact: one per kind of contract.KINDS (Kind.fact_table), and the union of them all.
+FACT_SUITES: dict[str, Callable[[], ExpectationSuite]] = {
+    "fct_membership": marts_fct_membership_suite,
+    "fct_visit": marts_fct_visit_suite,
+    "fct_donation": marts_fct_donation_suite,
+    "fct_cooperation_activity": marts_fct_cooperation_activity_suite,
+}

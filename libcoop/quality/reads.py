@@ -19,22 +19,15 @@ from libcoop.quality.marts_suites import (
     _FACT_START_DAYS,
     _FACT_TOTALS,
     CURRENCY_TOTAL_MISMATCH,
+    FACT_SUITES,
     MARTS_SUITE_PREFIX,
     ORGANIZATION_COUNT_MISMATCH,
     UNTRACED_ROW,
     marts_dimension_suite,
-    marts_fct_cooperation_activity_suite,
-    marts_fct_donation_suite,
-    marts_fct_membership_suite,
-    marts_fct_visit_suite,
     raw_total_parameter,
 )
 from libcoop.quality.results import EARLIEST_PLAUSIBLE_DATE, RunFile
-from libcoop.quality.suites import (
-    raw_donations_suite,
-    raw_memberships_suite,
-    raw_visits_suite,
-)
+from libcoop.quality.suites import RAW_SUITES
 
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
@@ -162,10 +155,9 @@ _NOUNS = (
 
 
 def _suite_specs() -> tuple[_SuiteSpec, ...]:
-    raw = {"memberships": raw_memberships_suite, "visits": raw_visits_suite, "donations": raw_donations_suite}
     specs = [
         _SuiteSpec(f"raw_{kind}", f"raw.current_{kind}", build, _raw_query(kind), kind, _NOUNS[kind], True)
-        for kind, build in raw.items()
+        for kind, build in RAW_SUITES.items()
     ]
     for table in _DIMENSION_KEYS:
         specs.append(
@@ -177,13 +169,7 @@ def _suite_specs() -> tuple[_SuiteSpec, ...]:
                 noun=(f"row of {table}", f"rows of {table}"),
             )
         )
-    facts = {
-        "fct_membership": marts_fct_membership_suite,
-        "fct_visit": marts_fct_visit_suite,
-        "fct_donation": marts_fct_donation_suite,
-        "fct_cooperation_activity": marts_fct_cooperation_activity_suite,
-    }
-    for table, build in facts.items():
+    for table, build in FACT_SUITES.items():
         specs.append(
             _SuiteSpec(
                 f"{MARTS_SUITE_PREFIX}{table}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from libcoop.quality.results import (
@@ -160,3 +160,11 @@ def raw_donations_suite() -> ExpectationSuite:
         "raw.current_donations",
         [_plausible_date("start_date"), _plausible_date("end_date")],
     )
+
+
+# The raw suite of each kind of contract.KINDS (test_kind_registry checks that none is missing).
+RAW_SUITES: dict[str, Callable[[], ExpectationSuite]] = {
+    "memberships": raw_memberships_suite,
+    "visits": raw_visits_suite,
+    "donations": raw_donations_suite,
+}

@@ -87,3 +87,12 @@ def test_the_old_per_kind_lists_are_views_of_the_registry() -> None:
     assert _FACT_TOTALS["fct_visit"] == (("delegations", "visits"), ("participants", "visits"))
     assert _FACT_TOTALS["fct_membership"] == ()
     assert _FACT_START_DAYS["fct_membership"] == ("joined_date_key", "joined_day")
+
+
+def test_every_kind_has_its_raw_suite_and_its_fact_suite() -> None:
+    from libcoop.quality.marts_suites import FACT_SUITES
+    from libcoop.quality.suites import RAW_SUITES
+
+    assert list(RAW_SUITES) == list(KINDS)
+    assert list(FACT_SUITES) == [kind.fact_table for kind in KINDS.values()] + ["fct_cooperation_activity"]
+    assert [RAW_SUITES[name]().name for name in KINDS] == [f"raw_{name}" for name in KINDS]
