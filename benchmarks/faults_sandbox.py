@@ -32,6 +32,7 @@ EXPECTED = {
     "cooperation.duckdb", "cooperation.previous.duckdb", "dashboard", "dashboard.previous", "data_docs",
     "dbt_docs", ".dbt-target", ".cache", ".build", ".libcoop-run.lock", "blocked", "data_docs.previous",
     "dbt_docs.previous", "builds",
+    ".gx", "lineage",  # the warehouse's own GX context and the lineage events of its runs: state, not debris
 }  # fmt: skip
 
 
