@@ -87,16 +87,16 @@ def test_make_airflow_answers_runs_nothing_and_stops_whole(tmp_path):
             assert time.monotonic() < deadline, f"no answer on port {port}: " + log.read_text(errors="replace")[-4000:]
             time.sleep(2)
 
-        # Both DAGs registered, both paused, no run created: nothing rebuilds the warehouse by surprise.
+        # Every DAG registered, all paused, no run created: nothing rebuilds the warehouse by surprise.
         database = home / "airflow.db"
         while True:
             with sqlite3.connect(database, timeout=30) as db:
                 dags = dict(db.execute("select dag_id, is_paused from dag").fetchall())
                 runs = db.execute("select count(*) from dag_run").fetchone()[0]
-            if len(dags) == 2 or time.monotonic() > deadline:
+            if len(dags) == 3 or time.monotonic() > deadline:
                 break
             time.sleep(2)
-        assert dags == {"cooperation_nightly": 1, "drop_folder_watch": 1}
+        assert dags == {"cooperation_nightly": 1, "drop_folder_watch": 1, "ducklake_maintenance": 1}
         assert runs == 0
         assert not warehouse.exists()
 
