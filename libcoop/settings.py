@@ -158,11 +158,6 @@ class Paths:
         copied from ``expectations_dir``; never the checkout's, which every warehouse shares."""
         return self.warehouse.parent / ".gx"
 
-    @property
-    def previous_warehouse(self) -> Path:
-        """The build published before the current one, kept for rollback."""
-        return self.warehouse.with_name(self.warehouse.stem + ".previous" + self.warehouse.suffix)
-
 
 def resolve_paths(raw_dir: str | Path | None = None, warehouse: str | Path | None = None) -> Paths:
     """Apply the contract's defaults: arguments, then environment variables, then the project root."""

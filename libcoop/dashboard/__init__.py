@@ -3,9 +3,9 @@
 ``libcoop.dashboard.build`` computes the figures (``figures``, SQL on a read-only connection),
 draws the charts (``charts``, Vega-Altair) and writes ``index.html`` and ``countries/<CC>.html``
 from the Jinja2 templates, with the Vega scripts and a font subset in ``assets/`` beside them:
-the pages work from the file system, offline. ``libcoop.dashboard.publishing`` swaps a build's
-dashboard in with its warehouse file and back on rollback. This module stays light (no Altair
-import) so the publication code can use its names.
+the pages work from the file system, offline. The publish swaps a build's dashboard in with its
+warehouse file and keeps it with the build for rollback (``libcoop.warehouse.builds``). This
+module stays light (no Altair import) so the publication code can use its names.
 """
 
 from __future__ import annotations
