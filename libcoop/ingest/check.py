@@ -12,7 +12,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from libcoop.ingest.cleaning import clean_read
 from libcoop.ingest.contract import (
     DECIMAL_COMMA,
     EARLIEST_YEAR,
@@ -42,7 +41,7 @@ MAX_COLUMNS_NAMED = 5  # unknown columns named one by one; more are counted
 
 def check_file(drop: DropFile, root: Path) -> CheckedFile:
     """Read and check ``drop`` (a file under ``root``); never raises for bad content."""
-    raw = clean_read(read_drop_file(drop, root))
+    raw = read_drop_file(drop, root)
     checked = CheckedFile(drop, problems=list(raw.problems), warnings=[f"{drop.relative_path}: {n}" for n in raw.notes])
     if raw.table is None:
         _count(checked)

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 if TYPE_CHECKING:
-    from libcoop.ingest.readers import RawRead
+    from libcoop.ingest.raw_read import RawRead
 
 MAX_NOTES = 20  # cells named one by one; the rest are counted
 _CONTROL_NAMES = {"\x00": "NULL", "\x1b": "ESCAPE", "\x7f": "DELETE"}  # unicodedata names no control character
@@ -60,6 +60,11 @@ def _note(where: str, before: str, removed: int, after: str) -> str:
     return f'{where}: {what} ({kinds}) removed; the value read is "{after[:80]}"'
 
 
+def _nfc(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    # Plain ASCII (most columns: codes, dates, numbers) is NFC already.
+    return column if pc.all(pc.string_is_ascii(column)).as_py() is not False else pc.utf8_normalize(column, "NFC")
+
+
 def clean_read(read: RawRead) -> RawRead:
     """Every header and cell of ``read`` in NFC and without invisible characters, with a note per
     cell that had any (the first ``MAX_NOTES``, then a count). Columns are scanned by Arrow; only
@@ -86,7 +91,7 @@ def clean_read(read: RawRead) -> RawRead:
         if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
             columns[name] = column
             continue
-        column = pc.utf8_normalize(column, "NFC")
+        column = _nfc(column)
         hits = pc.match_substring_regex(column, _CANDIDATE_RE2)
         if not pc.any(hits).as_py():
             columns[name] = column

@@ -8,15 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from libcoop.ingest.bounds import precheck
+from libcoop.ingest.cleaning import clean_read
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import DropFile
 from libcoop.ingest.encodings import LEGACY_ENCODINGS, UTF8_BOM, Decoded, decode
@@ -73,23 +71,10 @@ def read_drop_file(drop: DropFile, root: Path) -> RawRead:
 
 
 def finish_read(drop: DropFile, read: RawRead) -> RawRead:
-    """What every reader's table goes through: title rows above the header skipped, and every text
-    in Unicode NFC (a name typed on a Mac, in NFD, is the same name)."""
-    read = _skip_title_rows(drop, read)
-    read.headers = [unicodedata.normalize("NFC", h) for h in read.headers]
-    if read.table is not None:
-        read.table = pa.table(
-            {
-                name: _nfc(column) if pa.types.is_string(column.type) else column
-                for name, column in zip(read.table.column_names, read.table.columns, strict=True)
-            }
-        )
-    return read
-
-
-def _nfc(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    # Plain ASCII (most columns: codes, dates, numbers) is NFC already.
-    return column if pc.all(pc.string_is_ascii(column)).as_py() is not False else pc.utf8_normalize(column, "NFC")
+    """What every reader's table goes through: title rows above the header skipped, then every
+    text in Unicode NFC (a name typed on a Mac, in NFD, is the same name) and without invisible
+    characters (``cleaning.clean_read``)."""
+    return clean_read(_skip_title_rows(drop, read))
 
 
 def _skip_title_rows(drop: DropFile, read: RawRead) -> RawRead:
