@@ -37,15 +37,15 @@ class Lake:
 
     @property
     def display(self) -> str:
-        return PREFIX + redacted(self.catalog)
+        return PREFIX + redact(self.catalog)
 
     @property
     def local_dir(self) -> Path:
         """This target's cache: the local copy of its last published build, the runs' private
         builds. Named by the redacted connection string (a new password keeps it), so two targets
         sharing one LIBCOOP_WORK_DIR never share a build."""
-        canonical = " ".join(sorted(f"{k}={v}" for k, v in _libpq_pairs(redacted(self.catalog))))
-        digest = hashlib.sha256((canonical or redacted(self.catalog)).encode()).hexdigest()[:12]
+        canonical = " ".join(sorted(f"{k}={v}" for k, v in _libpq_pairs(redact(self.catalog))))
+        digest = hashlib.sha256((canonical or redact(self.catalog)).encode()).hexdigest()[:12]
         name = dict(_libpq_pairs(self.catalog)).get("dbname", "lake")
         return self.work_dir / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)[:40]}-{digest}"
 
@@ -58,11 +58,6 @@ _PAIR = re.compile(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)")
 
 def _libpq_pairs(catalog: str) -> list[tuple[str, str]]:
     return [(key, value) for key, value in _PAIR.findall(catalog)]
-
-
-def redacted(text: str) -> str:
-    """``text`` (a libpq string or URI, or a message quoting one) with any password as ``***``."""
-    return redact(text)
 
 
 def is_lake(target: str | os.PathLike[str] | None) -> bool:

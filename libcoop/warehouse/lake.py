@@ -31,8 +31,9 @@ from typing import Any
 import duckdb
 
 from libcoop.errors import NothingToRollBack
+from libcoop.redact import redact
 from libcoop.settings import lake_data_path, lake_work_dir
-from libcoop.target import PREFIX, Lake, LakeError, is_lake, parse_lake, redacted  # noqa: F401 - importable from here
+from libcoop.target import PREFIX, Lake, LakeError, is_lake, parse_lake  # noqa: F401 - importable from here
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def connect(lake: Lake, *, read_only: bool = False, alias: str = "lake") -> duck
         # DuckDB's message quotes the connection string, password included
         if read_only and "does not exist" in str(error) and "creating a new DuckLake" in str(error):
             raise NoLakeYet(f"{lake.display} holds no DuckLake yet") from None
-        raise LakeError(f"cannot attach {lake.display}: {redacted(str(error))}") from None
+        raise LakeError(f"cannot attach {lake.display}: {redact(str(error))}") from None
     except BaseException:
         con.close()
         raise
