@@ -31,7 +31,7 @@ def curated_codes() -> set[str]:
 
 def test_every_isil_passes_the_iso_15511_check() -> None:
     values = [row["isil"] for row in rows() if row["isil"]]
-    assert values == ["JP-1000001", "AU-ANL"]
+    assert values == ["JP-1000001", "KR-011001", "AU-ANL"]
     for value in values:
         assert isil.is_valid(value), value
         assert isil.compact(value) == value  # stored in its compact form, as registries write it
@@ -65,6 +65,6 @@ def test_the_seed_names_curated_institutions_once_and_says_how_many_values_are_f
     assert len(codes) == len(set(codes)) and set(codes) <= curated_codes()
     assert set(codes) >= ATTEMPTED  # looked up, even where nothing was confirmed
     filled = {column: sum(1 for row in rows() if row[column]) for column in ("isil", "wikidata_qid", "viaf_id")}
-    assert filled == {"isil": 2, "wikidata_qid": 4, "viaf_id": 0}
+    assert filled == {"isil": 3, "wikidata_qid": 4, "viaf_id": 0}
     confirmed = {row["institution_code"]: row["wikidata_qid"] for row in rows() if row["institution_code"] in ATTEMPTED}
     assert confirmed == {"NLV": "", "NLC": "Q732353", "NDL": "Q477675", "NLK": "", "NLB": ""}
