@@ -47,8 +47,6 @@ class Kind:
     name: str  # the file name's first word and the raw table: raw.<name>, raw.current_<name>
     columns: tuple[Column, ...]  # its own columns, after COMMON_COLUMNS
     period: tuple[str, str]  # (start, end): the end may not come before the start
-    fact_table: str  # the dbt mart with one row per raw row: marts.<fact_table>
-    noun: tuple[str, str]  # one row, several rows, in messages
     example: Mapping[str, str] = field(default_factory=dict)  # the templates' example row
     # (institution column, its country column): names resolved among that country's institutions.
     institutions: tuple[tuple[str, str], ...] = ()
@@ -57,6 +55,18 @@ class Kind:
     requires: tuple[tuple[str, str], ...] = ()
     # (institution, country) sides of which at least one institution is given, each with its country.
     sides: tuple[tuple[str, str], ...] = ()
+    # One row, several rows, in messages; by default the name less its plural "s".
+    noun: tuple[str, str] | tuple[()] = ()
+    # The dbt mart with one row per raw row (marts.<fact_table>); by default fct_<singular noun>.
+    fact_table: str = ""
+
+    def __post_init__(self) -> None:
+        # Frozen: the defaults derived from the name and the read-only example are set once here.
+        if not self.noun:
+            object.__setattr__(self, "noun", (self.name.removesuffix("s"), self.name))
+        if not self.fact_table:
+            object.__setattr__(self, "fact_table", f"fct_{self.noun[0]}")
+        object.__setattr__(self, "example", MappingProxyType(dict(self.example)))
 
     @property
     def raw_table(self) -> str:
@@ -81,21 +91,17 @@ KINDS: dict[str, Kind] = {
                 Column("left", ColumnType.DATE),
             ),
             period=("joined", "left"),
-            fact_table="fct_membership",
-            noun=("membership", "memberships"),
-            example=MappingProxyType(
-                {
-                    "record_id": "m1",
-                    "source": "IFLA membership directory 2001",
-                    "institution": "National Library of Viet Nam",
-                    "country": "VN",
-                    "organization": "IFLA",
-                    "membership_type": "member",
-                    "joined": "2000",
-                }
-            ),
             institutions=(("institution", "country"),),
             organizations=("organization",),
+            example={
+                "record_id": "m1",
+                "source": "IFLA membership directory 2001",
+                "institution": "National Library of Viet Nam",
+                "country": "VN",
+                "organization": "IFLA",
+                "membership_type": "member",
+                "joined": "2000",
+            },
         ),
         Kind(
             "visits",
@@ -114,27 +120,23 @@ KINDS: dict[str, Kind] = {
                 Column("city", ColumnType.TEXT),
             ),
             period=("start_date", "end_date"),
-            fact_table="fct_visit",
-            noun=("visit", "visits"),
-            example=MappingProxyType(
-                {
-                    "record_id": "v1",
-                    "source": "NLC annual report 2016",
-                    "activity_type": "business_exchange",
-                    "host_institution": "National Library of China",
-                    "host_country": "CN",
-                    "guest_institution": "National Diet Library",
-                    "guest_country": "JP",
-                    "start_date": "2016-11-28",
-                    "end_date": "2016-12-04",
-                    "delegations": "1",
-                    "participants": "12",
-                    "event": "35th business exchange",
-                    "city": "Beijing",
-                }
-            ),
             institutions=(("host_institution", "host_country"), ("guest_institution", "guest_country")),
             sides=(("host_institution", "host_country"), ("guest_institution", "guest_country")),
+            example={
+                "record_id": "v1",
+                "source": "NLC annual report 2016",
+                "activity_type": "business_exchange",
+                "host_institution": "National Library of China",
+                "host_country": "CN",
+                "guest_institution": "National Diet Library",
+                "guest_country": "JP",
+                "start_date": "2016-11-28",
+                "end_date": "2016-12-04",
+                "delegations": "1",
+                "participants": "12",
+                "event": "35th business exchange",
+                "city": "Beijing",
+            },
         ),
         Kind(
             "donations",
@@ -154,27 +156,23 @@ KINDS: dict[str, Kind] = {
                 Column("end_date", ColumnType.DATE),
             ),
             period=("start_date", "end_date"),
-            fact_table="fct_donation",
-            noun=("donation", "donations"),
-            example=MappingProxyType(
-                {
-                    "record_id": "d1",
-                    "source": "NLV report on international cooperation 2000-2012",
-                    "donor": "Atlantic Philanthropies",
-                    "donor_country": "US",
-                    "donor_type": "foundation",
-                    "recipient_institution": "National Library of Viet Nam",
-                    "recipient_country": "VN",
-                    "donation_type": "funding",
-                    "project": "DDC 14 translation",
-                    "amount": "100000",
-                    "currency": "USD",
-                    "start_date": "2004",
-                    "end_date": "2006",
-                }
-            ),
             institutions=(("donor", "donor_country"), ("recipient_institution", "recipient_country")),
             requires=(("amount", "currency"),),
+            example={
+                "record_id": "d1",
+                "source": "NLV report on international cooperation 2000-2012",
+                "donor": "Atlantic Philanthropies",
+                "donor_country": "US",
+                "donor_type": "foundation",
+                "recipient_institution": "National Library of Viet Nam",
+                "recipient_country": "VN",
+                "donation_type": "funding",
+                "project": "DDC 14 translation",
+                "amount": "100000",
+                "currency": "USD",
+                "start_date": "2004",
+                "end_date": "2006",
+            },
         ),
     )
 }
