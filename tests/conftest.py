@@ -13,29 +13,26 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 # Property-based tests: `make test` runs a few fixed examples (derandomized, so CI is repeatable,
 # and not shrunk, so a failure costs one example); `make fuzz` runs many random ones and shrinks
 # a failure to its smallest drop.
-_SLOW_EXAMPLES = [
-    HealthCheck.too_slow,
-    HealthCheck.data_too_large,
-    HealthCheck.function_scoped_fixture,
-    HealthCheck.filter_too_much,
-]
+# Both profiles: examples are slow and large (each writes a drop), so no deadline or size checks.
+_BOTH = {
+    "deadline": None,
+    "suppress_health_check": [
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.filter_too_much,
+    ],
+    "print_blob": True,
+}
 settings.register_profile(
     "ci",
     max_examples=int(os.environ.get("LIBCOOP_PROPERTY_EXAMPLES", "3")),
     derandomize=True,
     database=None,
-    deadline=None,
     phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=_SLOW_EXAMPLES,
-    print_blob=True,
+    **_BOTH,
 )
-settings.register_profile(
-    "fuzz",
-    max_examples=int(os.environ.get("LIBCOOP_FUZZ_EXAMPLES", "200")),
-    deadline=None,
-    suppress_health_check=_SLOW_EXAMPLES,
-    print_blob=True,
-)
+settings.register_profile("fuzz", max_examples=int(os.environ.get("LIBCOOP_FUZZ_EXAMPLES", "200")), **_BOTH)
 settings.load_profile(os.environ.get("LIBCOOP_HYPOTHESIS_PROFILE", "ci"))
 
 VISITS_HEADER = (
@@ -51,6 +48,12 @@ MEMBERSHIPS_HEADER = "record_id,institution,country,organization,membership_type
 GOOD_VISIT = "v1,business_exchange,National Library of China,China,National Diet Library,Japan,2016-11-28,2016-12-04,1,12,35th business exchange,,Beijing,test"
 GOOD_DONATION = "d1,Atlantic Philanthropies,United States,foundation,National Library of Viet Nam,Viet Nam,funding,DDC 14 translation,,100000,USD,2004,2006,test"
 GOOD_MEMBERSHIP = "m1,National Library of Viet Nam,Viet Nam,IFLA,member,2000,,test"
+# One good file of each kind: its header and its good row.
+GOOD_FILES = {
+    "visits": f"{VISITS_HEADER}\n{GOOD_VISIT}\n",
+    "donations": f"{DONATIONS_HEADER}\n{GOOD_DONATION}\n",
+    "memberships": f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\n",
+}
 
 
 @pytest.fixture

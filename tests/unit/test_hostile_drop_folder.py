@@ -79,6 +79,15 @@ def current(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return dict(con.execute("select file_path, row_count from raw.file_versions where is_current").fetchall())
 
 
+def loaded_then_changed(env) -> Path:  # type: ignore[no-untyped-def]
+    """VN/memberships.csv loaded by run1, then changed on disk (NEWER): the file."""
+    write, paths, con = env
+    members = write("VN/memberships.csv", GOOD)
+    load_drop(con, paths, "run1")
+    members.write_text(NEWER, encoding="utf-8")
+    return members
+
+
 def outcomes(result) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {o.file_path: o.outcome for o in result.outcomes}
 
@@ -171,10 +180,8 @@ def wrap_check(monkeypatch, before) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_a_changed_file_deleted_before_its_check_keeps_its_version_then_is_removed(env, monkeypatch):
-    write, paths, con = env
-    members = write("VN/memberships.csv", GOOD)
-    load_drop(con, paths, "run1")
-    members.write_text(NEWER, encoding="utf-8")
+    _, paths, con = env
+    loaded_then_changed(env)
     found = discover(paths.incoming)
     wrap_check(monkeypatch, lambda drop: drop.path.unlink())
     result = load_drop(con, paths, "run2", found)
@@ -187,10 +194,8 @@ def test_a_changed_file_deleted_before_its_check_keeps_its_version_then_is_remov
 
 
 def test_a_file_rewritten_before_its_check_keeps_its_version_and_loads_next_run(env, monkeypatch):
-    write, paths, con = env
-    members = write("VN/memberships.csv", GOOD)
-    load_drop(con, paths, "run1")
-    members.write_text(NEWER, encoding="utf-8")
+    _, paths, con = env
+    loaded_then_changed(env)
     found = discover(paths.incoming)
     newest = NEWER + GOOD_MEMBERSHIP.replace("m1,", "m3,") + "\n"
     wrap_check(monkeypatch, lambda drop: drop.path.write_text(newest, encoding="utf-8"))
@@ -323,10 +328,8 @@ def test_check_on_an_unreadable_file_says_so(env, capsys):
 
 
 def test_a_file_rewritten_after_its_staged_check_and_before_the_load_keeps_its_version(env):
-    write, paths, con = env
-    members = write("VN/memberships.csv", GOOD)
-    load_drop(con, paths, "run1")
-    members.write_text(NEWER, encoding="utf-8")
+    _, paths, con = env
+    members = loaded_then_changed(env)
     found = discover(paths.incoming)
     assert stage_check(paths, "run2", found.file("VN/memberships.csv"))["accepted"]
     members.write_text(NEWER + GOOD_MEMBERSHIP.replace("m1,", "m3,") + "\n", encoding="utf-8")
