@@ -32,13 +32,19 @@ def problems(checked: CheckedFile) -> list[tuple[str, int | None, str | None, st
     return [(p.rule, p.row, p.column, p.value) for p in checked.problems]
 
 
+def accepted(drop, relative: str, content: str | bytes) -> CheckedFile:
+    """``check``, asserting that the file is accepted (its problems are the message if not)."""
+    checked = check(drop, relative, content)
+    assert checked.accepted, problems(checked)
+    return checked
+
+
 def csv_of(header: str, *rows: str) -> str:
     return "\n".join((header, *rows)) + "\n"
 
 
 def test_good_visit_file_is_accepted_and_normalized(drop):
-    checked = check(drop, "CN/visits.csv", csv_of(VISITS_HEADER, GOOD_VISIT))
-    assert checked.accepted, problems(checked)
+    checked = accepted(drop, "CN/visits.csv", csv_of(VISITS_HEADER, GOOD_VISIT))
     (row,) = checked.rows.to_pylist()
     assert row["host_country"] == "CN"
     assert row["guest_country"] == "JP"
@@ -159,8 +165,9 @@ def test_unknown_country_is_rejected(drop):
 )
 def test_country_names_in_common_spellings_resolve(drop, spelling, iso2):
     quoted = '"' + spelling + '"' if "," in spelling else spelling
-    checked = check(drop, "VN/memberships.csv", csv_of(MEMBERSHIPS_HEADER, f"m1,Some library,{quoted},IFLA,,2000,,s"))
-    assert checked.accepted, problems(checked)
+    checked = accepted(
+        drop, "VN/memberships.csv", csv_of(MEMBERSHIPS_HEADER, f"m1,Some library,{quoted},IFLA,,2000,,s")
+    )
     assert checked.rows.column("country").to_pylist() == [iso2]
 
 
@@ -175,8 +182,7 @@ def test_duplicate_record_id_names_every_row(drop):
 
 def test_header_case_and_spaces_do_not_matter(drop):
     header = " Record_ID , INSTITUTION,Country ,organization,Membership_Type,JOINED,Left,Source"
-    checked = check(drop, "VN/memberships.csv", csv_of(header, GOOD_MEMBERSHIP))
-    assert checked.accepted, problems(checked)
+    checked = accepted(drop, "VN/memberships.csv", csv_of(header, GOOD_MEMBERSHIP))
     assert checked.rows.column("institution").to_pylist() == ["National Library of Viet Nam"]
 
 
@@ -190,8 +196,7 @@ def test_unknown_extra_columns_are_ignored_with_a_warning(drop):
 @pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
 def test_utf8_with_and_without_bom(drop, bom):
     content = bom + csv_of(MEMBERSHIPS_HEADER, "m1,中国国家图书馆,China,IFLA,member,1981,,s").encode()
-    checked = check(drop, "CN/memberships.csv", content)
-    assert checked.accepted, problems(checked)
+    checked = accepted(drop, "CN/memberships.csv", content)
     assert checked.rows.column("institution").to_pylist() == ["中国国家图书馆"]
     assert checked.rows.column("record_id").to_pylist() == ["m1"]
 
@@ -229,8 +234,7 @@ def test_row_with_too_many_fields_is_rejected_with_its_line(drop):
 
 def test_rfc4180_quoting_keeps_commas_and_newlines_inside_cells(drop):
     row = 'm1,"National Library of Korea, Seoul","Korea, Republic of",IFLA,"member,\nfull",2000,,s'
-    checked = check(drop, "KR/memberships.csv", csv_of(MEMBERSHIPS_HEADER, row))
-    assert checked.accepted, problems(checked)
+    checked = accepted(drop, "KR/memberships.csv", csv_of(MEMBERSHIPS_HEADER, row))
     assert checked.rows.column("institution").to_pylist() == ["National Library of Korea, Seoul"]
 
 
@@ -290,8 +294,7 @@ def test_xlsx_first_sheet_is_read_with_typed_cells(drop):
             ["m2", "NLV", "VN", "CDNL", "official member", dt.datetime(2007, 5, 1), None, "s"],
         ]
     )
-    checked = check(drop, "VN/memberships_nlv.xlsx", content)
-    assert checked.accepted, problems(checked)
+    checked = accepted(drop, "VN/memberships_nlv.xlsx", content)
     rows = checked.rows.to_pylist()
     assert [r["joined"] for r in rows] == [dt.date(2000, 1, 1), dt.date(2007, 5, 1)]
     assert [r["joined_precision"] for r in rows] == ["year", "day"]
