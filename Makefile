@@ -55,6 +55,14 @@ $(AIRFLOW_HOME)/airflow.db: $(VENV)/.synced
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 	$(BIN)/airflow pools set duckdb_writer 1 "tasks that write the DuckDB build: one at a time" > /dev/null
 
+# Airflow's OpenLineage provider, on for the runs of `make run` and `make airflow` only (not the
+# tests): the DAG run's and tasks' events as JSON lines beside the warehouse; libcoop's step events,
+# parented to those tasks, are in warehouse/lineage/<run id>.jsonl. For Marquez, set OPENLINEAGE_URL
+# and AIRFLOW__OPENLINEAGE__TRANSPORT= (empty): both kinds of events then go there.
+AIRFLOW_LINEAGE_FILE ?= $(CURDIR)/warehouse/airflow-lineage.jsonl
+run airflow: export AIRFLOW__OPENLINEAGE__NAMESPACE ?= libcoop
+run airflow: export AIRFLOW__OPENLINEAGE__TRANSPORT ?= {"type": "file", "log_file_path": "$(AIRFLOW_LINEAGE_FILE)", "append": true}
+
 # The full Airflow log goes to last-run.log; the terminal shows each phase as it starts and ends.
 run: $(AIRFLOW_HOME)/airflow.db font ## run the nightly DAG once through Airflow on raw/incoming, then print the summary
 	@echo "libcoop: running the nightly DAG through Airflow (full log in $(AIRFLOW_HOME)/last-run.log)"

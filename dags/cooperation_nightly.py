@@ -135,9 +135,8 @@ def cooperation_nightly() -> None:
         with the build, goes on to the next tasks, and the file counts (XCom ``files``) to publish."""
         from libcoop.ingest.drop_folder import Discovery
         from libcoop.pipeline import file_counts, load_step
-        from libcoop.runs import StepContext
 
-        run = StepContext.from_xcom(context)
+        run = _step_context(context)
         paths = run.paths()
         # ``checked`` only orders this task after the checks: their verdicts are in the run's checks/
         # folder or the DuckLake (libcoop.ingest.staged), found by the hashes of ``discovery``.
@@ -150,9 +149,8 @@ def cooperation_nightly() -> None:
     def build_marts(context: dict[str, object]) -> int:
         """dbt build: staging, intermediate and marts models with their tests."""
         from libcoop.pipeline import build_step, release_semaphores
-        from libcoop.runs import StepContext
 
-        run = StepContext.from_xcom(context)
+        run = _step_context(context)
         _renew_lease(run)
         try:
             return build_step(run.build_path)
@@ -163,9 +161,8 @@ def cooperation_nightly() -> None:
     def validate(context: dict[str, object], _built: int) -> dict[str, object]:
         """Great Expectations suites on the raw kinds and the marts."""
         from libcoop.pipeline import validate_step
-        from libcoop.runs import StepContext
 
-        run = StepContext.from_xcom(context)
+        run = _step_context(context)
         _renew_lease(run)
         report = validate_step(run.paths(), run.build_path, run.run_id)
         return {"passed": report.passed, "summary": report.summary()}
@@ -175,9 +172,8 @@ def cooperation_nightly() -> None:
     def publish(context: dict[str, object], quality: dict[str, object], files: dict[str, object]) -> str:
         """Swap the build in as the published warehouse, or refuse when a critical check failed."""
         from libcoop.pipeline import publish_step, release_semaphores
-        from libcoop.runs import StepContext
 
-        run = StepContext.from_xcom(context)
+        run = _step_context(context)
         _renew_lease(run)
         summary = publish_step(
             run.paths(),
@@ -219,6 +215,27 @@ def cooperation_nightly() -> None:
     gate >> [checked, loaded]
     published = publish(loaded, validate(loaded, build_marts(loaded)), loaded["files"])
     published >> release_lease(lease)
+
+
+def _step_context(context: dict[str, object]) -> StepContext:
+    """The run's step context, for a task whose step sends lineage events: they name this task's
+    OpenLineage run as their parent and the DAG run as their root, when the provider is on."""
+    from libcoop import lineage
+    from libcoop.runs import StepContext
+
+    lineage.set_parent(*_lineage_ids())
+    return StepContext.from_xcom(context)
+
+
+def _lineage_ids() -> tuple[str | None, str | None]:
+    """This task's and this DAG run's ids in Airflow's OpenLineage events (None when it sends none)."""
+    from airflow.providers.openlineage.conf import is_disabled
+    from airflow.providers.openlineage.plugins.macros import lineage_parent_id, lineage_root_parent_id
+
+    if is_disabled():
+        return None, None
+    ti = get_current_context()["ti"]
+    return lineage_parent_id(ti), lineage_root_parent_id(ti)
 
 
 def _renew_lease(run: StepContext) -> None:

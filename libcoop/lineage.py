@@ -15,6 +15,12 @@ warehouse's tables in ``duckdb://libcoop-warehouse``. Where the events go is rea
 ``libcoop.settings.lineage_transport``: by default a file of JSON lines per run under
 ``warehouse/lineage/``; HTTP to Marquez or any OpenLineage endpoint with OPENLINEAGE_URL.
 
+Under Airflow, each task hands ``set_parent`` the ids its OpenLineage provider gave the task and
+the DAG run (the provider's ``lineage_parent_id`` and ``lineage_root_parent_id``): the step's events
+then name that task as their parent and the DAG run as their root, so a catalog such as Marquez
+shows libcoop's datasets under the Airflow task that produced them. Run from the CLI, a step's
+parent is the libcoop run (``libcoop.run.<run id>``).
+
 Lineage is a record, never a gate: a failure to build or send an event is logged and the run
 goes on. Nothing happens at import (the client is imported when a step first sends an event).
 """
@@ -31,6 +37,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -67,6 +74,57 @@ def namespaces() -> dict[str, str]:
     base = settings.lineage_namespace()
     return {"job": base, "drop": f"file://{base}-drop", "build": f"duckdb://{base}-build",
             "warehouse": f"duckdb://{base}-warehouse"}  # fmt: skip
+
+
+# --- the run a step belongs to ----------------------------------------------------------------
+
+# (namespace, job, run id) of the parent run and of the root run, when a scheduler gave them.
+_parent: ContextVar[tuple[tuple[str, str, str], tuple[str, str, str] | None] | None] = ContextVar(
+    "libcoop_lineage_parent", default=None
+)
+
+
+def _ids(value: str) -> tuple[str, str, str]:
+    namespace, job, run = value.rsplit("/", 2)
+    if not (namespace and job and run):
+        raise ValueError(f"not a namespace/job/run id: {value!r}")
+    uuid.UUID(run)
+    return namespace, job, run
+
+
+def set_parent(parent_id: str | None, root_id: str | None = None) -> None:
+    """The run the next steps' events belong to: ``namespace/job/run id`` (and the root run's), as
+    Airflow's OpenLineage provider writes them; None puts back the libcoop run as the parent. An id
+    that is not one is logged and ignored: lineage never fails a task."""
+    if parent_id is None:
+        _parent.set(None)
+        return
+    try:
+        _parent.set((_ids(parent_id), _ids(root_id) if root_id else None))
+    except ValueError as error:
+        log.warning("lineage parent ignored: %s", error)
+        _parent.set(None)
+
+
+def _parent_facet(run_id: str) -> Any:
+    from openlineage.client.facet_v2 import parent_run
+
+    given = _parent.get()
+    if given is None:
+        return parent_run.ParentRunFacet(
+            run=parent_run.Run(runId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"libcoop:{run_id}"))),
+            job=parent_run.Job(namespace=namespaces()["job"], name=f"libcoop.run.{run_id}"),
+        )
+    (namespace, job, run), root = given
+    return parent_run.ParentRunFacet(
+        run=parent_run.Run(runId=run),
+        job=parent_run.Job(namespace=namespace, name=job),
+        root=parent_run.Root(
+            run=parent_run.RootRun(runId=root[2]), job=parent_run.RootJob(namespace=root[0], name=root[1])
+        )
+        if root
+        else None,
+    )
 
 
 # --- where the events go ---------------------------------------------------------------------
@@ -122,14 +180,9 @@ def _run_context(arguments: dict[str, Any]) -> tuple[Path, str] | None:
 
 def _emit(client: Any, state: str, job: str, step_run: str, run_id: str, when: dt.datetime, **parts: Any) -> None:
     from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
-    from openlineage.client.facet_v2 import error_message_run, job_type_job, parent_run
+    from openlineage.client.facet_v2 import error_message_run, job_type_job
 
-    run_facets: dict[str, Any] = {
-        "parent": parent_run.ParentRunFacet(
-            run=parent_run.Run(runId=str(uuid.uuid5(uuid.NAMESPACE_URL, f"libcoop:{run_id}"))),
-            job=parent_run.Job(namespace=namespaces()["job"], name=f"libcoop.run.{run_id}"),
-        )
-    }
+    run_facets: dict[str, Any] = {"parent": _parent_facet(run_id)}
     if error := parts.get("error"):
         run_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=str(error)[:2000] or type(error).__name__, programmingLanguage="python"

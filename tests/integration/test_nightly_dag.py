@@ -3,6 +3,7 @@ checked against figures that come from the seed documents."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -88,7 +89,17 @@ def sample_run(tmp_path_factory):
     raw = tmp / "raw"
     shutil.copytree(REPO / "raw" / "incoming", raw / "incoming")
     warehouse = tmp / "warehouse" / "cooperation.duckdb"
-    env = airflow_env(tmp, raw, warehouse)
+    # Airflow's OpenLineage provider on, with the file transport: its task and DAG-run events.
+    provider = {"type": "file", "log_file_path": str(tmp / "airflow-lineage.jsonl"), "append": True}
+    env = airflow_env(
+        tmp,
+        raw,
+        warehouse,
+        AIRFLOW__OPENLINEAGE__TRANSPORT=json.dumps(provider),
+        AIRFLOW__OPENLINEAGE__NAMESPACE="libcoop",
+    )
+    env.pop("OPENLINEAGE_URL", None)
+    env.pop("LIBCOOP_LINEAGE_TRANSPORT", None)
     prepare_metadata(env)
     done = airflow(env, "dags", "test", "cooperation_nightly")
     log = done.stdout + done.stderr
@@ -96,6 +107,41 @@ def sample_run(tmp_path_factory):
     assert "DagRun Finished: dag_id=cooperation_nightly" in log and "state=success" in log, log[-5000:]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         yield con, raw, log
+
+
+def _events(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_airflow_and_libcoop_lineage_events_form_one_tree(sample_run):
+    """Airflow's OpenLineage provider sends a START and a COMPLETE for the DAG run and each task;
+    each libcoop step's events (warehouse/lineage/<run>.jsonl) name the Airflow task that ran the
+    step as their parent and the DAG run as their root, so a catalog shows them under it."""
+    from tests.integration.test_lineage import VALIDATOR
+
+    _, raw, _ = sample_run
+    tmp = raw.parent
+    airflow_events = _events(tmp / "airflow-lineage.jsonl")
+    done = {e["job"]["name"]: e for e in airflow_events if e["eventType"] == "COMPLETE"}
+    assert {f"cooperation_nightly.{task}" for task in EXPECTED_TASKS - {"check_file"}} | {"cooperation_nightly"} <= set(
+        done
+    )
+    assert not [e["job"]["name"] for e in airflow_events if e["eventType"] == "FAIL"]
+    (libcoop_file,) = (tmp / "warehouse" / "lineage").glob("*.jsonl")
+    libcoop_events = _events(libcoop_file)
+    for event in airflow_events + libcoop_events:
+        assert not list(VALIDATOR.iter_errors(event)), event["job"]["name"]
+    dag_run = done["cooperation_nightly"]["run"]["runId"]
+    for step, task in (("load", "load"), ("build", "build_marts"), ("validate", "validate"), ("publish", "publish")):
+        (complete,) = [
+            e for e in libcoop_events if e["job"]["name"] == f"libcoop.{step}" and e["eventType"] == "COMPLETE"
+        ]
+        parent = complete["run"]["facets"]["parent"]
+        assert (parent["job"]["namespace"], parent["job"]["name"]) == ("libcoop", f"cooperation_nightly.{task}")
+        assert parent["run"]["runId"] == done[f"cooperation_nightly.{task}"]["run"]["runId"]
+        assert parent["root"]["run"]["runId"] == dag_run
+    models = [e for e in libcoop_events if e["job"]["name"] == "libcoop.dbt.fct_visit" and e["eventType"] == "COMPLETE"]
+    assert models[0]["run"]["facets"]["parent"]["job"]["name"] == "cooperation_nightly.build_marts"
 
 
 def test_run_prints_its_summary(sample_run):
