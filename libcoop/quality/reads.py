@@ -1,4 +1,5 @@
-"""What each suite reads: the dataframe of its relation, with the helper columns its checks need."""
+"""What each suite reads: the rows of a raw relation, with the helper columns its checks need, or
+the summary of a marts table computed in DuckDB (one row per file of a fact, one row for a dimension)."""
 
 from __future__ import annotations
 
@@ -18,15 +19,19 @@ from libcoop.quality.marts_suites import (
     _FACT_SOURCES,
     _FACT_START_DAYS,
     _FACT_TOTALS,
+    AMOUNT_USD,
     CURRENCY_TOTAL_MISMATCH,
+    FACT_ROWS,
     FACT_SUITES,
+    FILE_NOUN,
     MARTS_SUITE_PREFIX,
+    MISSING_FX_RATE,
     ORGANIZATION_COUNT_MISMATCH,
     UNTRACED_ROW,
     marts_dimension_suite,
     raw_total_parameter,
 )
-from libcoop.quality.results import EARLIEST_PLAUSIBLE_DATE, RunFile
+from libcoop.quality.results import EARLIEST_PLAUSIBLE_DATE, FAILING_ROWS_SHOWN, RunFile
 from libcoop.quality.suites import RAW_SUITES
 
 if TYPE_CHECKING:
@@ -71,76 +76,145 @@ def _raw_query(kind: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
 
 
 def _dimension_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
-    return lambda _con: f"select * from marts.{table}"
+    """A dimension's unknown members, counted in DuckDB: one row (its sum is the dimension's)."""
 
-
-def _fact_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
     def query(con: duckdb.DuckDBPyConnection) -> str:
-        kinds, _ = _FACT_SOURCES[table]
-        raw_rows = " union all ".join(f"select file_path, source_row_number from raw.current_{k}" for k in kinds)
-        helpers = [
-            # Reconciliation through the lineage: the fact row's file and row, when raw does not hold them.
-            f"case when not exists (select 1 from ({raw_rows}) as r where r.file_path = f.file_path "
-            "and r.source_row_number = f.source_row_number) "
-            f"then concat(f.file_path, ' row ', f.source_row_number) end as {UNTRACED_ROW}",
-            # The coordinator's folder: which country's file a failing row comes from.
-            "upper(split_part(f.file_path, '/', 1)) as reporting_country",
-        ]
-        if table in _FACT_START_DAYS:
-            date_key, day = _FACT_START_DAYS[table]
-            helpers.append(
-                f"(select cast(max(d.date_day) as date) from marts.dim_date as d where d.date_key = f.{date_key}) "
-                f"as {day}"
-            )
-        if table == "fct_donation":
-            has_rate = _has_fx_rate_sql(con)
-            helpers.append(f"{has_rate} as has_fx_rate")
-            start_year = "(select max(d.year) from marts.dim_date as d where d.date_key = f.start_date_key)"
-            helpers.append(
-                f"case when not ({has_rate}) then concat(f.currency, ' in ', {start_year}) end as missing_fx_rate"
-            )
-            helpers.append(_CURRENCY_TOTALS)
-        if table == "fct_membership":
-            helpers.append(_ORGANIZATION_COUNTS)
-        return f"select f.*, {', '.join(helpers)} from marts.{table} as f"
+        if "is_unknown_member" not in _columns_of(con, "marts", table):
+            return f"select * from marts.{table} limit 0"  # GX then says which column is missing
+        return f"select count(*) filter (where is_unknown_member) as is_unknown_member from marts.{table}"
 
     return query
 
 
-# The amounts of the row's currency in the marts and in raw, when they differ (beyond rounding).
-_CURRENCY_TOTALS = f"""
-case when f.amount is not null then (
-    select case when abs(m.total - coalesce(r.total, 0)) > 1e-9 * greatest(1, abs(coalesce(r.total, 0)))
-        then concat(f.currency, ': ', m.total, ' in the marts, ', coalesce(r.total, 0), ' in raw') end
-    from (select sum(g.amount) as total from marts.fct_donation as g where g.currency = f.currency) as m,
-        (select sum(d.amount) as total from raw.current_donations as d where d.currency = f.currency) as r
-) end as {CURRENCY_TOTAL_MISMATCH}"""
+def _fact_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
+    """The summary of a fact that its suite validates (see libcoop.quality.marts_suites): one row per
+    file its rows come from, added up in DuckDB, so no fact's rows are ever read into Python."""
 
-# The memberships of the row's organization in the marts, and in raw the rows whose organization is
+    def query(con: duckdb.DuckDBPyConnection) -> str:
+        kinds, _ = _FACT_SOURCES[table]
+        totals = list(dict.fromkeys(column for column, _kind in _FACT_TOTALS[table]))
+        raw_rows = " union all ".join(f"select file_path, source_row_number from raw.current_{k}" for k in kinds)
+        ctes = [f"raw_rows as ({raw_rows})"]
+        # What each fact row says, and what is wrong with it (NULL when nothing is).
+        row_columns = ["f.file_path", "f.source_row_number", *(f"f.{_quote(c)}" for c in totals)]
+        joins = []
+        texts = []  # the columns of words, added up by file below
+        extremes = []  # the columns whose value furthest from the plausible stands for the file
+        if table in _FACT_START_DAYS:
+            date_key, day = _FACT_START_DAYS[table]
+            ctes.append(
+                "days as (select date_key, cast(max(date_day) as date) as day, max(year) as year "
+                "from marts.dim_date group by date_key)"
+            )
+            joins.append(f"left join days as d on d.date_key = f.{date_key}")
+            row_columns.append(f"d.day as {day}")
+            extremes.append((day, f"date '{EARLIEST_PLAUSIBLE_DATE.isoformat()}'"))
+        if table == "fct_donation":
+            has_rate = _has_fx_rate_sql(con)
+            row_columns.append(
+                f"case when not ({has_rate}) then concat(f.currency, ' in ', d.year) end as {MISSING_FX_RATE}"
+            )
+            row_columns.append(f"f.{AMOUNT_USD}")
+            extremes.append((AMOUNT_USD, "0"))
+            ctes.append(_CURRENCY_TOTALS)
+            joins.append("left join currencies as c on c.currency = f.currency")
+            row_columns.append(f"case when f.amount is not null then c.mismatch end as {CURRENCY_TOTAL_MISMATCH}")
+            texts += [MISSING_FX_RATE, CURRENCY_TOTAL_MISMATCH]
+        if table == "fct_membership":
+            ctes.append(_ORGANIZATION_COUNTS)
+            joins.append("left join organizations as o on o.organization_key = f.organization_key")
+            row_columns.append(f"o.mismatch as {ORGANIZATION_COUNT_MISMATCH}")
+            texts.append(ORGANIZATION_COUNT_MISMATCH)
+        ctes.append(f"fact_rows as (select {', '.join(row_columns)} from marts.{table} as f {' '.join(joins)})")
+        # The rows no current raw row has, by file: "VN/visits.csv rows 4, 9" (the first 20, then how many more).
+        ctes.append(
+            "untraced as (select f.file_path, count(*) as n, "
+            "list(f.source_row_number order by f.source_row_number) as numbers "
+            "from fact_rows as f anti join raw_rows as r "
+            "on r.file_path = f.file_path and r.source_row_number = f.source_row_number group by f.file_path)"
+        )
+        by_file = [
+            f"count(*) as {FACT_ROWS}",
+            *(f"cast(coalesce(sum({_quote(c)}), 0) as bigint) as {_quote(c)}" for c in totals),
+            *(f"case when min({c}) < {low} then min({c}) else max({c}) end as {c}" for c, low in extremes),
+        ]
+        ctes.append(f"by_file as (select file_path, {', '.join(by_file)} from fact_rows group by file_path)")
+        selected = [
+            "b.*",
+            "upper(split_part(b.file_path, '/', 1)) as reporting_country",
+            f"case when u.n is not null then concat(coalesce(b.file_path, '(no file)'), "
+            "case when u.n = 1 then ' row ' else ' rows ' end, array_to_string(list_slice(u.numbers, 1, "
+            f"{FAILING_ROWS_SHOWN}), ', '), case when u.n > {FAILING_ROWS_SHOWN} then concat(' and ', "
+            f"u.n - {FAILING_ROWS_SHOWN}, ' more') end) end as {UNTRACED_ROW}",
+        ]
+        tails = ["left join untraced as u on u.file_path is not distinct from b.file_path"]
+        for text in texts:
+            # Each different value once per file, in the order of the rows first saying it.
+            ctes.append(
+                f"{text}_said as (select file_path, {text}, min(source_row_number) as first_row from fact_rows "
+                f"where {text} is not null group by all)"
+            )
+            ctes.append(
+                f"{text}_by_file as (select file_path, string_agg({text}, ', ' order by first_row, {text}) "
+                f"as {text} from {text}_said group by file_path)"
+            )
+            selected.append(f"{text}_by_file.{text}")
+            tails.append(f"left join {text}_by_file on {text}_by_file.file_path is not distinct from b.file_path")
+        return (
+            f"with {', '.join(ctes)} select {', '.join(selected)} from by_file as b {' '.join(tails)} "
+            "order by b.file_path nulls first"
+        )
+
+    return query
+
+
+# The amounts of each currency in the marts and in raw, when they differ (beyond rounding).
+_CURRENCY_TOTALS = """currencies as (
+    select m.currency, case when abs(m.total - coalesce(r.total, 0)) > 1e-9 * greatest(1, abs(coalesce(r.total, 0)))
+        then concat(m.currency, ': ', m.total, ' in the marts, ', coalesce(r.total, 0), ' in raw') end as mismatch
+    from (
+        select currency, sum(amount) as total from marts.fct_donation where currency is not null group by currency
+    ) as m
+    left join (select currency, sum(amount) as total from raw.current_donations group by currency) as r
+        on r.currency = m.currency
+)"""
+
+# The memberships of each organization in the marts, and in raw the rows whose organization is
 # written as one of the names the marts resolved to it (found through the lineage), when they differ.
-_ORGANIZATION_COUNTS = f"""
-(
-    select case when m.n <> r.n then concat(
-        coalesce((select max(o.acronym) from marts.dim_organization as o
-            where o.organization_key = f.organization_key), f.organization_key),
-        ': ', m.n, ' in the marts, ', r.n, ' in raw') end
-    from (select count(*) as n from marts.fct_membership as g where g.organization_key = f.organization_key) as m,
-        (select count(*) as n from raw.current_memberships as d where d.organization in (
-            select t.organization from raw.current_memberships as t inner join marts.fct_membership as g
-                on g.file_path = t.file_path and g.source_row_number = t.source_row_number
-            where g.organization_key = f.organization_key)) as r
-) as {ORGANIZATION_COUNT_MISMATCH}"""
+_ORGANIZATION_COUNTS = """organizations as (
+    with in_marts as (
+        select organization_key, count(*) as n from marts.fct_membership
+        where organization_key is not null group by organization_key
+    ),
+    names as (
+        select distinct g.organization_key, t.organization
+        from raw.current_memberships as t inner join marts.fct_membership as g
+            on g.file_path = t.file_path and g.source_row_number = t.source_row_number
+    ),
+    in_raw as (
+        select names.organization_key, count(*) as n
+        from raw.current_memberships as d inner join names on d.organization = names.organization
+        group by names.organization_key
+    ),
+    acronyms as (select organization_key, max(acronym) as acronym from marts.dim_organization group by all)
+    select m.organization_key, concat(coalesce(a.acronym, m.organization_key), ': ', m.n, ' in the marts, ',
+        coalesce(r.n, 0), ' in raw') as mismatch
+    from in_marts as m
+    left join in_raw as r on r.organization_key = m.organization_key
+    left join acronyms as a on a.organization_key = m.organization_key
+    where m.n <> coalesce(r.n, 0)
+)"""
 
 
 def _has_fx_rate_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """Whether a yearly rate is known for a donation's currency and start year (NULL without an amount)."""
+    """Whether a yearly rate is known for a donation's currency and start year (NULL without an amount);
+    ``f`` is the donation, ``d`` the day of its start."""
     if "is_missing_fx_rate" in _columns_of(con, "marts", "fct_donation"):
         return "case when f.amount is not null then not f.is_missing_fx_rate end"
     if "usd_per_unit" in _columns_of(con, "ref", "fx_rates_yearly"):
         return (
             "case when f.amount is not null then exists (select 1 from ref.fx_rates_yearly as r "
-            "inner join marts.dim_date as d on d.date_key = f.start_date_key "
-            "where r.currency = f.currency and r.year = year(d.date_day)) end"
+            "where r.currency = f.currency and r.year = year(d.day)) end"
         )
     log.warning("no is_missing_fx_rate column nor ref.fx_rates_yearly: the exchange-rate checks see no rates")
     return "case when f.amount is not null then f.amount_usd is not null end"
@@ -176,7 +250,7 @@ def _suite_specs() -> tuple[_SuiteSpec, ...]:
                 f"marts.{table}",
                 build,
                 _fact_query(table),
-                noun=_NOUNS[table],
+                noun=FILE_NOUN,
                 lineage=True,
             )
         )
