@@ -9,10 +9,11 @@ traced back to its file and row) and look for implausible values; one suite per 
 validates one batch), named ``marts_integrity_<table>``.
 
 A fact's suite does not validate the fact's rows: DuckDB adds them up by the file they come from
-(``libcoop.quality.reads``), and the suite validates that summary, one row per file. A sum over
-the summary is the fact's (its rows, its totals); a row-by-row check fails on the files holding a
-failing row, and its value names them. The memory of a fact's validation is then that of its
-files, not of its rows.
+(``libcoop.quality.reads``), and the suite validates that summary: one row per file for the rows
+with nothing to report, and one row of its own for each row that might fail a row-by-row check (a
+row not traced to raw, without an exchange rate, dated or worth implausibly), so a warning still
+names its file and rows. A sum over the summary is the fact's (its rows, its totals). The memory
+of a fact's validation is then that of its files and flagged rows, not of its rows.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from libcoop.ingest.contract import KINDS, ColumnType
-from libcoop.quality.results import EARLIEST_PLAUSIBLE_DATE, MAX_PLAUSIBLE_AMOUNT
-from libcoop.quality.suites import _critical, _suite, _warning
+from libcoop.quality.results import MAX_PLAUSIBLE_AMOUNT
+from libcoop.quality.suites import _critical, _plausible_date, _suite, _warning
 
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
@@ -62,17 +63,17 @@ def _start_day(start: str) -> tuple[str, str]:
 # The date key of each fact whose day is checked for plausibility, and the helper column holding it.
 _FACT_START_DAYS = {kind.fact_table: _start_day(kind.period[0]) for kind in KINDS.values()}
 
-# Columns of a fact's summary (libcoop.quality.reads), one row per file: what one row is, and
-# the number of the fact's rows from that file.
-FILE_NOUN = ("file", "files")
+# Columns of a fact's summary (libcoop.quality.reads): the number of the fact's rows a summary row
+# stands for (a file's unflagged rows, or one flagged row).
 FACT_ROWS = "fact_rows"
-# Words saying what is wrong with a file's rows, NULL when nothing is.
-UNTRACED_ROW = "not_in_raw"  # the file and rows no current raw row has: "VN/visits.csv rows 4, 9"
+# Words saying what is wrong with a row, NULL when nothing is.
+UNTRACED_ROW = "not_in_raw"  # the fact row's file and row, when no current raw row has them
 CURRENCY_TOTAL_MISMATCH = "currency_total_mismatch"  # "VND: 7000000 in the marts, 5000000 in raw"
 ORGANIZATION_COUNT_MISMATCH = "organization_count_mismatch"  # "IFLA: 3 in the marts, 2 in raw"
 MISSING_FX_RATE = "missing_fx_rate"  # "VND in 2015": no yearly rate for a donation's currency and start year
-# The values of a file furthest from the plausible (its earliest when before the lower bound, its
-# latest otherwise): the file's value is plausible exactly when all of its rows' are.
+# Checks of a whole currency or organization: a summary row failing one may stand for several
+# rows of the fact, so their sentences count none.
+GROUP_MISMATCHES = frozenset({CURRENCY_TOTAL_MISMATCH, ORGANIZATION_COUNT_MISMATCH})
 AMOUNT_USD = "amount_usd"
 
 
@@ -108,7 +109,7 @@ def _fact_expectations(table: str) -> list[Expectation]:
     kinds, parameter = _FACT_SOURCES[table]
     source = " + ".join(f"raw.current_{kind}" for kind in kinds)
     expectations: list[Expectation] = [
-        # The summary holds one row per file: the fact's rows are the sum of its fact_rows.
+        # A summary row stands for fact_rows rows of the fact: their sum is its row count.
         gxe.ExpectColumnSumToBeBetween(
             column=FACT_ROWS,
             min_value={"$PARAMETER": parameter},
@@ -122,8 +123,8 @@ def _fact_expectations(table: str) -> list[Expectation]:
             column=UNTRACED_ROW,
             **_critical(
                 f"every row of {table} comes from a row of a current file version in {source} "
-                "(the unexpected values are the files and rows they name)",
-                f"{{rows}} with rows of {table} that {source} does not hold",
+                "(the unexpected values are the file and row it names)",
+                f"{{rows}} naming a file and row that {source} does not hold",
             ),
         ),
     ]
@@ -142,18 +143,7 @@ def _fact_expectations(table: str) -> list[Expectation]:
         )
     if table in _FACT_START_DAYS:
         date_key, day = _FACT_START_DAYS[table]
-        expectations.append(
-            gxe.ExpectColumnValuesToBeBetween(
-                column=day,
-                min_value={"$PARAMETER": "earliest_plausible_date"},
-                max_value={"$PARAMETER": "max_plausible_date"},
-                **_warning(
-                    f"the day of {date_key} ({day}) lies between {EARLIEST_PLAUSIBLE_DATE} and one year from today",
-                    f"{{rows}} with rows of {table} dated before {EARLIEST_PLAUSIBLE_DATE.year} or more than a "
-                    f"year from today ({day})",
-                ),
-            )
-        )
+        expectations.append(_plausible_date(day, f"the day of {date_key} ({day})"))
     return expectations
 
 
@@ -170,7 +160,7 @@ def marts_fct_membership_suite() -> ExpectationSuite:
                 **_critical(
                     "each organization has as many memberships as raw.current_memberships has rows with the "
                     "organization names resolved to it",
-                    "{rows} with memberships of an organization whose count differs from raw.current_memberships",
+                    "memberships of an organization whose count differs from raw.current_memberships",
                 ),
             ),
         ],
@@ -193,7 +183,7 @@ def marts_fct_donation_suite() -> ExpectationSuite:
                 column=CURRENCY_TOTAL_MISMATCH,
                 **_critical(
                     "the amounts of each currency add up to those of raw.current_donations",
-                    "{rows} with donations in a currency whose amounts do not add up to those of raw.current_donations",
+                    "donations in a currency whose amounts do not add up to those of raw.current_donations",
                 ),
             ),
             gxe.ExpectColumnValuesToBeNull(
@@ -201,8 +191,7 @@ def marts_fct_donation_suite() -> ExpectationSuite:
                 **_warning(
                     "a yearly exchange rate is known for the currency and start year of every donation with an "
                     "amount (the others have no amount_usd)",
-                    "{rows} with donations in a currency without an exchange rate for their start year, so "
-                    "without an amount in USD",
+                    "{rows} in a currency without an exchange rate for their start year, so without an amount in USD",
                 ),
             ),
             gxe.ExpectColumnValuesToBeBetween(
@@ -211,7 +200,7 @@ def marts_fct_donation_suite() -> ExpectationSuite:
                 max_value=MAX_PLAUSIBLE_AMOUNT,
                 **_warning(
                     f"a donation is worth at most USD {MAX_PLAUSIBLE_AMOUNT:,}",
-                    f"{{rows}} with a donation worth more than USD {MAX_PLAUSIBLE_AMOUNT:,}",
+                    f"{{rows}} worth more than USD {MAX_PLAUSIBLE_AMOUNT:,}",
                 ),
             ),
         ],

@@ -1,5 +1,5 @@
 """What each suite reads: the rows of a raw relation, with the helper columns its checks need, or
-the summary of a marts table computed in DuckDB (one row per file of a fact, one row for a dimension)."""
+the summary of a marts table computed in DuckDB (a fact's by file, a dimension's in one row)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from libcoop.quality.marts_suites import (
     CURRENCY_TOTAL_MISMATCH,
     FACT_ROWS,
     FACT_SUITES,
-    FILE_NOUN,
     MARTS_SUITE_PREFIX,
     MISSING_FX_RATE,
     ORGANIZATION_COUNT_MISMATCH,
@@ -31,7 +30,7 @@ from libcoop.quality.marts_suites import (
     marts_dimension_suite,
     raw_total_parameter,
 )
-from libcoop.quality.results import EARLIEST_PLAUSIBLE_DATE, FAILING_ROWS_SHOWN, RunFile
+from libcoop.quality.results import EARLIEST_PLAUSIBLE_DATE, MAX_PLAUSIBLE_AMOUNT, RunFile
 from libcoop.quality.suites import RAW_SUITES
 
 if TYPE_CHECKING:
@@ -87,19 +86,28 @@ def _dimension_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
 
 
 def _fact_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
-    """The summary of a fact that its suite validates (see libcoop.quality.marts_suites): one row per
-    file its rows come from, added up in DuckDB, so no fact's rows are ever read into Python."""
+    """The summary of a fact that its suite validates (see libcoop.quality.marts_suites), added up in
+    DuckDB: per file, one row for its rows with nothing to report and one row for each flagged row
+    (one a row-by-row check may fail), so the fact's rows are never all read into Python."""
 
     def query(con: duckdb.DuckDBPyConnection) -> str:
         kinds, _ = _FACT_SOURCES[table]
         totals = list(dict.fromkeys(column for column, _kind in _FACT_TOTALS[table]))
         raw_rows = " union all ".join(f"select file_path, source_row_number from raw.current_{k}" for k in kinds)
-        ctes = [f"raw_rows as ({raw_rows})"]
+        ctes = [f"raw_rows as (select distinct * from ({raw_rows}))"]
         # What each fact row says, and what is wrong with it (NULL when nothing is).
-        row_columns = ["f.file_path", "f.source_row_number", *(f"f.{_quote(c)}" for c in totals)]
-        joins = []
-        texts = []  # the columns of words, added up by file below
-        extremes = []  # the columns whose value furthest from the plausible stands for the file
+        row_columns = [
+            "f.file_path",
+            "f.source_row_number",
+            *(f"f.{_quote(c)}" for c in totals),
+            "r.file_path is null as untraced",
+        ]
+        joins = ["left join raw_rows as r on r.file_path = f.file_path and r.source_row_number = f.source_row_number"]
+        # A row is flagged when a row-by-row check may fail on it: a superset of the failures (a
+        # day after today, not one year after), so GX, not this query, judges every flagged row.
+        flags = ["untraced"]
+        texts = []  # the columns of words: each different value of a summary row's rows
+        values = []  # the columns of a flagged row's own value (any value of the others: they pass)
         if table in _FACT_START_DAYS:
             date_key, day = _FACT_START_DAYS[table]
             ctes.append(
@@ -108,61 +116,44 @@ def _fact_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
             )
             joins.append(f"left join days as d on d.date_key = f.{date_key}")
             row_columns.append(f"d.day as {day}")
-            extremes.append((day, f"date '{EARLIEST_PLAUSIBLE_DATE.isoformat()}'"))
+            values.append(day)
+            flags.append(f"{day} < date '{EARLIEST_PLAUSIBLE_DATE.isoformat()}' or {day} > current_date")
         if table == "fct_donation":
             has_rate = _has_fx_rate_sql(con)
             row_columns.append(
                 f"case when not ({has_rate}) then concat(f.currency, ' in ', d.year) end as {MISSING_FX_RATE}"
             )
             row_columns.append(f"f.{AMOUNT_USD}")
-            extremes.append((AMOUNT_USD, "0"))
+            values += [MISSING_FX_RATE, AMOUNT_USD]
+            flags += [f"{MISSING_FX_RATE} is not null", f"{AMOUNT_USD} < 0 or {AMOUNT_USD} > {MAX_PLAUSIBLE_AMOUNT}"]
             ctes.append(_CURRENCY_TOTALS)
             joins.append("left join currencies as c on c.currency = f.currency")
             row_columns.append(f"case when f.amount is not null then c.mismatch end as {CURRENCY_TOTAL_MISMATCH}")
-            texts += [MISSING_FX_RATE, CURRENCY_TOTAL_MISMATCH]
+            texts.append(CURRENCY_TOTAL_MISMATCH)
         if table == "fct_membership":
             ctes.append(_ORGANIZATION_COUNTS)
             joins.append("left join organizations as o on o.organization_key = f.organization_key")
             row_columns.append(f"o.mismatch as {ORGANIZATION_COUNT_MISMATCH}")
             texts.append(ORGANIZATION_COUNT_MISMATCH)
         ctes.append(f"fact_rows as (select {', '.join(row_columns)} from marts.{table} as f {' '.join(joins)})")
-        # The rows no current raw row has, by file: "VN/visits.csv rows 4, 9" (the first 20, then how many more).
+        flagged = " or ".join(f"coalesce({flag}, false)" for flag in flags)
         ctes.append(
-            "untraced as (select f.file_path, count(*) as n, "
-            "list(f.source_row_number order by f.source_row_number) as numbers "
-            "from fact_rows as f anti join raw_rows as r "
-            "on r.file_path = f.file_path and r.source_row_number = f.source_row_number group by f.file_path)"
+            f"summary_rows as (select *, case when {flagged} then source_row_number end as flagged_row from fact_rows)"
         )
-        by_file = [
+        summary = [
+            "file_path",
+            "flagged_row as source_row_number",
+            "upper(split_part(file_path, '/', 1)) as reporting_country",
             f"count(*) as {FACT_ROWS}",
             *(f"cast(coalesce(sum({_quote(c)}), 0) as bigint) as {_quote(c)}" for c in totals),
-            *(f"case when min({c}) < {low} then min({c}) else max({c}) end as {c}" for c, low in extremes),
+            f"case when bool_or(untraced) then concat(coalesce(file_path, '(no file)'), ' row ', "
+            f"any_value(source_row_number)) end as {UNTRACED_ROW}",
+            *(f"min({column}) as {column}" for column in values),
+            *(f"string_agg(distinct {text}, ', ' order by {text}) as {text}" for text in texts),
         ]
-        ctes.append(f"by_file as (select file_path, {', '.join(by_file)} from fact_rows group by file_path)")
-        selected = [
-            "b.*",
-            "upper(split_part(b.file_path, '/', 1)) as reporting_country",
-            f"case when u.n is not null then concat(coalesce(b.file_path, '(no file)'), "
-            "case when u.n = 1 then ' row ' else ' rows ' end, array_to_string(list_slice(u.numbers, 1, "
-            f"{FAILING_ROWS_SHOWN}), ', '), case when u.n > {FAILING_ROWS_SHOWN} then concat(' and ', "
-            f"u.n - {FAILING_ROWS_SHOWN}, ' more') end) end as {UNTRACED_ROW}",
-        ]
-        tails = ["left join untraced as u on u.file_path is not distinct from b.file_path"]
-        for text in texts:
-            # Each different value once per file, in the order of the rows first saying it.
-            ctes.append(
-                f"{text}_said as (select file_path, {text}, min(source_row_number) as first_row from fact_rows "
-                f"where {text} is not null group by all)"
-            )
-            ctes.append(
-                f"{text}_by_file as (select file_path, string_agg({text}, ', ' order by first_row, {text}) "
-                f"as {text} from {text}_said group by file_path)"
-            )
-            selected.append(f"{text}_by_file.{text}")
-            tails.append(f"left join {text}_by_file on {text}_by_file.file_path is not distinct from b.file_path")
         return (
-            f"with {', '.join(ctes)} select {', '.join(selected)} from by_file as b {' '.join(tails)} "
-            "order by b.file_path nulls first"
+            f"with {', '.join(ctes)} select {', '.join(summary)} from summary_rows "
+            "group by file_path, flagged_row order by file_path nulls first, flagged_row nulls first"
         )
 
     return query
@@ -250,7 +241,7 @@ def _suite_specs() -> tuple[_SuiteSpec, ...]:
                 f"marts.{table}",
                 build,
                 _fact_query(table),
-                noun=FILE_NOUN,
+                noun=_NOUNS[table],
                 lineage=True,
             )
         )

@@ -1,4 +1,5 @@
-"""The marts suites validate each fact's summary by file, computed in DuckDB, not the fact's rows.
+"""The marts suites validate each fact's summary, computed in DuckDB, not the fact's rows: one row
+per file for its rows with nothing to report, one row for each flagged row.
 
 Each mutated fact below fails the check on the same column, with the same severity, as when Great
 Expectations read every fact row (libcoop before the summary); only the row count moved, from
@@ -118,14 +119,21 @@ def test_the_failing_files_and_rows_are_named(tmp_path: Path, context_dir: Path)
     report = quality.validate_warehouse(warehouse, "run-named", context_dir)
 
     (untraced,) = [o for o in report.critical_failures if o.column == "not_in_raw"]
+    assert untraced.unexpected_count == 25
+    # The first 20 flagged rows are named by their own file and row, as a coordinator reads them.
+    assert [(r.file_path, r.row_number) for r in untraced.failing_rows] == [
+        ("CN/visits_2015.csv", n) for n in range(102, 122)
+    ]
     rows = ", ".join(str(n) for n in range(102, 122))
-    assert untraced.observed_value == f"unexpected: CN/visits_2015.csv rows {rows} and 5 more"
-    assert [(r.file_path, r.row_number) for r in untraced.failing_rows] == [("CN/visits_2015.csv", None)]
+    sentence = quality.results.problem_sentence(untraced)
+    assert sentence.startswith("25 visits naming a file and row that raw.current_visits does not hold")
+    assert sentence.endswith(f": CN/visits_2015.csv rows {rows}, and 5 more.")
     (cn,) = [v for v in report.countries if v.country_code == "CN"]
     assert "not_in_raw" in {c.outcome.column for c in cn.failed_checks}
 
 
 def test_a_fact_is_read_as_one_row_per_file_whatever_its_rows(tmp_path: Path) -> None:
+    """Rows with nothing to report add no summary rows: 20,000 visits over 4 files are 4 rows."""
     warehouse = build_warehouse(tmp_path / "build.duckdb")
     with duckdb.connect(str(warehouse)) as con:
         # 20,000 more visits over 4 files, in raw and in both facts: a valid build, 20,003 visits.
@@ -147,3 +155,23 @@ def test_a_fact_is_read_as_one_row_per_file_whatever_its_rows(tmp_path: Path) ->
     assert int(frame["fact_rows"].sum()) == 20_003
     assert int(frame["participants"].sum()) == 6 * 20_001 + 2062 + 2
     assert frame["not_in_raw"].isna().all()
+
+
+def test_a_flagged_row_is_a_summary_row_of_its_own(tmp_path: Path) -> None:
+    """A row a row-by-row check may fail stands apart, with its own file, row and value."""
+    warehouse = build_warehouse(tmp_path / "build.duckdb")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.dim_date values (18500101, date '1850-01-01', 1850, 1, 1, false)")
+        con.execute("update marts.fct_visit set start_date_key = 18500101 where activity_type = 'delegation'")
+        flagged = con.execute(
+            "select file_path, source_row_number from marts.fct_visit where activity_type = 'delegation'"
+        ).fetchall()
+    specs = {spec.name: spec for spec in _suite_specs()}
+
+    with _read_only(warehouse) as con:
+        frame = _read_frame(con, specs[VISIT].query(con))
+
+    apart = frame[frame["source_row_number"].notna()]
+    assert [(p, int(n)) for p, n in zip(apart["file_path"], apart["source_row_number"], strict=True)] == flagged
+    assert set(apart["fact_rows"]) == {1}
+    assert int(frame["fact_rows"].sum()) == 3

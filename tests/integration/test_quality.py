@@ -404,10 +404,9 @@ def test_a_fact_row_raw_does_not_hold_is_a_critical_failure(run_paths: Paths) ->
     assert not report.passed
     (outcome,) = report.critical_failures
     assert outcome.observed_value == "unexpected: CN/visits_2015.csv row 99"
-    # A fact is validated as its summary by file (libcoop.quality.marts_suites): the failing file, its rows named.
     assert quality.results.problem_sentence(outcome) == (
-        "1 file with rows of fct_visit that raw.current_visits does not hold (CN/visits_2015.csv row 99): "
-        "CN/visits_2015.csv."
+        "1 visit naming a file and row that raw.current_visits does not hold (CN/visits_2015.csv row 99): "
+        "CN/visits_2015.csv row 99."
     )
     assert report.summary().endswith("1 critical failure, 0 warnings")
     assert _dq_rows(build, "run-untraced") == [failure]
@@ -438,8 +437,8 @@ def test_a_fact_row_raw_does_not_hold_is_a_critical_failure(run_paths: Paths) ->
             # raw now says IFLA twice, the marts still hold one IFLA and one CONSAL membership
             "update raw.memberships set organization = 'IFLA' where organization = 'CONSAL'",
             ("marts_integrity_fct_membership", "expect_column_values_to_be_null", "organization_count_mismatch",
-             "critical", 1),  # one file (VN's) holds both memberships: the summary has a row per file
-            "unexpected: IFLA: 1 in the marts, 2 in raw, CONSAL: 1 in the marts, 2 in raw",
+             "critical", 1),  # one file (VN's) holds both memberships: one summary row, both named
+            "unexpected: CONSAL: 1 in the marts, 2 in raw, IFLA: 1 in the marts, 2 in raw",
         ),
     ],
     ids=["participants", "amount-per-currency", "memberships-per-organization"],
@@ -624,7 +623,7 @@ def test_row_counts_reconcile_with_the_raw_layer(warehouse: Path, context_dir: P
     report = quality.validate_warehouse(warehouse, "run-rows", context_dir)
 
     (failure,) = report.critical_failures
-    # The fact's summary has a row per file: its rows are the sum of their fact_rows.
+    # The fact's summary rows stand for fact_rows rows each: the fact's rows are their sum.
     assert (failure.suite, failure.expectation, failure.column, failure.observed_value) == (
         "marts_integrity_fct_membership",
         "expect_column_sum_to_be_between",
@@ -653,10 +652,10 @@ def test_a_donation_without_exchange_rate_is_flagged_as_a_warning(
         ("marts_integrity_fct_donation", "expect_column_values_to_be_null", "missing_fx_rate", "warning", 1)
     ]
     assert report.passed
-    # In words, naming the currency, the year and the file (the fact's summary has a row per file).
+    # In words, naming the currency, the year, the file and the row.
     assert quality.results.problem_sentence(report.warnings[0]) == (
-        "1 file with donations in a currency without an exchange rate for their start year, so without an amount "
-        "in USD (KRW in 2008): VN/donations_nlv-2000-2012.xlsx."
+        "1 donation in a currency without an exchange rate for their start year, so without an amount in USD "
+        "(KRW in 2008): VN/donations_nlv-2000-2012.xlsx row 4."
     )
     (vn,) = [v for v in report.countries if v.country_code == "VN"]
     assert [c.outcome.expectation for c in vn.failed_checks] == ["expect_column_values_to_be_null"]
