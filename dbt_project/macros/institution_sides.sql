@@ -3,12 +3,32 @@
     and guest of a visit, the donor and recipient of a donation. A "side" is one such role; its
     columns carry a prefix ('' for the member, 'host_', 'guest_', 'donor_', 'recipient_').
 
-    In the model: the CTE `normalized` adds institution_side_inputs(...) for each side, the CTE
-    `resolved` selects institution_side_keys(...) and ends with institution_side_joins(...), and
-    `final` adds institution_side_version_key(...) with institution_side_version_join(...).
-    The model imports int_institution_names_resolved as `institution_names`,
-    int_institutions_versioned as `institution_versions` and stg_ref__countries as `countries`.
+    In the model: the import CTEs end with institution_side_imports(), the CTE `normalized` adds
+    institution_side_inputs(...) for each side, the CTE `resolved` selects institution_side_keys(...)
+    and ends with institution_side_joins(...), and `final` adds institution_side_version_key(...)
+    with institution_side_version_join(...).
 #}
+
+{# The import CTEs the joins below read, under the names they read them by. #}
+{% macro institution_side_imports() -%}
+institution_names as (
+
+    select * from {{ ref('int_institution_names_resolved') }}
+
+),
+
+institution_versions as (
+
+    select * from {{ ref('int_institutions_versioned') }}
+
+),
+
+countries as (
+
+    select * from {{ ref('stg_ref__countries') }}
+
+)
+{%- endmacro %}
 
 {# The side's name as aliases match it, and its country with the unknown member for an empty one. #}
 {% macro institution_side_inputs(prefix, name_column, country_column) -%}

@@ -14,11 +14,10 @@
     every generic test calls on the relation it tests.
 #}
 {% macro get_where_subquery(relation) -%}
-    {%- set by_file_version = [
-        'int_institution_mentions_unioned',
-        'int_memberships_resolved', 'int_visits_resolved', 'int_donations_converted',
-        'fct_membership', 'fct_visit', 'fct_donation', 'fct_cooperation_activity',
-    ] -%}
+    {%- set by_file_version = ['int_institution_mentions_unioned', 'fct_cooperation_activity'] -%}
+    {%- for fact in fact_tables() -%}
+        {%- do by_file_version.extend([fact.resolved, fact.name]) -%}
+    {%- endfor -%}
     {%- set conditions = [] -%}
     {%- set where = config.get('where', '') -%}
     {%- if where -%}

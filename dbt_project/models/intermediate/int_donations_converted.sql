@@ -11,23 +11,8 @@ donations as (
 
 ),
 
-institution_names as (
-
-    select * from {{ ref('int_institution_names_resolved') }}
-
-),
-
-institution_versions as (
-
-    select * from {{ ref('int_institutions_versioned') }}
-
-),
-
-countries as (
-
-    select * from {{ ref('stg_ref__countries') }}
-
-),
+-- The institutions, their versions and the countries the sides resolve through.
+{{ institution_side_imports() }},
 
 fx_rates as (
 
@@ -66,10 +51,7 @@ converted as (
 resolved as (
 
     select
-        {{ surrogate_key([
-            'converted.file_path',
-            "coalesce('id:' || converted.record_id, 'row:' || converted.source_row_number)",
-        ]) }} as donation_key,
+        {{ fact_row_key('converted') }} as donation_key,
         {{ institution_side_keys('donor', 'donor_') }},
         {{ institution_side_keys('recipient', 'recipient_') }},
         converted.donor_type,
@@ -93,14 +75,7 @@ resolved as (
         converted.donor_country_iso2,
         converted.recipient_institution_name,
         converted.recipient_country_iso2,
-        converted.file_path,
-        converted.source_row_number,
-        converted.record_id,
-        converted.source,
-        converted.notes,
-        converted.reporting_country_iso2,
-        converted.content_hash,
-        converted.load_id
+        {{ lineage_columns('converted') }}
     from converted
     {{ institution_side_joins('donor', 'donor_', 'converted', 'donor_country_iso2') }}
     {{ institution_side_joins('recipient', 'recipient_', 'converted', 'recipient_country_iso2') }}

@@ -1,126 +1,36 @@
--- One row per institution name written in a fact row: member, host, guest, donor or recipient.
+-- One row per institution name written in a fact row: member, host, guest, donor or recipient
+-- (the kinds and their sides: macros/facts.sql).
 with
 
-memberships as (
+{% for fact in fact_tables() %}
+{{ fact.kind }} as (
 
-    select * from {{ ref('stg_raw__memberships') }}
+    select * from {{ ref('stg_raw__' ~ fact.kind) }}
     -- Incremental by file version (dbt_project.yml): only the versions not built yet.
     {{ new_file_versions() }}
 
 ),
 
-visits as (
-
-    select * from {{ ref('stg_raw__visits') }}
-    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
-    {{ new_file_versions() }}
-
-),
-
-donations as (
-
-    select * from {{ ref('stg_raw__donations') }}
-    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
-    {{ new_file_versions() }}
-
-),
-
-member_mentions as (
-
-    select
-        'membership' as activity_family,
-        'member' as institution_role,
-        file_path,
-        source_row_number,
-        record_id,
-        content_hash,
-        institution_name,
-        country_iso2,
-        cast(null as varchar) as donor_type,
-        joined_date as activity_date
-    from memberships
-
-),
-
-host_mentions as (
-
-    select
-        'visit' as activity_family,
-        'host' as institution_role,
-        file_path,
-        source_row_number,
-        record_id,
-        content_hash,
-        host_institution_name as institution_name,
-        host_country_iso2 as country_iso2,
-        cast(null as varchar) as donor_type,
-        start_date as activity_date
-    from visits
-
-),
-
-guest_mentions as (
-
-    select
-        'visit' as activity_family,
-        'guest' as institution_role,
-        file_path,
-        source_row_number,
-        record_id,
-        content_hash,
-        guest_institution_name as institution_name,
-        guest_country_iso2 as country_iso2,
-        cast(null as varchar) as donor_type,
-        start_date as activity_date
-    from visits
-
-),
-
-donor_mentions as (
-
-    select
-        'donation' as activity_family,
-        'donor' as institution_role,
-        file_path,
-        source_row_number,
-        record_id,
-        content_hash,
-        donor_name as institution_name,
-        donor_country_iso2 as country_iso2,
-        donor_type,
-        start_date as activity_date
-    from donations
-
-),
-
-recipient_mentions as (
-
-    select
-        'donation' as activity_family,
-        'recipient' as institution_role,
-        file_path,
-        source_row_number,
-        record_id,
-        content_hash,
-        recipient_institution_name as institution_name,
-        recipient_country_iso2 as country_iso2,
-        cast(null as varchar) as donor_type,
-        start_date as activity_date
-    from donations
-
-),
-
+{% endfor %}
 unioned as (
 
-    select * from member_mentions
-    union all
-    select * from host_mentions
-    union all
-    select * from guest_mentions
-    union all
-    select * from donor_mentions
-    union all
-    select * from recipient_mentions
+    {% for side in fact_institution_sides() %}
+        select
+            '{{ side.family }}' as activity_family,
+            '{{ side.role }}' as institution_role,
+            file_path,
+            source_row_number,
+            record_id,
+            content_hash,
+            -- The member's columns have no prefix: no alias.
+            {{ side.name }}{% if side.name != 'institution_name' %} as institution_name{% endif %},
+            {{ side.country }}{% if side.country != 'country_iso2' %} as country_iso2{% endif %},
+            -- Only a donor's type is written in the file.
+            {{ 'donor_type' if side.role == 'donor' else 'cast(null as varchar) as donor_type' }},
+            {{ side.date }} as activity_date
+        from {{ side.kind }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

@@ -9,29 +9,14 @@ memberships as (
 
 ),
 
-institution_names as (
-
-    select * from {{ ref('int_institution_names_resolved') }}
-
-),
-
-institution_versions as (
-
-    select * from {{ ref('int_institutions_versioned') }}
-
-),
-
 organization_names as (
 
     select * from {{ ref('int_organization_names_resolved') }}
 
 ),
 
-countries as (
-
-    select * from {{ ref('stg_ref__countries') }}
-
-),
+-- The institutions, their versions and the countries the member resolves through.
+{{ institution_side_imports() }},
 
 normalized as (
 
@@ -46,10 +31,7 @@ normalized as (
 resolved as (
 
     select
-        {{ surrogate_key([
-            'normalized.file_path',
-            "coalesce('id:' || normalized.record_id, 'row:' || normalized.source_row_number)",
-        ]) }} as membership_key,
+        {{ fact_row_key('normalized') }} as membership_key,
         {{ institution_side_keys('member', '') }},
         coalesce(
             organization_names.organization_key,
@@ -66,14 +48,7 @@ resolved as (
         normalized.institution_name,
         normalized.organization_name,
         normalized.country_iso2,
-        normalized.file_path,
-        normalized.source_row_number,
-        normalized.record_id,
-        normalized.source,
-        normalized.notes,
-        normalized.reporting_country_iso2,
-        normalized.content_hash,
-        normalized.load_id
+        {{ lineage_columns('normalized') }}
     from normalized
     {{ institution_side_joins('member', '', 'normalized', 'country_iso2') }}
     left join organization_names

@@ -10,23 +10,8 @@ visits as (
 
 ),
 
-institution_names as (
-
-    select * from {{ ref('int_institution_names_resolved') }}
-
-),
-
-institution_versions as (
-
-    select * from {{ ref('int_institutions_versioned') }}
-
-),
-
-countries as (
-
-    select * from {{ ref('stg_ref__countries') }}
-
-),
+-- The institutions, their versions and the countries the sides resolve through.
+{{ institution_side_imports() }},
 
 normalized as (
 
@@ -41,10 +26,7 @@ normalized as (
 resolved as (
 
     select
-        {{ surrogate_key([
-            'normalized.file_path',
-            "coalesce('id:' || normalized.record_id, 'row:' || normalized.source_row_number)",
-        ]) }} as visit_key,
+        {{ fact_row_key('normalized') }} as visit_key,
         normalized.activity_type,
         {{ institution_side_keys('host', 'host_') }},
         {{ institution_side_keys('guest', 'guest_') }},
@@ -63,14 +45,7 @@ resolved as (
         normalized.host_country_iso2,
         normalized.guest_institution_name,
         normalized.guest_country_iso2,
-        normalized.file_path,
-        normalized.source_row_number,
-        normalized.record_id,
-        normalized.source,
-        normalized.notes,
-        normalized.reporting_country_iso2,
-        normalized.content_hash,
-        normalized.load_id
+        {{ lineage_columns('normalized') }}
     from normalized
     {{ institution_side_joins('host', 'host_', 'normalized', 'host_country_iso2') }}
     {{ institution_side_joins('guest', 'guest_', 'normalized', 'guest_country_iso2') }}

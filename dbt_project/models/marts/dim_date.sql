@@ -2,37 +2,23 @@
 -- year to 31 December of the last), plus the unknown member -1 for a missing date.
 with
 
-memberships as (
+{% for fact in fact_tables() %}
+{{ fact.kind }} as (
 
-    select * from {{ ref('int_memberships_resolved') }}
-
-),
-
-visits as (
-
-    select * from {{ ref('int_visits_resolved') }}
+    select * from {{ ref(fact.resolved) }}
 
 ),
 
-donations as (
-
-    select * from {{ ref('int_donations_converted') }}
-
-),
-
+{% endfor %}
+-- The start and end date of every fact (the kinds: macros/facts.sql).
 fact_dates as (
 
-    select joined_date as fact_date from memberships
-    union all
-    select left_date as fact_date from memberships
-    union all
-    select start_date as fact_date from visits
-    union all
-    select end_date as fact_date from visits
-    union all
-    select start_date as fact_date from donations
-    union all
-    select end_date as fact_date from donations
+    {% for fact in fact_tables() %}
+        select {{ fact.start }} as fact_date from {{ fact.kind }}
+        union all
+        select {{ fact.end }} as fact_date from {{ fact.kind }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

@@ -48,12 +48,7 @@ membership_activities as (
         cast(null as bigint) as participants,
         cast(null as bigint) as quantity,
         cast(null as double) as amount_usd,
-        file_path,
-        source_row_number,
-        record_id,
-        source,
-        content_hash,
-        load_id
+        {{ lineage_columns(exclude=['notes', 'reporting_country_iso2']) }}
     from memberships
 
 ),
@@ -78,12 +73,7 @@ visit_activities as (
         participants,
         cast(null as bigint) as quantity,
         cast(null as double) as amount_usd,
-        file_path,
-        source_row_number,
-        record_id,
-        source,
-        content_hash,
-        load_id
+        {{ lineage_columns(exclude=['notes', 'reporting_country_iso2']) }}
     from visits
 
 ),
@@ -108,12 +98,7 @@ donation_activities as (
         cast(null as bigint) as participants,
         quantity,
         amount_usd,
-        file_path,
-        source_row_number,
-        record_id,
-        source,
-        content_hash,
-        load_id
+        {{ lineage_columns(exclude=['notes', 'reporting_country_iso2']) }}
     from donations
 
 ),

@@ -38,14 +38,7 @@ final as (
         end_date_precision,
         donor_name,
         recipient_institution_name,
-        file_path,
-        source_row_number,
-        record_id,
-        source,
-        notes,
-        reporting_country_iso2,
-        content_hash,
-        load_id
+        {{ lineage_columns() }}
     from donations
 
 )

@@ -27,14 +27,7 @@ final as (
         left_date_precision,
         institution_name,
         organization_name,
-        file_path,
-        source_row_number,
-        record_id,
-        source,
-        notes,
-        reporting_country_iso2,
-        content_hash,
-        load_id
+        {{ lineage_columns() }}
     from memberships
 
 )

@@ -33,14 +33,7 @@ final as (
         end_date_precision,
         host_institution_name,
         guest_institution_name,
-        file_path,
-        source_row_number,
-        record_id,
-        source,
-        notes,
-        reporting_country_iso2,
-        content_hash,
-        load_id
+        {{ lineage_columns() }}
     from visits
 
 )

@@ -9,15 +9,8 @@ source as (
 renamed as (
 
     select
-        -- lineage
-        cast(file_path as varchar) as file_path,
-        cast(content_hash as varchar) as content_hash,
-        cast(load_id as varchar) as load_id,
-        cast(source_row_number as integer) as source_row_number,
-        cast(reporting_country as varchar) as reporting_country_iso2,
-        cast(record_id as varchar) as record_id,
-        cast(source as varchar) as source,
-        cast(notes as varchar) as notes,
+        -- lineage (macros/lineage.sql)
+        {{ raw_lineage_columns() }},
 
         -- visit
         cast(activity_type as varchar) as activity_type,
