@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from libcoop.errors import LibcoopError, NothingToRollBack
+from libcoop.errors import LibcoopError
 from libcoop.progress import LOG_FORMAT
 from libcoop.redact import install_log_filter
 from libcoop.settings import resolve_paths
@@ -77,47 +77,27 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from libcoop.pipeline import published_summary
+    from libcoop.targets import NoWarehouseYet, target_for
     from libcoop.warehouse.builds import foreign_lock
 
-    paths = resolve_paths(warehouse=args.warehouse)
-    if paths.lake is not None:
-        return _lake_summary(paths.lake)
-    if not paths.warehouse.exists():
-        print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
-        return 1
     try:
-        summary = published_summary(paths)
+        print(target_for(resolve_paths(warehouse=args.warehouse)).summary())  # a LakeError is printed by main
+    except NoWarehouseYet as error:
+        print(error, file=sys.stderr)
+        return 1
     except Exception as error:
         if locked := foreign_lock(error):
             print(f"libcoop summary: {locked}", file=sys.stderr)
             return 1
         raise
-    print(summary.render())
-    return 0
-
-
-def _lake_summary(lake) -> int:  # type: ignore[no-untyped-def]
-    from libcoop.runs import lake_published_summary
-    from libcoop.warehouse.lake_state import render_snapshots
-
-    summary, snapshots = lake_published_summary(lake)  # a LakeError is printed by main
-    print(summary.render())
-    print(render_snapshots(snapshots))
     return 0
 
 
 def _rollback(args: argparse.Namespace) -> int:
-    from libcoop.warehouse.publish import rollback
+    from libcoop.targets import target_for
 
-    paths = resolve_paths(warehouse=args.warehouse)
-    if paths.lake is not None:
-        return _lake_rollback(paths)
-    done = rollback(paths, to=args.to)  # NothingToRollBack, RunInProgress: printed by main
-    was = f" (it replaced the build of run {done.was_live})" if done.was_live else ""
-    print(
-        f"rolled back: {paths.warehouse} is the build of run {done.run_id} again{was}; recorded as {done.rollback_id}"
-    )
+    # NothingToRollBack, RunInProgress: printed by main
+    print(target_for(resolve_paths(warehouse=args.warehouse)).rollback(args.to))
     return 0
 
 
@@ -136,23 +116,6 @@ def _builds(args: argparse.Namespace) -> int:
         mark = "  <- live" if build.run_id == live else ""
         when = build.published_at[:19].replace("T", " ")
         print(f"{build.run_id:<28} {when:<26} {files:<34} {build.rows:>10}{mark}")
-    return 0
-
-
-def _lake_rollback(paths) -> int:  # type: ignore[no-untyped-def]
-    """Time travel in the lake; the local copy the next run starts from goes back with it."""
-    from libcoop.warehouse import lake
-    from libcoop.warehouse.publish import rollback
-
-    restored = lake.rollback(paths.lake)  # NothingToRollBack: printed by main
-    try:
-        rollback(paths, to=restored.run_id, record=False)  # the lake's snapshot history records it
-    except NothingToRollBack:
-        print(f"note: no kept local build of run {restored.run_id}; the next run rebuilds the local copy")
-    print(
-        f"rolled back: snapshot {restored.snapshot_id} of {paths.lake.display} holds the tables of snapshot "
-        f"{restored.restored_snapshot} (run {restored.run_id}) again"
-    )
     return 0
 
 

@@ -21,7 +21,9 @@ import duckdb
 from libcoop.aliases import build_digest, store_digest
 from libcoop.audit import audit_store, ensure_audit_tables, runs_not_published
 from libcoop.reference import reference_version
+from libcoop.runs import last_published
 from libcoop.settings import Paths, dbt_project_dir
+from libcoop.targets import target_for
 from libcoop.warehouse.builds import last_build
 
 log = logging.getLogger(__name__)
@@ -75,34 +77,9 @@ def record_fingerprint(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
 
 
 def _published(paths: Paths) -> tuple[str, str | None, int] | None:
-    """(run id, fingerprint or None, files in force) of the published build, read from its kept
-    copy (``libcoop.warehouse.builds.last_build``); None without one."""
-    if paths.lake is not None:  # what the lake holds, when the local copy is that build (libcoop.warehouse.lake_state)
-        from libcoop.warehouse.lake_state import published
-
-        return published(paths)
-    last = last_build(paths.warehouse)
-    if last is None:
-        return None
-    with duckdb.connect(str(last), read_only=True) as con:
-        return _last_published(con)
-
-
-def _last_published(con: duckdb.DuckDBPyConnection) -> tuple[str, str | None, int] | None:
-    tables = {
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'audit'"
-        ).fetchall()
-    }
-    if not {"runs", "build_fingerprints"} <= tables:
-        return None
-    rows = con.execute(
-        "select last.run_id, f.fingerprint, (select count(*) from raw.file_versions where is_current) "
-        "from (select run_id from audit.runs where status = 'published' order by finished_at desc limit 1) "
-        "as last left join audit.build_fingerprints as f using (run_id)"
-    ).fetchall()
-    return rows[0] if rows else None
+    """(run id, fingerprint or None, files in force) of the published build, as its target says
+    (``libcoop.targets``); None without one."""
+    return target_for(paths).published()
 
 
 def built_by_same_code(build: Path) -> bool:
@@ -110,7 +87,7 @@ def built_by_same_code(build: Path) -> bool:
     incremental dbt models may carry over and only the new file versions be built. False for a
     first build, or after a change of code, seeds, reference data or libraries (a full refresh)."""
     with duckdb.connect(str(build), read_only=True) as con:
-        published = _last_published(con)
+        published = last_published(con)
         aliases = build_digest(con)
     return published is not None and published[1] == code_fingerprint(aliases)
 

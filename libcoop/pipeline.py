@@ -22,7 +22,7 @@ from libcoop.errors import LibcoopError
 from libcoop.fingerprint import built_by_same_code, docs_are_current, record_fingerprint, unchanged_since
 from libcoop.ingest.drop_folder import Discovery, DropFile, discover
 from libcoop.ingest.load import LoadResult, load_drop
-from libcoop.ingest.staged import stage_check, staged_checks
+from libcoop.ingest.staged import prepare_checks, stage_check, staged_checks
 from libcoop.lineage import build_datasets, load_datasets, publish_datasets, traced, validate_datasets
 from libcoop.progress import LOG_FORMAT, Progress, current, files_to_check, phase, using
 from libcoop.reference import write_reference_tables
@@ -45,15 +45,14 @@ from libcoop.runs import (  # noqa: F401 - re-exported
     safe_run_id,
 )
 from libcoop.settings import Paths, door_dir
+from libcoop.targets import target_for
 from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts, changed_sources
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
-from libcoop.warehouse.builds import last_build
 from libcoop.warehouse.publish import (
     build_path,
     discard_build,
     keep_blocked_docs,
     prepare_build,
-    publish,
     staged_docs,
 )
 from libcoop.warehouse.runlock import run_lock
@@ -90,22 +89,7 @@ def pending_changes(paths: Paths) -> PendingChanges:
     """List and hash the drop folder (once) and compare it with the published build (its kept copy, read-only)."""
     found = discover(paths.incoming)
     hashes = {f.relative_path: f.content_hash for f in found.files}
-    current: dict[str, str] = {}
-    rejected: set[tuple[str, str]] = set()
-    if paths.lake is not None:  # the lake says which files are in force (libcoop.warehouse.lake_state)
-        from libcoop.warehouse.lake_state import files_in_force
-
-        current, rejected = files_in_force(paths)
-    elif (last := last_build(paths.warehouse)) is not None:  # its kept copy: never locked by a client
-        with duckdb.connect(str(last), read_only=True) as con:
-            current = dict(
-                con.execute("select file_path, content_hash from raw.file_versions where is_current").fetchall()
-            )
-            rejected = set(
-                con.execute(
-                    "select file_path, content_hash from audit.file_loads where outcome = 'rejected'"
-                ).fetchall()
-            )
+    current, rejected = target_for(paths).files_in_force()  # the published build's, as its target says
     to_check = tuple(p for p, h in hashes.items() if current.get(p) != h)
     return PendingChanges(
         to_check=to_check,
@@ -138,15 +122,10 @@ def discover_step(paths: Paths, run_id: str, pending: PendingChanges | None = No
     """The drop folder of this run and the files to check in it: new or changed since the
     published build. ``pending``: the comparison already made (``run`` makes it first)."""
     with current().phase("discover") as step:
-        if pending is None and paths.lake is not None:  # an Airflow run: the local copy agrees with the lake first
-            from libcoop.warehouse.lake_state import converge
-
-            converge(paths, run_id)
+        if pending is None:  # an Airflow run: the local copy agrees with the target first
+            target_for(paths).converge(run_id)
         pending = pending or pending_changes(paths)
-        if paths.lake is not None:
-            from libcoop.ingest.lake_checks import prepare
-
-            prepare(paths.lake, run_id)  # where the parallel checks stage their verdicts
+        prepare_checks(paths, run_id)  # where the parallel checks stage their verdicts
         step.note = files_to_check(len(pending.to_check))
     return pending
 
@@ -313,13 +292,8 @@ def publish_step(
         from libcoop.dashboard.build import stage_dashboard
 
         stage_dashboard(build, paths.cache_dir)  # beside the build file; publish swaps it in with it
-        if paths.lake is not None:
-            from libcoop.warehouse.lake import publish_build
-
-            # What readers see: one DuckLake snapshot. The local copy below is what the next run starts from.
-            snapshot = publish_build(paths.lake, build, run_id)
-            summary.lake = f"{paths.lake.display}, snapshot {snapshot}"
-        publish(paths, build, run_id, {"files": summary.files, "mart_rows": summary.mart_rows})
+        kept = {"files": summary.files, "mart_rows": summary.mart_rows}
+        summary.lake = target_for(paths).publish(build, run_id, kept)
         send_run_mails(paths, summary)  # to each country's coordinators; a mail that fails is only logged
         return summary
     finally:
@@ -331,10 +305,7 @@ def run(paths: Paths, run_id: str | None = None, progress: Progress | None = Non
     nothing was published. ``progress`` hears of each phase (default: the libcoop.progress logger)."""
     run_id = run_id or new_run_id()
     started_at = dt.datetime.now(dt.UTC)
-    if paths.lake is not None:  # the local copy is only a cache of the lake: made to agree with it first
-        from libcoop.warehouse.lake_state import converge
-
-        converge(paths, run_id)
+    target_for(paths).converge(run_id)  # a DuckLake's local copy is only a cache: made to agree with it first
     # The same files and the same code as the published build: it would be rebuilt identical.
     pending = pending_changes(paths)
     if unchanged := nothing_to_build(paths, pending):

@@ -24,6 +24,7 @@ from libcoop.errors import LibcoopError
 from libcoop.ingest.reports import report_path
 from libcoop.redact import safe
 from libcoop.settings import Paths, resolve_paths
+from libcoop.target import handed_on
 from libcoop.warehouse.builds import last_build, read_live
 from libcoop.warehouse.lake import Lake, LakeError, Snapshot, connect, snapshots
 
@@ -64,7 +65,7 @@ class StepContext:
     @classmethod
     def start(cls, paths: Paths, run_id: str, now: dt.datetime | None = None) -> StepContext:
         started = (now or dt.datetime.now(dt.UTC)).isoformat()
-        warehouse = None if paths.lake is not None else str(paths.warehouse)
+        warehouse = handed_on(paths.warehouse, paths.lake)
         return cls(run_id, str(paths.raw_dir), warehouse, started)
 
     def with_build(self, build: Path) -> StepContext:
@@ -108,7 +109,7 @@ class RunSummary:
     message: str | None = None
     file_names: dict[str, list[str]] = field(default_factory=dict)  # outcome -> files, e.g. "rejected": [...]
     reports: Path | None = None  # raw/reports/, where rejected files' reports are
-    lake: str | None = None  # the DuckLake it was published to, and the snapshot (libcoop.warehouse.lake)
+    lake: str | None = None  # the DuckLake it was published to, and the snapshot (libcoop.targets)
     # Data-quality warnings coordinators must read (failed warning checks and rows naming an
     # unresolved institution), and how many of them are such rows (libcoop.quality.unresolved).
     warnings: int = 0
@@ -164,6 +165,25 @@ def files_of_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, list[
     for outcome, path in sorted(rows, key=lambda r: (OUTCOMES.index(r[0]) if r[0] in OUTCOMES else 99, r[1])):
         by_outcome.setdefault(outcome, []).append(path)
     return by_outcome
+
+
+def last_published(con: duckdb.DuckDBPyConnection) -> tuple[str, str | None, int] | None:
+    """(run id, fingerprint or None, files in force) of the last published run a build records;
+    None when it records none."""
+    tables = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'audit'"
+        ).fetchall()
+    }
+    if not {"runs", "build_fingerprints"} <= tables:
+        return None
+    rows = con.execute(
+        "select last.run_id, f.fingerprint, (select count(*) from raw.file_versions where is_current) "
+        "from (select run_id from audit.runs where status = 'published' order by finished_at desc limit 1) "
+        "as last left join audit.build_fingerprints as f using (run_id)"
+    ).fetchall()
+    return rows[0] if rows else None
 
 
 def mart_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -2,20 +2,30 @@
 
 Only the setting, parsed and printed without its password; connecting, publishing and rolling
 back are ``libcoop.warehouse.lake``'s. It lives below ``libcoop.settings``, which resolves every
-run's paths with it, so that settings never imports the warehouse step (issue 27)."""
+run's paths with it, so that settings never imports the warehouse step (issue 27).
+
+``choose`` is the one place that tells the two targets apart (a DuckDB file, or a DuckLake): every
+layer that acts differently for them builds its two implementations and lets ``choose`` pick one
+(``libcoop.targets.target_for`` the target a run publishes to; ``libcoop.ingest.staged``, below
+it, where the checks' verdicts go). No other module branches on ``Paths.lake``
+(``tests/unit/test_one_target_interface.py``)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from libcoop.errors import LibcoopError
 from libcoop.redact import redact
 
 PREFIX = "ducklake:postgres:"
+
+T = TypeVar("T")
 
 
 class LakeError(LibcoopError):
@@ -78,3 +88,25 @@ def parse_lake(target: str, data_path: str | None, work_dir: str | os.PathLike[s
         data_path = str(Path(data_path).absolute())
     work = Path(work_dir).absolute()
     return Lake(catalog=catalog, data_path=data_path, work_dir=work)
+
+
+def choose(lake: Lake | None, file: Callable[[], T], ducklake: Callable[[Lake], T]) -> T:
+    """``file()`` for a DuckDB file target (no lake), ``ducklake(lake)`` for a DuckLake target."""
+    return file() if lake is None else ducklake(lake)
+
+
+def require_lake(lake: Lake | None, refusal: str) -> Lake:
+    """The DuckLake an operation of DuckLake's own needs (maintenance, converging a local copy);
+    a DuckDB file target is refused with ``refusal``."""
+
+    def refuse() -> Lake:
+        raise LakeError(refusal)
+
+    return choose(lake, refuse, lambda found: found)
+
+
+def handed_on(warehouse: Path, lake: Lake | None) -> str | None:
+    """What a run's step context may write of its target (an Airflow XCom): the DuckDB file's path,
+    or nothing for a DuckLake, whose libpq string may hold a password: each task reads it from
+    LIBCOOP_WAREHOUSE again."""
+    return choose(lake, lambda: str(warehouse), lambda _lake: None)

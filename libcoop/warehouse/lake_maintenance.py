@@ -21,7 +21,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from libcoop.warehouse.lake import Lake, LakeError, connect, snapshots
+from libcoop.target import require_lake
+from libcoop.warehouse.lake import Lake, connect, snapshots
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def maintain_target(target: str | None = None, keep: int | None = None) -> Maint
     from libcoop.warehouse.runlock import run_lock
 
     paths = resolve_paths(warehouse=target)
-    if paths.lake is None:
-        raise LakeError(f"{paths.warehouse} is not a DuckLake (ducklake:postgres:...): nothing to maintain")
+    refusal = f"{paths.warehouse} is not a DuckLake (ducklake:postgres:...): nothing to maintain"
+    lake = require_lake(paths.lake, refusal)
     with run_lock(paths.warehouse, f"maintain-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}", what="libcoop maintain"):
-        return maintain(paths.lake, keep)
+        return maintain(lake, keep)

@@ -25,10 +25,10 @@ from typing import Any
 import duckdb
 
 from libcoop.settings import Paths
+from libcoop.target import require_lake
 from libcoop.warehouse.lake import (
     FILES_IN_FORCE,
     Lake,
-    LakeError,
     NoLakeYet,
     Snapshot,
     connect,
@@ -101,11 +101,10 @@ def _state(con: duckdb.DuckDBPyConnection) -> LakeState:
     return LakeState(**found)
 
 
-def files_in_force(paths: Paths) -> tuple[dict[str, str], set[tuple[str, str]]]:
+def files_in_force(lake: Lake) -> tuple[dict[str, str], set[tuple[str, str]]]:
     """(file path -> content hash in force, file versions rejected before), as the lake says:
     nothing in force for an empty lake, or one published before it recorded them."""
-    assert paths.lake is not None
-    state = read_state(paths.lake, FRESH_FOR)
+    state = read_state(lake, FRESH_FOR)
     return dict(state.files or {}), set(state.rejected)
 
 
@@ -133,12 +132,11 @@ def local_run(paths: Paths) -> str | None:
     return last_published_run(paths.warehouse)
 
 
-def published(paths: Paths) -> tuple[str, str | None, int] | None:
+def published(paths: Paths, lake: Lake) -> tuple[str, str | None, int] | None:
     """(run id, fingerprint, files in force) of the lake's current build, for
     ``fingerprint.unchanged_since``; None when the lake has none, does not say which files are in
-    force, or the local copy is not that build (a run must rebuild it)."""
-    assert paths.lake is not None
-    state = read_state(paths.lake, FRESH_FOR)
+    force, or the local copy (``paths.warehouse``) is not that build (a run must rebuild it)."""
+    state = read_state(lake, FRESH_FOR)
     if state.run_id is None or state.files is None or local_run(paths) != state.run_id:
         return None
     return state.run_id, state.fingerprint, len(state.files)
@@ -151,11 +149,11 @@ def _marker_id(paths: Paths) -> str | None:
         return None
 
 
-def _write_marker(paths: Paths, state: LakeState) -> None:
+def _write_marker(paths: Paths, lake: Lake, state: LakeState) -> None:
     if state.lake_id is None or _marker_id(paths) == state.lake_id:
         return
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    marker = {"lake_id": state.lake_id, "target": paths.lake.display if paths.lake else None}
+    marker = {"lake_id": state.lake_id, "target": lake.display}
     (paths.warehouse.parent / MARKER).write_text(json.dumps(marker), encoding="utf-8")
 
 
@@ -197,9 +195,7 @@ def converge(paths: Paths, run_id: str) -> LakeState:
     from libcoop.warehouse import builds
     from libcoop.warehouse.runlock import run_lock
 
-    lake = paths.lake
-    if lake is None:
-        raise LakeError("converge needs a DuckLake target")
+    lake = require_lake(paths.lake, "converge needs a DuckLake target")
     state = read_state(lake)
     here = local_run(paths)
     known = _marker_id(paths)
@@ -219,7 +215,7 @@ def converge(paths: Paths, run_id: str) -> LakeState:
             else:
                 why = f"{lake.display} holds run {state.run_id}, the local copy {here or 'nothing'}"
                 _drop_local(paths, why, kept_builds_too=False)
-    _write_marker(paths, state)
+    _write_marker(paths, lake, state)
     return state
 
 
