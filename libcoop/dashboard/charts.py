@@ -69,9 +69,11 @@ def _bounded(
     return grouped.reset_index(), summed
 
 
-def _spec(chart: alt.TopLevelMixin) -> dict[str, Any]:
+def _spec(chart: alt.TopLevelMixin, figures: Figures, title: str, *notes: str) -> dict[str, Any]:
+    """The chart with its title (the scope and build date under it, then ``notes``), themed, as a dict."""
     themed = (
-        chart.configure(font=f"{FONT_FAMILY}, sans-serif")
+        chart.properties(title=_title(title, figures, *notes))
+        .configure(font=f"{FONT_FAMILY}, sans-serif")
         .configure_view(stroke="#c9d1da")
         .configure_title(fontSize=15, subtitleFontSize=12, subtitleColor="#5b6b7b", subtitlePadding=4)
         .configure_axis(labelFontSize=11, titleFontSize=12)
@@ -115,7 +117,6 @@ def activities_per_year(figures: Figures, *, with_filter: bool) -> dict[str, Any
         .properties(
             width=_width(_years(data["year"])),
             height=260,
-            title=_title("Cooperation over time: activities per year", figures, *notes),
         )
     )
     if with_filter:
@@ -131,7 +132,7 @@ def activities_per_year(figures: Figures, *, with_filter: bool) -> dict[str, Any
             ),
         )
         chart = chart.add_params(country).transform_filter(alt.datum.country == country)
-    return _spec(chart)
+    return _spec(chart, figures, "Cooperation over time: activities per year", *notes)
 
 
 def national_library_pairs(figures: Figures) -> dict[str, Any] | None:
@@ -168,18 +169,13 @@ def national_library_pairs(figures: Figures) -> dict[str, Any] | None:
         ),
         base.mark_text(fontSize=12).encode(text="participants_label:N"),
     ).properties(title="Weighted by participants (people)", **size)
-    chart = (
-        alt.hconcat(by_delegations, by_participants)
-        .resolve_scale(color="independent")
-        .properties(
-            title=_title(
-                "Who works with whom: visits between national libraries",
-                figures,
-                "both directions counted once per pair of countries; empty cells: no visit recorded",
-            )
-        )
+    chart = alt.hconcat(by_delegations, by_participants).resolve_scale(color="independent")
+    return _spec(
+        chart,
+        figures,
+        "Who works with whom: visits between national libraries",
+        "both directions counted once per pair of countries; empty cells: no visit recorded",
     )
-    return _spec(chart)
 
 
 def donations_in_usd(figures: Figures) -> dict[str, Any] | None:
@@ -248,7 +244,7 @@ def donations_in_usd(figures: Figures) -> dict[str, Any] | None:
             )
         )
     chart = alt.vconcat(*parts).resolve_scale(color="independent")
-    return _spec(chart.properties(title=_title("Money: donations in US dollars by donor country", figures, *notes)))
+    return _spec(chart, figures, "Money: donations in US dollars by donor country", *notes)
 
 
 def books_given(figures: Figures) -> dict[str, Any] | None:
@@ -282,14 +278,14 @@ def books_given(figures: Figures) -> dict[str, Any] | None:
         .properties(
             width=_width(_years(data["year"])),
             height=200,
-            title=_title(
-                "Gifts: books given per year",
-                figures,
-                "a yearly programme is counted in the year it started, with the yearly figure reported",
-            ),
         )
     )
-    return _spec(chart)
+    return _spec(
+        chart,
+        figures,
+        "Gifts: books given per year",
+        "a yearly programme is counted in the year it started, with the yearly figure reported",
+    )
 
 
 def memberships_timeline(figures: Figures) -> dict[str, Any] | None:
@@ -336,13 +332,5 @@ def memberships_timeline(figures: Figures) -> dict[str, Any] | None:
         color=alt.Color("membership_type:N", title="Membership type"),
     )
     labels = base.mark_text(align="left", dx=4, color="white", fontSize=11).encode(x="joined:T", text="since:N")
-    chart = alt.layer(bars, labels).properties(
-        width=WIDTH - 180,
-        height=alt.Step(24),
-        title=_title(
-            "Memberships: which library belongs to which organization, since when",
-            figures,
-            *notes,
-        ),
-    )
-    return _spec(chart)
+    chart = alt.layer(bars, labels).properties(width=WIDTH - 180, height=alt.Step(24))
+    return _spec(chart, figures, "Memberships: which library belongs to which organization, since when", *notes)

@@ -10,14 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import (
-    DONATIONS_HEADER,
-    GOOD_DONATION,
-    GOOD_MEMBERSHIP,
-    GOOD_VISIT,
-    MEMBERSHIPS_HEADER,
-    VISITS_HEADER,
-)
+from tests.conftest import GOOD_FILES, VISITS_HEADER
 
 pytestmark = pytest.mark.integration
 
@@ -48,9 +41,9 @@ def marts_state(warehouse: Path) -> dict[str, list[tuple]]:
 def test_bad_drops_never_change_the_marts(drop, tmp_path):
     warehouse = tmp_path / "warehouse" / "cooperation.duckdb"
     cli = ("--raw-dir", str(drop.raw_dir), "--warehouse", str(warehouse))
-    drop("VN/memberships.csv", f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\n")
-    drop("CN/visits.csv", f"{VISITS_HEADER}\n{GOOD_VISIT}\n")
-    drop("VN/donations.csv", f"{DONATIONS_HEADER}\n{GOOD_DONATION}\n")
+    drop("VN/memberships.csv", GOOD_FILES["memberships"])
+    drop("CN/visits.csv", GOOD_FILES["visits"])
+    drop("VN/donations.csv", GOOD_FILES["donations"])
 
     first = libcoop("run", *cli)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -61,7 +54,7 @@ def test_bad_drops_never_change_the_marts(drop, tmp_path):
     assert len(before["fct_donation"]) == 1
 
     # A bad version of a loaded file, a new bad file, a damaged workbook, a lock file, a stray.
-    drop("VN/memberships.csv", f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\nm2,NLV,Viet Nam,CONSAL,,2000-13,,s\n")
+    drop("VN/memberships.csv", f"{GOOD_FILES['memberships']}m2,NLV,Viet Nam,CONSAL,,2000-13,,s\n")
     drop("KR/visits_2015.csv", f"{VISITS_HEADER}\nk1,mutual_visit,NLK,KR,NLC,CN,2015-11-17,2015-11-10,1,5,,,,s\n")
     drop("SG/donations.xlsx", b"PK\x03\x04 this is not really a workbook")
     drop("SG/~$donations.xlsx", b"lock")

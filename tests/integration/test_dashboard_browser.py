@@ -24,7 +24,6 @@ from libcoop.pipeline import RunSummary, run
 from libcoop.settings import resolve_paths
 from tests.integration.airflow_env import REPO
 from tests.integration.sample_figures import nlc_ndl_business_meetings_since_1981
-from tests.integration.test_data_docs_browser import browser  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -67,7 +66,7 @@ class Visit:
 
 
 @pytest.fixture
-def page(browser):  # noqa: F811
+def page(browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     visit = Visit()
 

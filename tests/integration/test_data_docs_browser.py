@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import re
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,23 +19,12 @@ import duckdb
 import pytest
 
 from libcoop import quality
-from libcoop.pipeline import RunSummary, run
-from libcoop.settings import resolve_paths
+from libcoop.pipeline import RunSummary
+from tests.helpers.drops import run_drop
 from tests.integration.test_quality import COMMITTED_CONTEXT, add_file_audit, build_warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = Path("/tmp/libcoop-data-docs-failing-suite.png")
 UNTRACED = "CN/visits_2015.csv row 99"
 # A value from a coordinator's file that would run a script if a page put it in as HTML.
@@ -106,16 +94,7 @@ class RunDocs:
 
 @pytest.fixture(scope="module")
 def run_docs(tmp_path_factory: pytest.TempPathFactory) -> RunDocs:
-    root = tmp_path_factory.mktemp("data_docs_run")
-    for relative, text in RUN_DROP.items():
-        (root / "raw" / "incoming" / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / "raw" / "incoming" / relative).write_text(text, encoding="utf-8")
-    expectations = root / "expectations"
-    shutil.copytree(COMMITTED_CONTEXT, expectations, ignore=shutil.ignore_patterns("uncommitted"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LIBCOOP_EXPECTATIONS_DIR", str(expectations))
-        paths = resolve_paths(root / "raw", root / "warehouse" / "cooperation.duckdb")
-        summary = run(paths, "docs-run")
+    paths, summary = run_drop(tmp_path_factory.mktemp("data_docs_run"), RUN_DROP, "docs-run")
     index = quality.data_docs_target(paths.warehouse) / "index.html"
     return RunDocs(index, index.read_text(encoding="utf-8"), summary)
 
@@ -178,32 +157,6 @@ def test_per_country_counts_add_up_to_the_totals(run_docs: RunDocs) -> None:
     assert total == ["All", "4", "9", "3", "0", "1"]
     for column in range(1, 6):
         assert sum(int(cells[column]) for cells in countries.values()) == int(total[column])
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the Data Docs are checked in Debian's Chromium. "
-            "Install it with `make test` (apt-get install chromium) or `sudo apt-get install -y chromium`."
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    # Offline: any request to the internet is refused at once; the pages need none.
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-    yield page
-    page.close()
 
 
 def test_home_page_shows_every_suite_its_latest_result_and_the_failures(page, published) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -25,38 +24,19 @@ from libcoop.pipeline import run
 from libcoop.settings import Paths
 from libcoop.warehouse import lake
 from tests.conftest import GOOD_VISIT, VISITS_HEADER
+from tests.helpers.postgres import fresh_databases, lake_target
 from tests.integration.airflow_env import REPO
 
 pytestmark = pytest.mark.integration
 
 LIBCOOP = str(Path(sys.executable).with_name("libcoop"))
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-
-
-def _admin(sql: str) -> None:
-    import psycopg2
-
-    con = psycopg2.connect(dbname="postgres", connect_timeout=5, **PG)
-    con.autocommit = True
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
 def catalog():
     """A fresh PostgreSQL database for the DuckLake catalog, dropped after the module."""
-    import psycopg2
-
-    name = f"libcoop_lake_{secrets.token_hex(4)}"
-    try:
-        _admin(f"create database {name}")
-    except psycopg2.OperationalError as error:
-        pytest.skip(f"PostgreSQL unreachable at {PG['host']}:{PG['port']} (user {PG['user']}): {error}")
-    yield f"ducklake:postgres:dbname={name} host={PG['host']} port={PG['port']} user={PG['user']}"
-    _admin(f"drop database if exists {name} with (force)")
+    with fresh_databases("libcoop_lake") as (name,):
+        yield lake_target(name)
 
 
 def checksums(con: duckdb.DuckDBPyConnection, database: str, names: list[str]) -> dict[str, tuple[int, str]]:
@@ -362,12 +342,8 @@ def test_checks_in_two_processes_write_the_lake_at_once_and_reach_the_load(catal
     """Two writer processes (as two Airflow workers would) append their files' verdicts to the lake
     concurrently; the load, elsewhere, reads every verdict back, equal to a check made locally."""
 
-    name = f"libcoop_lake_{secrets.token_hex(4)}"  # a catalog of its own: a lake has one data path
-    _admin(f"create database {name}")
-    try:
-        _checks_in_two_processes(catalog.replace(catalog.split()[0], f"ducklake:postgres:dbname={name}"), tmp_path)
-    finally:
-        _admin(f"drop database if exists {name} with (force)")
+    with fresh_databases("libcoop_lake") as (name,):  # a catalog of its own: a lake has one data path
+        _checks_in_two_processes(lake_target(name), tmp_path)
 
 
 def _checks_in_two_processes(catalog: str, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import subprocess
@@ -14,6 +13,7 @@ import duckdb
 import pytest
 
 from tests.conftest import GOOD_VISIT, VISITS_HEADER
+from tests.helpers.drops import libcoop_env
 from tests.integration.airflow_env import REPO
 
 pytestmark = pytest.mark.integration
@@ -33,14 +33,7 @@ def test_nothing_changed_is_answered_without_a_build_and_a_new_file_is_built(tmp
     raw = tmp_path / "raw"
     shutil.copytree(REPO / "raw" / "incoming", raw / "incoming")
     warehouse = tmp_path / "warehouse" / "cooperation.duckdb"
-    expectations = tmp_path / "expectations"
-    shutil.copytree(REPO / "expectations", expectations, ignore=shutil.ignore_patterns("uncommitted"))
-    env = dict(
-        os.environ,
-        LIBCOOP_RAW_DIR=str(raw),
-        LIBCOOP_WAREHOUSE=str(warehouse),
-        LIBCOOP_EXPECTATIONS_DIR=str(expectations),
-    )
+    env = libcoop_env(tmp_path)
 
     first = libcoop_run(env)
     assert first.returncode == 0, first.stderr[-3000:]

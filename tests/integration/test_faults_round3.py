@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import shutil
 import tempfile
 import time
@@ -29,40 +28,20 @@ from libcoop import pipeline
 from libcoop.cli import main
 from libcoop.ingest import load
 from libcoop.warehouse import lake
+from tests.helpers.postgres import admin, fresh_databases, lake_target
 from tests.integration.airflow_env import REPO
 from tests.unit.test_hostile_drop_folder import as_nobody
 
 pytestmark = pytest.mark.integration
 
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 SECRET = "s3cr3t-XYZ"
 WIDE = "VN/visits_wide.csv"
 
 
-def _admin(sql: str, dbname: str = "postgres") -> list[tuple]:
-    import psycopg2
-
-    con = psycopg2.connect(dbname=dbname, connect_timeout=5, **PG)
-    con.autocommit = True
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchall() if cur.description else []
-    finally:
-        con.close()
-
-
 @pytest.fixture
 def catalog():
-    import psycopg2
-
-    name = f"libcoop_secret_{secrets.token_hex(4)}"
-    try:
-        _admin(f"create database {name}")
-    except psycopg2.OperationalError as error:
-        pytest.skip(f"PostgreSQL unreachable at {PG['host']}:{PG['port']} (user {PG['user']}): {error}")
-    yield name
-    _admin(f"drop database if exists {name} with (force)")
+    with fresh_databases("libcoop_secret") as (name,):
+        yield name
 
 
 @pytest.fixture
@@ -102,12 +81,12 @@ def every_text(con: duckdb.DuckDBPyConnection, database: str) -> str:
 
 
 def catalog_text(dbname: str) -> str:
-    tables = _admin(
+    tables = admin(
         "select schemaname, tablename from pg_tables where schemaname not in ('pg_catalog', 'information_schema')",
         dbname,
     )
     assert tables
-    return "\n".join(str(row) for s, t in tables for row in _admin(f'select * from "{s}"."{t}"', dbname))
+    return "\n".join(str(row) for s, t in tables for row in admin(f'select * from "{s}"."{t}"', dbname))
 
 
 def files_holding(folder: Path, needle: bytes) -> list[str]:
@@ -119,9 +98,7 @@ def test_a_hostile_drop_publishes_to_a_lake_and_no_output_holds_its_password(cat
     hostile_drop(raw)
     expectations = root / "expectations"
     shutil.copytree(REPO / "expectations", expectations, ignore=shutil.ignore_patterns("uncommitted"))
-    target = (
-        f"ducklake:postgres:dbname={catalog} host={PG['host']} port={PG['port']} user={PG['user']} password={SECRET}"
-    )
+    target = lake_target(catalog, f"password={SECRET}")
     for name, value in {
         "LIBCOOP_RAW_DIR": str(raw),
         "LIBCOOP_WAREHOUSE": target,

@@ -4,7 +4,6 @@ published file is read-only (0444); where libcoop must read it, a lock is one pl
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import GOOD_VISIT, VISITS_HEADER
-from tests.integration.airflow_env import REPO
+from tests.helpers.drops import libcoop_env
 
 pytestmark = pytest.mark.integration
 
@@ -51,14 +50,7 @@ def hold(warehouse: Path) -> subprocess.Popen[str]:
 def test_a_read_write_client_holding_the_published_file_does_not_stop_the_publish(tmp_path):
     raw = tmp_path / "raw"
     warehouse = tmp_path / "warehouse" / "cooperation.duckdb"
-    expectations = tmp_path / "expectations"
-    shutil.copytree(REPO / "expectations", expectations, ignore=shutil.ignore_patterns("uncommitted"))
-    env = dict(
-        os.environ,
-        LIBCOOP_RAW_DIR=str(raw),
-        LIBCOOP_WAREHOUSE=str(warehouse),
-        LIBCOOP_EXPECTATIONS_DIR=str(expectations),
-    )
+    env = libcoop_env(tmp_path)
     visits(raw, "first", 2)
     first = libcoop(env, "run")
     assert first.returncode == 0, first.stderr[-3000:]

@@ -27,26 +27,14 @@ from libcoop.warehouse import builds, lake
 from libcoop.warehouse.lake_maintenance import maintain
 from libcoop.warehouse.lake_state import converge, local_run, read_state
 from tests.conftest import GOOD_VISIT, VISITS_HEADER
+from tests.helpers.postgres import admin, fresh_databases, lake_target
 from tests.integration.airflow_env import REPO
 from tests.integration.test_ducklake import checksums
 
 pytestmark = pytest.mark.integration
 
 LIBCOOP = str(Path(sys.executable).with_name("libcoop"))
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 FILES = 20
-
-
-def _admin(sql: str) -> None:
-    import psycopg2
-
-    con = psycopg2.connect(dbname="postgres", connect_timeout=5, **PG)
-    con.autocommit = True
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        con.close()
 
 
 def visits(path: Path, prefix: str, count: int) -> None:
@@ -68,7 +56,7 @@ class World:
         self.work = root / "work"
 
     def target(self, name: str) -> str:
-        return f"ducklake:postgres:dbname={self.databases[name]} host={PG['host']} port={PG['port']} user={PG['user']}"
+        return lake_target(self.databases[name])
 
     def lake(self, name: str) -> lake.Lake:
         return lake.parse(self.target(name), str(self.root / f"data-{name}"), self.work)
@@ -90,26 +78,15 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    import psycopg2
-
-    databases = {name: f"libcoop_truth_{name.lower()}_{secrets.token_hex(3)}" for name in ("A", "B")}
-    try:
-        for database in databases.values():
-            _admin(f"create database {database}")
-    except psycopg2.OperationalError as error:
-        pytest.skip(f"PostgreSQL unreachable at {PG['host']}:{PG['port']} (user {PG['user']}): {error}")
-    root = tmp_path_factory.mktemp("truth")
-    # A copy of the dbt project: the code fingerprint stays that of the first run, whatever is
-    # edited in the checkout meanwhile (a changed fingerprint rightly means a full build).
-    project = root / "dbt_project"
-    shutil.copytree(dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
-    try:
+    with fresh_databases("libcoop_truth_a", "libcoop_truth_b") as (a, b):
+        root = tmp_path_factory.mktemp("truth")
+        # A copy of the dbt project: the code fingerprint stays that of the first run, whatever is
+        # edited in the checkout meanwhile (a changed fingerprint rightly means a full build).
+        project = root / "dbt_project"
+        shutil.copytree(dbt_project_dir(), project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("LIBCOOP_DBT_PROJECT_DIR", str(project))
-            yield World(root, databases)
-    finally:
-        for database in databases.values():
-            _admin(f"drop database if exists {database} with (force)")
+            yield World(root, {"A": a, "B": b})
 
 
 def snapshot_count(target: lake.Lake) -> int:
@@ -262,8 +239,8 @@ def test_a_reader_sees_one_published_build_or_the_next_during_a_publish(world, s
 def test_a_target_emptied_behind_the_same_connection_string_is_not_trusted(world, second):
     """Lake A dropped and created again, empty: its local copy is dropped, every file is new."""
     name = world.databases["A"]
-    _admin(f"drop database {name} with (force)")
-    _admin(f"create database {name}")
+    admin(f"drop database {name} with (force)")
+    admin(f"create database {name}")
     paths = world.paths("A")
     assert paths.warehouse.exists() and read_state(paths.lake).run_id is None
     converge(paths, "truth-a3")

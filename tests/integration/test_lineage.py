@@ -19,8 +19,9 @@ import pytest
 
 from libcoop import lineage
 from libcoop.pipeline import run
-from libcoop.settings import PROJECT_ROOT, Paths
-from tests.conftest import DONATIONS_HEADER, GOOD_DONATION, GOOD_VISIT, VISITS_HEADER
+from libcoop.settings import Paths
+from tests.conftest import GOOD_FILES
+from tests.helpers.drops import load_paths, write_drop
 
 pytestmark = pytest.mark.integration
 
@@ -63,18 +64,14 @@ VALIDATOR = jsonschema.Draft202012Validator(RUN_EVENT, format_checker=jsonschema
 @pytest.fixture(scope="module")
 def events(tmp_path_factory) -> list[dict]:
     tmp_path = tmp_path_factory.mktemp("lineage")
-    incoming = tmp_path / "raw" / "incoming"
-    for relative, text in {
-        "JP/visits.csv": f"{VISITS_HEADER}\n{GOOD_VISIT}\n",
-        "US/donations.csv": f"{DONATIONS_HEADER}\n{GOOD_DONATION}\n",
-    }.items():
-        (incoming / relative).parent.mkdir(parents=True, exist_ok=True)
-        (incoming / relative).write_text(text, encoding="utf-8")
-    paths = Paths(
-        raw_dir=tmp_path / "raw",
-        warehouse=tmp_path / "warehouse" / "cooperation.duckdb",
-        expectations_dir=PROJECT_ROOT / "expectations",
+    write_drop(
+        tmp_path,
+        {
+            "JP/visits.csv": GOOD_FILES["visits"],
+            "US/donations.csv": GOOD_FILES["donations"],
+        },
     )
+    paths = load_paths(tmp_path)
     with pytest.MonkeyPatch.context() as env:
         for name in (
             "LIBCOOP_LINEAGE_TRANSPORT",

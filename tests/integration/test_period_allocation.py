@@ -10,16 +10,9 @@ import duckdb
 import pytest
 
 from libcoop.pipeline import load_step
-from libcoop.settings import PROJECT_ROOT, Paths
 from libcoop.transform.dbt_build import build_marts
-from tests.conftest import (
-    DONATIONS_HEADER,
-    GOOD_DONATION,
-    GOOD_MEMBERSHIP,
-    GOOD_VISIT,
-    MEMBERSHIPS_HEADER,
-    VISITS_HEADER,
-)
+from tests.conftest import GOOD_FILES
+from tests.helpers.drops import load_paths, write_drop
 
 pytestmark = pytest.mark.integration
 
@@ -32,20 +25,13 @@ MEETINGS_1981_2015 = (
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("allocation")
-    incoming = tmp_path / "raw" / "incoming"
     files = {
-        "CN/visits.csv": f"{VISITS_HEADER}\n{GOOD_VISIT}\n{MEETINGS_1981_2015}\n",
-        "US/donations.csv": f"{DONATIONS_HEADER}\n{GOOD_DONATION}\n",  # 100,000 USD, 2004 to 2006
-        "VN/memberships.csv": f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\n",  # IFLA since 2000, in force
+        "CN/visits.csv": GOOD_FILES["visits"] + f"{MEETINGS_1981_2015}\n",
+        "US/donations.csv": GOOD_FILES["donations"],  # 100,000 USD, 2004 to 2006
+        "VN/memberships.csv": GOOD_FILES["memberships"],  # IFLA since 2000, in force
     }
-    for relative, text in files.items():
-        (incoming / relative).parent.mkdir(parents=True, exist_ok=True)
-        (incoming / relative).write_text(text, encoding="utf-8")
-    paths = Paths(
-        raw_dir=tmp_path / "raw",
-        warehouse=tmp_path / "warehouse" / "cooperation.duckdb",
-        expectations_dir=PROJECT_ROOT / "expectations",
-    )
+    write_drop(tmp_path, files)
+    paths = load_paths(tmp_path)
     build, _ = load_step(paths, "run-allocation")
     build_marts(build)  # runs the reconciliation test assert_allocated_measures_add_up_to_facts too
     return build

@@ -7,22 +7,17 @@ summary and the front page count it too, and never say "Every check passed"."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from libcoop import quality
-from libcoop.pipeline import RunSummary, run
-from libcoop.settings import resolve_paths
-from tests.integration.test_quality import COMMITTED_CONTEXT
+from libcoop.pipeline import RunSummary
+from tests.helpers.drops import run_drop
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 UNRESOLVED = "국립중앙도서관 (National Library of Korea)"
 DROP = {
     "VN/visits.csv": (
@@ -45,39 +40,8 @@ class Published:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
-    root = tmp_path_factory.mktemp("unresolved_browser")
-    for relative, text in DROP.items():
-        (root / "raw" / "incoming" / relative).parent.mkdir(parents=True, exist_ok=True)
-        (root / "raw" / "incoming" / relative).write_text(text, encoding="utf-8")
-    expectations = root / "expectations"
-    shutil.copytree(COMMITTED_CONTEXT, expectations, ignore=shutil.ignore_patterns("uncommitted"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LIBCOOP_EXPECTATIONS_DIR", str(expectations))
-        paths = resolve_paths(root / "raw", root / "warehouse" / "cooperation.duckdb")
-        summary = run(paths, "unresolved-run")
+    paths, summary = run_drop(tmp_path_factory.mktemp("unresolved_browser"), DROP, "unresolved-run")
     return Published(quality.data_docs_target(paths.warehouse), summary)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-@pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
-    yield page
-    page.close()
 
 
 def test_the_run_summary_counts_the_unresolved_name(published: Published) -> None:
