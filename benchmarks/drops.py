@@ -96,53 +96,60 @@ def _period(rng: random.Random) -> tuple[str, str]:
     return start, end
 
 
-def visits_file(path: Path, rows: int, rng: random.Random, names: dict, prefix: str) -> None:
-    institutions = names["institutions"]
+def _visit(i: int, rng: random.Random, names: dict, prefix: str) -> str:
+    (host, host_country), (guest, guest_country) = rng.sample(names["institutions"], 2)
+    if rng.random() < 0.05:  # a side left empty: "many or unspecified"
+        host, host_country = "", ""
+    start, end = _period(rng)
+    participants = str(rng.randint(0, 80)) if rng.random() < 0.7 else ""
+    return (
+        f"{prefix}{i},{rng.choice(ACTIVITY_TYPES)},{_quote(host)},{_quote(host_country)},{_quote(guest)},"
+        f"{_quote(guest_country)},{start},{end},{rng.randint(1, 5)},{participants},"
+        f"exchange {i % 97},,{rng.choice(CITIES)},generated (seed {rng.random():.3f})\n"
+    )
+
+
+def _membership(i: int, rng: random.Random, names: dict, prefix: str) -> str:
+    name, country = rng.choice(names["institutions"])
+    (organization, _) = rng.choice(names["organizations"])
+    joined, left = _period(rng)
+    return (
+        f"{prefix}{i},{_quote(name)},{_quote(country)},{_quote(organization)},"
+        f"{rng.choice(MEMBERSHIP_TYPES)},{joined},{left},generated\n"
+    )
+
+
+def _donation(i: int, rng: random.Random, names: dict, prefix: str) -> str:
+    donor, donor_country = rng.choice(names["donors"])
+    recipient, recipient_country = rng.choice(names["institutions"])
+    start, end = _period(rng)
+    if rng.random() < 0.6:
+        amount, currency = f"{rng.randint(100, 500_000)}", rng.choice(CURRENCIES)
+    else:
+        amount, currency = "", ""
+    quantity = str(rng.randint(1, 3000)) if rng.random() < 0.5 else ""
+    return (
+        f"{prefix}{i},{_quote(donor)},{_quote(donor_country)},{rng.choice(DONOR_TYPES)},{_quote(recipient)},"
+        f"{_quote(recipient_country)},{rng.choice(DONATION_TYPES)},project {i % 53},{quantity},"
+        f"{amount},{currency},{start},{end},generated\n"
+    )
+
+
+# Each kind's header and its row ``i`` (the record id ``prefix`` + i), drawn from ``rng``.
+KIND_ROWS = {
+    "visits": (VISITS_HEADER, _visit),
+    "memberships": (MEMBERSHIPS_HEADER, _membership),
+    "donations": (DONATIONS_HEADER, _donation),
+}
+
+
+def write_file(path: Path, kind: str, rows: int, rng: random.Random, names: dict, prefix: str) -> None:
+    """A ``kind`` file of ``rows`` rows at ``path``."""
+    header, row = KIND_ROWS[kind]
     with path.open("w", encoding="utf-8", newline="") as out:
-        out.write(VISITS_HEADER + "\n")
+        out.write(header + "\n")
         for i in range(rows):
-            (host, host_country), (guest, guest_country) = rng.sample(institutions, 2)
-            if rng.random() < 0.05:  # a side left empty: "many or unspecified"
-                host, host_country = "", ""
-            start, end = _period(rng)
-            participants = str(rng.randint(0, 80)) if rng.random() < 0.7 else ""
-            out.write(
-                f"{prefix}{i},{rng.choice(ACTIVITY_TYPES)},{_quote(host)},{_quote(host_country)},{_quote(guest)},"
-                f"{_quote(guest_country)},{start},{end},{rng.randint(1, 5)},{participants},"
-                f"exchange {i % 97},,{rng.choice(CITIES)},generated (seed {rng.random():.3f})\n"
-            )
-
-
-def memberships_file(path: Path, rows: int, rng: random.Random, names: dict, prefix: str) -> None:
-    with path.open("w", encoding="utf-8", newline="") as out:
-        out.write(MEMBERSHIPS_HEADER + "\n")
-        for i in range(rows):
-            name, country = rng.choice(names["institutions"])
-            (organization, _) = rng.choice(names["organizations"])
-            joined, left = _period(rng)
-            out.write(
-                f"{prefix}{i},{_quote(name)},{_quote(country)},{_quote(organization)},"
-                f"{rng.choice(MEMBERSHIP_TYPES)},{joined},{left},generated\n"
-            )
-
-
-def donations_file(path: Path, rows: int, rng: random.Random, names: dict, prefix: str) -> None:
-    with path.open("w", encoding="utf-8", newline="") as out:
-        out.write(DONATIONS_HEADER + "\n")
-        for i in range(rows):
-            donor, donor_country = rng.choice(names["donors"])
-            recipient, recipient_country = rng.choice(names["institutions"])
-            start, end = _period(rng)
-            if rng.random() < 0.6:
-                amount, currency = f"{rng.randint(100, 500_000)}", rng.choice(CURRENCIES)
-            else:
-                amount, currency = "", ""
-            quantity = str(rng.randint(1, 3000)) if rng.random() < 0.5 else ""
-            out.write(
-                f"{prefix}{i},{_quote(donor)},{_quote(donor_country)},{rng.choice(DONOR_TYPES)},{_quote(recipient)},"
-                f"{_quote(recipient_country)},{rng.choice(DONATION_TYPES)},project {i % 53},{quantity},"
-                f"{amount},{currency},{start},{end},generated\n"
-            )
+            out.write(row(i, rng, names, prefix))
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -162,16 +169,15 @@ def generate(incoming: Path, visit_rows: int, *, seed: int = 17, files: int = 20
         folder = incoming / country
         folder.mkdir(parents=True, exist_ok=True)
         rng = random.Random(f"{seed}-{country}-memberships")  # noqa: S311 - reproducible data, not secrets
-        memberships_file(folder / "memberships.csv", membership_sizes[c], rng, names, f"{country}-M-")
+        write_file(folder / "memberships.csv", "memberships", membership_sizes[c], rng, names, f"{country}-M-")
         for n in range(donation_files):
             rng = random.Random(f"{seed}-{country}-donations-{n}")  # noqa: S311
             size = donation_sizes[c * donation_files + n]
-            donations_file(folder / f"donations_{n:02d}.csv", size, rng, names, f"{country}-D{n}-")
+            write_file(folder / f"donations_{n:02d}.csv", "donations", size, rng, names, f"{country}-D{n}-")
         for n in range(visit_files):
             rng = random.Random(f"{seed}-{country}-visits-{n}")  # noqa: S311
-            visits_file(
-                folder / f"visits_{n:03d}.csv", visit_sizes[c * visit_files + n], rng, names, f"{country}-V{n}-"
-            )
+            size = visit_sizes[c * visit_files + n]
+            write_file(folder / f"visits_{n:03d}.csv", "visits", size, rng, names, f"{country}-V{n}-")
     return {"visits": visit_rows, "memberships": sum(membership_sizes), "donations": sum(donation_sizes)}
 
 
@@ -180,7 +186,7 @@ def change_one_file(incoming: Path, *, seed: int = 99) -> Path:
     path = incoming / "CN" / "visits_000.csv"
     with path.open(encoding="utf-8") as handle:
         rows = sum(1 for _ in handle) - 1
-    visits_file(path, rows, random.Random(seed), sample_names(), "CN-V0-")  # noqa: S311
+    write_file(path, "visits", rows, random.Random(seed), sample_names(), "CN-V0-")  # noqa: S311
     return path
 
 

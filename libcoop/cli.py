@@ -11,7 +11,7 @@ from pathlib import Path
 from libcoop.errors import LibcoopError
 from libcoop.progress import LOG_FORMAT
 from libcoop.redact import install_log_filter
-from libcoop.settings import resolve_paths
+from libcoop.settings import Paths, resolve_paths
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -127,6 +127,15 @@ def _maintain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _published(args: argparse.Namespace) -> Paths | None:
+    """The paths of the warehouse ``args`` name, or None, said on stderr, when none is published there yet."""
+    paths = resolve_paths(warehouse=args.warehouse)
+    if paths.warehouse.exists():
+        return paths
+    print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
+    return None
+
+
 def _docs(args: argparse.Namespace) -> int:
     """Regenerate the dbt docs of the published warehouse, from a private copy of it."""
     import shutil
@@ -134,9 +143,8 @@ def _docs(args: argparse.Namespace) -> int:
 
     from libcoop.transform.dbt_docs import generate_docs
 
-    paths = resolve_paths(warehouse=args.warehouse)
-    if not paths.warehouse.exists():
-        print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
+    paths = _published(args)
+    if paths is None:
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / paths.warehouse.name
@@ -151,9 +159,8 @@ def _dashboard(args: argparse.Namespace) -> int:
     from libcoop.dashboard import dashboard_target
     from libcoop.dashboard.build import build_dashboard
 
-    paths = resolve_paths(warehouse=args.warehouse)
-    if not paths.warehouse.exists():
-        print(f"no warehouse published yet at {paths.warehouse}", file=sys.stderr)
+    paths = _published(args)
+    if paths is None:
         return 1
     print(f"dashboard: {build_dashboard(paths.warehouse, dashboard_target(paths.warehouse), paths.cache_dir)}")
     return 0

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from libcoop.ingest import suggestions
 from libcoop.ingest.contract import Problem
 from libcoop.ingest.drop_folder import DropFile
 
@@ -29,18 +30,8 @@ MAX_COLUMNS = 200
 MAX_CELL_CHARS = 32_767  # what one Excel cell holds
 # The names of institutions, people and places: the longest curated name has about 90 characters.
 MAX_NAME_CHARS = 1_000
-NAME_COLUMNS = frozenset(
-    {
-        "institution",
-        "host_institution",
-        "guest_institution",
-        "donor",
-        "recipient_institution",
-        "organization",
-        "contact_person",
-        "location",
-    }
-)
+# The contract's name columns (those the warehouse resolves), and two more a file may carry.
+NAME_COLUMNS = frozenset(suggestions.NAME_COLUMNS) | {"contact_person", "location"}
 MAX_ROWS = 2_000_000  # as libcoop.ingest.readers.MAX_ROWS
 _BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 NEWLINE, QUOTE = ord("\n"), ord('"')

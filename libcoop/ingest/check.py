@@ -149,6 +149,19 @@ def _normalized(column: Column, v: str) -> str:
             return v
 
 
+def _number_queries(
+    column: Column, v: str, *, number: str, negative: str, comma: str, malformed: str, too_large: str
+) -> list[tuple[str, str, str, str]]:
+    """The rules every number column has, in this order: negative, decimal comma, not a ``number``
+    (``malformed``), and ``too_large`` (said of a ``number`` only)."""
+    return [
+        ("negative_number", column.name, f"{v} is not null and {negative}", ""),
+        ("decimal_comma", column.name, f"{v} is not null and {comma}", ""),
+        (malformed, column.name, f"{v} is not null and not {number} and not {negative} and not ({comma})", ""),
+        ("number_too_large", column.name, f"{number} and ({too_large})", f"at most {column.maximum:,}"),
+    ]
+
+
 def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, str, str]]:
     """(rule, column, condition, detail) for each row-level rule of ``kind``."""
     queries: list[tuple[str, str, str, str]] = []
@@ -173,19 +186,14 @@ def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, st
                 )
             case ColumnType.COUNT:
                 whole = f"regexp_full_match({v}, '\\d+')"
-                negative = f"regexp_full_match({v}, '-\\s*\\d+([.,]\\d+)?')"
-                comma = f"regexp_full_match({v}, '{DECIMAL_COMMA}')"
-                queries.append(("negative_number", name, f"{v} is not null and {negative}", ""))
-                queries.append(("decimal_comma", name, f"{v} is not null and {comma}", ""))
-                other = f"{v} is not null and not {whole} and not {negative} and not {comma}"
-                queries.append(("not_whole_number", name, other, ""))
-                queries.append(
-                    (
-                        "number_too_large",
-                        name,
-                        f"{whole} and (length(ltrim({v}, '0')) > 18 or try_cast({v} as hugeint) > {column.maximum})",
-                        f"at most {column.maximum:,}",
-                    )
+                queries += _number_queries(
+                    column,
+                    v,
+                    number=whole,
+                    negative=f"regexp_full_match({v}, '-\\s*\\d+([.,]\\d+)?')",
+                    comma=f"regexp_full_match({v}, '{DECIMAL_COMMA}')",
+                    malformed="not_whole_number",
+                    too_large=f"length(ltrim({v}, '0')) > 18 or try_cast({v} as hugeint) > {column.maximum}",
                 )
                 if column.minimum > 0:
                     queries.append(
@@ -198,21 +206,17 @@ def _rule_queries(kind: str, mapping: dict[str, str]) -> list[tuple[str, str, st
                     )
             case ColumnType.AMOUNT:
                 number = f"regexp_full_match({v}, '\\d+(\\.\\d+)?')"
-                negative = f"regexp_full_match({v}, '-\\s*\\d+(\\.\\d+)?')"
-                comma = f"not {number} and regexp_full_match({v}, '{DECIMAL_COMMA}')"
-                queries.append(("negative_number", name, f"{v} is not null and {negative}", ""))
-                queries.append(("decimal_comma", name, f"{v} is not null and {comma}", ""))
-                queries.append(
-                    ("not_a_number", name, f"{v} is not null and not {number} and not {negative} and not ({comma})", "")
-                )
-                queries.append(
-                    (
-                        "number_too_large",
-                        name,
-                        f"{number} and (length(ltrim(split_part({v}, '.', 1), '0')) > 16 "
-                        f"or try_cast({v} as double) > {column.maximum})",
-                        f"at most {column.maximum:,}",
-                    )
+                queries += _number_queries(
+                    column,
+                    v,
+                    number=number,
+                    negative=f"regexp_full_match({v}, '-\\s*\\d+(\\.\\d+)?')",
+                    comma=f"not {number} and regexp_full_match({v}, '{DECIMAL_COMMA}')",
+                    malformed="not_a_number",
+                    too_large=(
+                        f"length(ltrim(split_part({v}, '.', 1), '0')) > 16 "
+                        f"or try_cast({v} as double) > {column.maximum}"
+                    ),
                 )
             case ColumnType.CURRENCY:
                 queries.append(

@@ -52,6 +52,36 @@ def _arrow_strings() -> contextlib.AbstractContextManager[None]:
     return pd.option_context("future.infer_string", True)
 
 
+def _run_on_frame(
+    definition: ValidationDefinition,
+    frame: pd.DataFrame,
+    parameters: dict[str, Any],
+    run_identifier: Any,
+    result_format: dict[str, Any],
+) -> ExpectationSuiteValidationResult:
+    """Run ``definition`` on ``frame`` as this run: GX stores the result, the page of its Data Docs."""
+    with _arrow_strings():
+        return definition.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=parameters,
+            run_id=run_identifier,
+            result_format=result_format,
+        )
+
+
+def _validate_frame(
+    definition: ValidationDefinition,
+    suite: ExpectationSuite,
+    frame: pd.DataFrame,
+    parameters: dict[str, Any],
+    result_format: dict[str, Any],
+) -> ExpectationSuiteValidationResult:
+    """Validate ``frame`` against ``suite`` with ``definition``'s batch, storing nothing (no Data Docs page)."""
+    batch = definition.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    with _arrow_strings():
+        return batch.validate(suite, expectation_parameters=parameters, result_format=result_format)
+
+
 def _release_batches(definition: ValidationDefinition) -> None:
     """Let go of the dataframes validated so far: GX's execution engine keeps every batch it loads.
 

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from libcoop.quality.batches import (
-    _arrow_strings,
     _columns_checked,
     _name_failing_rows,
     _outcome,
@@ -33,6 +32,8 @@ from libcoop.quality.batches import (
     _read_only,
     _release_batches,
     _result_format,
+    _run_on_frame,
+    _validate_frame,
 )
 from libcoop.quality.reads import _columns_of, _SuiteSpec
 from libcoop.quality.results import FAILING_ROWS_SHOWN, CountryCheck, ExpectationOutcome, _as_text
@@ -310,13 +311,7 @@ def validate_raw(
             and still_holds(con, spec, definition, v, kept[(v.file_path, v.content_hash)], max_date)
         }
         empty = _read_frame(con, f"select * from ({spec.query(con)}) limit 0", columns)
-        with _arrow_strings():
-            template = definition.run(
-                batch_parameters={"dataframe": empty},
-                expectation_parameters=parameters,
-                run_id=run_identifier,
-                result_format=result_format,
-            )
+        template = _run_on_frame(definition, empty, parameters, run_identifier, result_format)
         results: list[FileResult] = []
         for version in versions:
             if version in carried:
@@ -324,11 +319,7 @@ def validate_raw(
                 continue
             path = version.file_path.replace("'", "''")
             frame = _read_frame(con, f"select * from ({spec.query(con)}) where file_path = '{path}'", columns)
-            batch = definition.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-            with _arrow_strings():
-                result = batch.validate(
-                    definition.suite, expectation_parameters=parameters, result_format=result_format
-                )
+            result = _validate_frame(definition, definition.suite, frame, parameters, result_format)
             _name_failing_rows(result, frame, spec)
             results.extend(file_results(spec, result, version, max_date, run_identifier.run_name, validated_at))
             _release_batches(definition)

@@ -147,72 +147,65 @@ def _fact_expectations(table: str) -> list[Expectation]:
     return expectations
 
 
+def _fact_suite(table: str, *more: Expectation) -> ExpectationSuite:
+    """The suite of the fact ``table``: what every fact must satisfy, then ``more`` of its own."""
+    return _suite(f"{MARTS_SUITE_PREFIX}{table}", f"marts.{table}", [*_fact_expectations(table), *more])
+
+
 def marts_fct_membership_suite() -> ExpectationSuite:
     import great_expectations.expectations as gxe
 
-    return _suite(
-        f"{MARTS_SUITE_PREFIX}fct_membership",
-        "marts.fct_membership",
-        [
-            *_fact_expectations("fct_membership"),
-            gxe.ExpectColumnValuesToBeNull(
-                column=ORGANIZATION_COUNT_MISMATCH,
-                **_critical(
-                    "each organization has as many memberships as raw.current_memberships has rows with the "
-                    "organization names resolved to it",
-                    "memberships of an organization whose count differs from raw.current_memberships",
-                ),
+    return _fact_suite(
+        "fct_membership",
+        gxe.ExpectColumnValuesToBeNull(
+            column=ORGANIZATION_COUNT_MISMATCH,
+            **_critical(
+                "each organization has as many memberships as raw.current_memberships has rows with the "
+                "organization names resolved to it",
+                "memberships of an organization whose count differs from raw.current_memberships",
             ),
-        ],
+        ),
     )
 
 
 def marts_fct_visit_suite() -> ExpectationSuite:
-    return _suite(f"{MARTS_SUITE_PREFIX}fct_visit", "marts.fct_visit", _fact_expectations("fct_visit"))
+    return _fact_suite("fct_visit")
 
 
 def marts_fct_donation_suite() -> ExpectationSuite:
     import great_expectations.expectations as gxe
 
-    return _suite(
-        f"{MARTS_SUITE_PREFIX}fct_donation",
-        "marts.fct_donation",
-        [
-            *_fact_expectations("fct_donation"),
-            gxe.ExpectColumnValuesToBeNull(
-                column=CURRENCY_TOTAL_MISMATCH,
-                **_critical(
-                    "the amounts of each currency add up to those of raw.current_donations",
-                    "donations in a currency whose amounts do not add up to those of raw.current_donations",
-                ),
+    return _fact_suite(
+        "fct_donation",
+        gxe.ExpectColumnValuesToBeNull(
+            column=CURRENCY_TOTAL_MISMATCH,
+            **_critical(
+                "the amounts of each currency add up to those of raw.current_donations",
+                "donations in a currency whose amounts do not add up to those of raw.current_donations",
             ),
-            gxe.ExpectColumnValuesToBeNull(
-                column=MISSING_FX_RATE,
-                **_warning(
-                    "a yearly exchange rate is known for the currency and start year of every donation with an "
-                    "amount (the others have no amount_usd)",
-                    "{rows} in a currency without an exchange rate for their start year, so without an amount in USD",
-                ),
+        ),
+        gxe.ExpectColumnValuesToBeNull(
+            column=MISSING_FX_RATE,
+            **_warning(
+                "a yearly exchange rate is known for the currency and start year of every donation with an "
+                "amount (the others have no amount_usd)",
+                "{rows} in a currency without an exchange rate for their start year, so without an amount in USD",
             ),
-            gxe.ExpectColumnValuesToBeBetween(
-                column=AMOUNT_USD,
-                min_value=0,
-                max_value=MAX_PLAUSIBLE_AMOUNT,
-                **_warning(
-                    f"a donation is worth at most USD {MAX_PLAUSIBLE_AMOUNT:,}",
-                    f"{{rows}} worth more than USD {MAX_PLAUSIBLE_AMOUNT:,}",
-                ),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column=AMOUNT_USD,
+            min_value=0,
+            max_value=MAX_PLAUSIBLE_AMOUNT,
+            **_warning(
+                f"a donation is worth at most USD {MAX_PLAUSIBLE_AMOUNT:,}",
+                f"{{rows}} worth more than USD {MAX_PLAUSIBLE_AMOUNT:,}",
             ),
-        ],
+        ),
     )
 
 
 def marts_fct_cooperation_activity_suite() -> ExpectationSuite:
-    return _suite(
-        f"{MARTS_SUITE_PREFIX}fct_cooperation_activity",
-        "marts.fct_cooperation_activity",
-        _fact_expectations("fct_cooperation_activity"),
-    )
+    return _fact_suite("fct_cooperation_activity")
 
 
 # The suite of each fact: one per kind of contract.KINDS (Kind.fact_table), and the union of them all.

@@ -27,6 +27,8 @@ from libcoop.quality.batches import (  # noqa: F401 - the names the tests and be
     _read_only,
     _release_batches,
     _result_format,
+    _run_on_frame,
+    _validate_frame,
 )
 from libcoop.quality.by_file import FileResult
 from libcoop.quality.reads import _columns_of, _suite_specs, _SuiteSpec, expectation_parameters, run_files
@@ -175,13 +177,7 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
         with _read_only(database) as con:
             frame = _read_frame(con, spec.query(con), _columns_checked(definition.suite, spec))
         result_format = _result_format()
-        with _arrow_strings():
-            result = definition.run(
-                batch_parameters={"dataframe": frame},
-                expectation_parameters=parameters,
-                run_id=run_identifier,
-                result_format=result_format,
-            )
+        result = _run_on_frame(definition, frame, parameters, run_identifier, result_format)
         if _name_failing_rows(result, frame, spec):
             named[spec.name] = result
         suite_outcomes = [_outcome(spec, r) for r in result.results]
@@ -258,9 +254,7 @@ def _country_checks(
     checks: dict[str, list[CountryCheck]] = {}
     for country in countries:
         rows = frame[frame["reporting_country"] == country]
-        batch = definition.batch_definition.get_batch(batch_parameters={"dataframe": rows})
-        with _arrow_strings():
-            country_result = batch.validate(again, expectation_parameters=parameters, result_format=result_format)
+        country_result = _validate_frame(definition, again, rows, parameters, result_format)
         _name_failing_rows(country_result, frame, spec)
         by_key = {_key(r.expectation_config): _outcome(spec, r) for r in country_result.results}
         outcomes = [

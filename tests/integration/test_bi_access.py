@@ -25,6 +25,7 @@ import sqlalchemy
 import yaml
 
 from libcoop.settings import DBT_PROJECT_DIR, PROJECT_ROOT, resolve_paths
+from tests.helpers.contract import CONTRACT_TABLES
 from tests.integration.test_dimensional_model import night
 
 pytestmark = pytest.mark.integration
@@ -32,17 +33,7 @@ pytestmark = pytest.mark.integration
 QUERIES_DOC = PROJECT_ROOT / "docs" / "queries.md"
 DUCKDB_CLI = str(Path(sys.executable).with_name("duckdb"))  # the duckdb-cli package of the dev group
 
-# The contract's tables (docs/contract.md) and the readable views beside them.
-CONTRACT_TABLES = {
-    "dim_country",
-    "dim_institution",
-    "dim_organization",
-    "dim_date",
-    "fct_membership",
-    "fct_visit",
-    "fct_donation",
-    "fct_cooperation_activity",
-}
+# The readable views beside the contract's tables.
 READABLE_VIEWS = {"visits", "donations", "memberships", "country_pair_exchanges"}
 
 NLV_DELEGATIONS_2000_2010 = "How many foreign delegations did the National Library of Viet Nam receive in 2000-2010?"

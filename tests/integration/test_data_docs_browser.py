@@ -21,7 +21,12 @@ import pytest
 from libcoop import quality
 from libcoop.pipeline import RunSummary
 from tests.helpers.drops import run_drop
-from tests.integration.test_quality import COMMITTED_CONTEXT, add_file_audit, build_warehouse
+from tests.integration.test_quality import (
+    COMMITTED_CONTEXT,
+    audit_a_loaded_and_a_rejected_file,
+    build_warehouse,
+    start_the_delegation_in_1850,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -40,21 +45,8 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[quality.Quality
     with duckdb.connect(str(build)) as con:
         # critical: a visit of the marts that no raw row holds (its lineage names row 99)
         con.execute("update marts.fct_visit set source_row_number = 99 where event = '35th business exchange'")
-        # warning: a delegation that started in 1850
-        con.execute("insert into marts.dim_date values (18500101, date '1850-01-01', 1850, 1, 1, false)")
-        con.execute("update marts.fct_visit set start_date_key = 18500101 where activity_type = 'delegation'")
-        con.execute("update raw.visits set start_date = date '1850-01-01' where activity_type = 'delegation'")
-    add_file_audit(
-        build,
-        loads=[
-            ("run-browser", "VN/visits_2000-2010.xlsx", "VN", "visits", "loaded", 1, 0, None),
-            ("run-browser", "CN/donations.csv", "CN", "donations", "rejected", 0, 1, "1 x amount_not_a_number"),
-        ],
-        rejections=[
-            ("run-browser", "CN/donations.csv", "CN", 5, "amount", HOSTILE, "amount_not_a_number",
-             "amount is not a number", "write the amount with digits only"),
-        ],
-    )  # fmt: skip
+        start_the_delegation_in_1850(con)  # warning
+    audit_a_loaded_and_a_rejected_file(build, "run-browser", HOSTILE)
     report = quality.validate_warehouse(build, "run-browser", context_dir)
     index = quality.publish_data_docs(report, quality.data_docs_target(root / "warehouse" / "cooperation.duckdb"))
     return report, index

@@ -158,30 +158,28 @@ def second(first, tmp_path_factory):
     return ws, result, observations, lake_state(ws.lake)
 
 
+def _relations(con: duckdb.DuckDBPyConnection, schema: str, *, views: bool) -> list[str]:
+    """The tables of ``schema`` in the DuckDB file, and its views when ``views``: schema.name, in order."""
+    sql = "select table_name from duckdb_tables() where database_name = 'cooperation' and schema_name = $schema"
+    if views:
+        sql += (
+            " union all select view_name from duckdb_views() where database_name = 'cooperation' "
+            "and schema_name = $schema and not internal"
+        )
+    return [f"{schema}.{name}" for (name,) in con.execute(f"{sql} order by 1", {"schema": schema}).fetchall()]
+
+
 def test_the_lake_holds_the_marts_of_the_duckdb_file(first):
     ws, summary, (snapshot, published) = first
     with duckdb.connect(str(ws.paths.warehouse), read_only=True) as con:
-        marts = [
-            f"marts.{t}"
-            for (t,) in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'cooperation' and schema_name = 'marts' "
-                "union all select view_name from duckdb_views() where database_name = 'cooperation' "
-                "and schema_name = 'marts' and not internal order by 1"
-            ).fetchall()
-        ]
+        marts = _relations(con, "marts", views=True)
         expected = checksums(con, "cooperation", marts)
     assert len(marts) == 17  # 13 tables and 4 views (published as tables)
     assert {name: published[name] for name in marts} == expected  # table by table
     assert {name.split(".")[1]: rows for name, (rows, _) in expected.items()} == summary.mart_rows
     assert expected["marts.fct_visit"][0] == 36  # the sample's visits (docs/sample_drop.md)
     with duckdb.connect(str(ws.paths.warehouse), read_only=True) as con:
-        audit = [
-            f"audit.{t}"
-            for (t,) in con.execute(
-                "select table_name from duckdb_tables() where database_name = 'cooperation' "
-                "and schema_name = 'audit' order by 1"
-            ).fetchall()
-        ]
+        audit = _relations(con, "audit", views=False)
         assert {"audit.runs", "audit.file_loads", "audit.dq_results"} <= set(audit)
         assert {name: published[name] for name in audit} == checksums(con, "cooperation", audit)
         (in_force,) = con.execute("select count(*) from raw.file_versions where is_current").fetchone()

@@ -266,6 +266,28 @@ def add_file_audit(path: Path, loads: list[tuple], rejections: list[tuple] = ())
             )
 
 
+def start_the_delegation_in_1850(con: duckdb.DuckDBPyConnection) -> None:
+    """A warning, in raw.visits and marts.fct_visit: the delegation's visit starts in 1850."""
+    con.execute("insert into marts.dim_date values (18500101, date '1850-01-01', 1850, 1, 1, false)")
+    con.execute("update marts.fct_visit set start_date_key = 18500101 where activity_type = 'delegation'")
+    con.execute("update raw.visits set start_date = date '1850-01-01' where activity_type = 'delegation'")
+
+
+def audit_a_loaded_and_a_rejected_file(path: Path, load_id: str, rejected_amount: str) -> None:
+    """The audit of a load: VN's visits file loaded, CN's donations rejected for row 5's ``rejected_amount``."""
+    add_file_audit(
+        path,
+        loads=[
+            (load_id, "VN/visits_2000-2010.xlsx", "VN", "visits", "loaded", 1, 0, None),
+            (load_id, "CN/donations.csv", "CN", "donations", "rejected", 0, 1, "1 x amount_not_a_number"),
+        ],
+        rejections=[
+            (load_id, "CN/donations.csv", "CN", 5, "amount", rejected_amount, "amount_not_a_number",
+             "amount is not a number", "write the amount with digits only"),
+        ],
+    )  # fmt: skip
+
+
 def visible_text(page: str) -> str:
     """The text of an HTML page as a reader sees it (no tags, no scripts, entities decoded, spaces collapsed)."""
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
@@ -310,6 +332,14 @@ def _validate_record_and_publish_docs(paths: Paths, build: Path, run_id: str) ->
         quality.record_results(con, report)
     index = quality.publish_data_docs(report, quality.data_docs_target(paths.warehouse))
     return report, index
+
+
+def validate_changed(warehouse: Path, context_dir: Path, run_id: str, *changes: str) -> quality.QualityReport:
+    """``warehouse`` validated as run ``run_id`` once the SQL statements ``changes`` changed it."""
+    with duckdb.connect(str(warehouse)) as con:
+        for change in changes:
+            con.execute(change)
+    return quality.validate_warehouse(warehouse, run_id, context_dir)
 
 
 def _dq_rows(database: Path, run_id: str) -> list[tuple]:
@@ -446,10 +476,7 @@ def test_a_fact_row_raw_does_not_hold_is_a_critical_failure(run_paths: Paths) ->
 def test_the_marts_totals_reconcile_with_the_raw_layer(
     warehouse: Path, context_dir: Path, broken: str, failure: tuple, observed: str
 ) -> None:
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(broken)
-
-    report = quality.validate_warehouse(warehouse, "run-totals", context_dir)
+    report = validate_changed(warehouse, context_dir, "run-totals", broken)
 
     assert _failed(report) == [failure]
     assert report.critical_failures[0].observed_value == observed
@@ -491,29 +518,8 @@ def test_negative_amount_in_fct_donation_is_a_critical_failure(run_paths: Paths)
 def test_start_date_in_1850_is_only_a_warning(run_paths: Paths) -> None:
     build = new_build(run_paths, "run-1850")
     with duckdb.connect(str(build)) as con:
-        con.execute("insert into marts.dim_date values (18500101, date '1850-01-01', 1850, 1, 1, false)")
-        con.execute("update marts.fct_visit set start_date_key = 18500101 where activity_type = 'delegation'")
-        con.execute("update raw.visits set start_date = date '1850-01-01' where activity_type = 'delegation'")
-    add_file_audit(
-        build,
-        loads=[
-            ("run-1850", "VN/visits_2000-2010.xlsx", "VN", "visits", "loaded", 1, 0, None),
-            ("run-1850", "CN/donations.csv", "CN", "donations", "rejected", 0, 1, "1 x amount_not_a_number"),
-        ],
-        rejections=[
-            (
-                "run-1850",
-                "CN/donations.csv",
-                "CN",
-                5,
-                "amount",
-                "<img src=x onerror=alert(1)>",
-                "amount_not_a_number",
-                "amount is not a number",
-                "write the amount with digits only",
-            ),
-        ],
-    )
+        start_the_delegation_in_1850(con)
+    audit_a_loaded_and_a_rejected_file(build, "run-1850", "<img src=x onerror=alert(1)>")
 
     report, index = _validate_record_and_publish_docs(run_paths, build, "run-1850")
 
@@ -551,14 +557,14 @@ def test_start_date_in_1850_is_only_a_warning(run_paths: Paths) -> None:
 
 
 def test_a_raw_warning_names_its_file_and_row_escaped(warehouse: Path, context_dir: Path) -> None:
-    with duckdb.connect(str(warehouse)) as con:
-        # File names come from coordinators: markup must reach the pages as text.
-        con.execute(
-            "update raw.visits set activity_type = 'delegation', participants = 300000, "
-            "file_path = 'SG/<b>visits</b>.csv' where activity_type = 'training'"
-        )
-
-    report = quality.validate_warehouse(warehouse, "run-raw", context_dir)
+    # File names come from coordinators: markup must reach the pages as text.
+    report = validate_changed(
+        warehouse,
+        context_dir,
+        "run-raw",
+        "update raw.visits set activity_type = 'delegation', participants = 300000, "
+        "file_path = 'SG/<b>visits</b>.csv' where activity_type = 'training'",
+    )
 
     page = (report.data_docs_dir / report.validation_pages["raw_visits"]).read_text(encoding="utf-8")
     assert "<b>visits" not in page and "SG/&lt;b&gt;visits&lt;/b&gt;.csv" in page
@@ -591,10 +597,9 @@ def test_a_raw_warning_names_its_file_and_row_escaped(warehouse: Path, context_d
 
 
 def test_a_date_column_without_any_value_is_fine(warehouse: Path, context_dir: Path) -> None:
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute('update raw.memberships set "left" = null, left_precision = null')
-
-    report = quality.validate_warehouse(warehouse, "run-no-left", context_dir)
+    report = validate_changed(
+        warehouse, context_dir, "run-no-left", 'update raw.memberships set "left" = null, left_precision = null'
+    )
 
     assert _failed(report) == []
 
@@ -602,13 +607,15 @@ def test_a_date_column_without_any_value_is_fine(warehouse: Path, context_dir: P
 def test_participants_per_delegation_is_checked_for_travelling_delegations_only(
     warehouse: Path, context_dir: Path
 ) -> None:
-    with duckdb.connect(str(warehouse)) as con:
+    report = validate_changed(
+        warehouse,
+        context_dir,
+        "run-participants",
         # 14th CONSAL General Conference: 1,000 attendees, one (host) delegation: plausible.
-        con.execute("update raw.visits set activity_type = 'conference', participants = 1000 where delegations = 1")
+        "update raw.visits set activity_type = 'conference', participants = 1000 where delegations = 1",
         # 549 delegations but 300,000 visitors: implausible.
-        con.execute("update raw.visits set participants = 300000 where activity_type = 'delegation'")
-
-    report = quality.validate_warehouse(warehouse, "run-participants", context_dir)
+        "update raw.visits set participants = 300000 where activity_type = 'delegation'",
+    )
 
     # (raw was changed under the marts: their totals no longer reconcile, which is checked elsewhere)
     assert [f for f in _failed(report) if f[0].startswith("raw_")] == [
@@ -617,10 +624,12 @@ def test_participants_per_delegation_is_checked_for_travelling_delegations_only(
 
 
 def test_row_counts_reconcile_with_the_raw_layer(warehouse: Path, context_dir: Path) -> None:
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("delete from marts.fct_membership where organization_key = ?", [_key("CONSAL")])
-
-    report = quality.validate_warehouse(warehouse, "run-rows", context_dir)
+    report = validate_changed(
+        warehouse,
+        context_dir,
+        "run-rows",
+        f"delete from marts.fct_membership where organization_key = '{_key('CONSAL')}'",
+    )
 
     (failure,) = report.critical_failures
     # The fact's summary rows stand for fact_rows rows each: the fact's rows are their sum.
@@ -637,16 +646,16 @@ def test_a_donation_without_exchange_rate_is_flagged_as_a_warning(
     tmp_path: Path, context_dir: Path, fx_flag: bool
 ) -> None:
     warehouse = build_warehouse(tmp_path / "build.duckdb", fx_flag=fx_flag)
-    with duckdb.connect(str(warehouse)) as con:
-        # A KRW grant: no rate in the reference table, so no amount in USD.
-        con.execute("update raw.donations set currency = 'KRW', amount = 5000000 where currency = 'JPY'")
-        flag = ", is_missing_fx_rate = true" if fx_flag else ""
-        con.execute(
-            f"update marts.fct_donation set currency = 'KRW', amount = 5000000, amount_usd = null{flag} "
-            "where currency = 'JPY'"
-        )
-
-    report = quality.validate_warehouse(warehouse, "run-fx", context_dir)
+    flag = ", is_missing_fx_rate = true" if fx_flag else ""
+    # A KRW grant: no rate in the reference table, so no amount in USD.
+    report = validate_changed(
+        warehouse,
+        context_dir,
+        "run-fx",
+        "update raw.donations set currency = 'KRW', amount = 5000000 where currency = 'JPY'",
+        f"update marts.fct_donation set currency = 'KRW', amount = 5000000, amount_usd = null{flag} "
+        "where currency = 'JPY'",
+    )
 
     assert _failed(report) == [
         ("marts_integrity_fct_donation", "expect_column_values_to_be_null", "missing_fx_rate", "warning", 1)
@@ -662,13 +671,13 @@ def test_a_donation_without_exchange_rate_is_flagged_as_a_warning(
 
 
 def test_a_missing_column_fails_its_own_checks_not_the_run(warehouse: Path, context_dir: Path) -> None:
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute(
-            "create or replace view raw.current_donations as select * exclude (end_date, end_date_precision) "
-            "from raw.donations"
-        )
-
-    report = quality.validate_warehouse(warehouse, "run-missing-column", context_dir)
+    report = validate_changed(
+        warehouse,
+        context_dir,
+        "run-missing-column",
+        "create or replace view raw.current_donations as select * exclude (end_date, end_date_precision) "
+        "from raw.donations",
+    )
 
     assert _failed(report) == [("raw_donations", "expect_column_values_to_be_between", "end_date", "warning", None)]
     assert "end_date" in (report.warnings[0].observed_value or "")
@@ -676,9 +685,9 @@ def test_a_missing_column_fails_its_own_checks_not_the_run(warehouse: Path, cont
 
 
 def test_record_results_writes_one_row_per_outcome(warehouse: Path, context_dir: Path) -> None:
-    with duckdb.connect(str(warehouse)) as con:
-        con.execute("update marts.fct_donation set amount = -1 where currency = 'USD'")
-    report = quality.validate_warehouse(warehouse, "run-audit", context_dir)
+    report = validate_changed(
+        warehouse, context_dir, "run-audit", "update marts.fct_donation set amount = -1 where currency = 'USD'"
+    )
 
     with duckdb.connect(str(warehouse)) as con:
         quality.record_results(con, report)

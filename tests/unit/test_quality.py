@@ -15,6 +15,7 @@ from libcoop import quality
 from libcoop.ingest.load import ensure_audit_tables
 from libcoop.quality import ExpectationOutcome, QualityReport
 from libcoop.quality.marts_suites import GROUP_MISMATCHES
+from tests.helpers.contract import CONTRACT_TABLES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -118,16 +119,7 @@ def test_suite_names(suites: dict) -> None:
     assert tuple(suites) == quality.SUITE_NAMES
     assert {"raw_memberships", "raw_visits", "raw_donations"} <= set(suites)
     marts = {name.removeprefix(quality.MARTS_SUITE_PREFIX) for name in suites if name.startswith("marts_")}
-    assert marts == {
-        "dim_country",
-        "dim_institution",
-        "dim_organization",
-        "dim_date",
-        "fct_membership",
-        "fct_visit",
-        "fct_donation",
-        "fct_cooperation_activity",
-    }
+    assert marts == CONTRACT_TABLES  # one marts suite per table of the contract
 
 
 def test_every_expectation_carries_its_severity_and_plain_words(suites: dict) -> None:
