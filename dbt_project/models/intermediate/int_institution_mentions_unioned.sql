@@ -3,13 +3,13 @@
 with
 
 {% for fact in fact_tables() %}
-{{ fact.kind }} as (
+    {{ fact.kind }} as (
 
-    select * from {{ ref('stg_raw__' ~ fact.kind) }}
-    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
-    {{ new_file_versions() }}
+        select * from {{ ref('stg_raw__' ~ fact.kind) }}
+        -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+        {{ new_file_versions() }}
 
-),
+    ),
 
 {% endfor %}
 unioned as (

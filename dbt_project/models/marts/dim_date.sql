@@ -3,11 +3,11 @@
 with
 
 {% for fact in fact_tables() %}
-{{ fact.kind }} as (
+    {{ fact.kind }} as (
 
-    select * from {{ ref(fact.resolved) }}
+        select * from {{ ref(fact.resolved) }}
 
-),
+    ),
 
 {% endfor %}
 -- The start and end date of every fact (the kinds: macros/facts.sql).
