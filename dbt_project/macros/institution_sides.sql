@@ -68,3 +68,18 @@ countries as (
             {{ relation }}.{{ prefix }}institution_key = {{ side }}_versions.institution_key
             and {{ institution_version_valid_at(side ~ '_versions', relation ~ '.' ~ date_column) }}
 {%- endmacro %}
+
+{#
+    The sides of a two-sided fact as fct_cooperation_activity names them: the side whose prefix is
+    institution is the activity's institution (the host, the recipient), the other its partner
+    (the guest, the donor). No organization takes part in a visit or a donation.
+#}
+{% macro activity_institution_sides(institution, partner) -%}
+    {{ institution }}institution_key as institution_key,
+    {{ partner }}institution_key as partner_institution_key,
+    {{ institution }}institution_version_key as institution_version_key,
+    {{ partner }}institution_version_key as partner_institution_version_key,
+    {{ surrogate_key([unknown_organization_acronym()]) }} as organization_key,
+    {{ institution }}country_key as country_key,
+    {{ partner }}country_key as partner_country_key
+{%- endmacro %}

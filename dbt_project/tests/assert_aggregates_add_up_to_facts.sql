@@ -1,87 +1,31 @@
 -- The aggregates lose nothing: their counts and sums equal those of the facts they summarize.
+-- Each aggregate: its fact, the column counting the fact's rows, and the measure both sum.
+{%- set aggregates = [
+    {'name': 'agg_visit_by_institution_pair_year', 'fact': 'fct_visit',
+     'count': 'visit_count', 'measure': 'participants'},
+    {'name': 'agg_donation_by_institution_type_year', 'fact': 'fct_donation',
+     'count': 'donation_count', 'measure': 'amount_usd'},
+] %}
 with
-
-visits as (
-
-    select * from {{ ref('fct_visit') }}
-
-),
-
-donations as (
-
-    select * from {{ ref('fct_donation') }}
-
-),
-
-visit_pairs as (
-
-    select * from {{ ref('agg_visit_by_institution_pair_year') }}
-
-),
-
-donation_types as (
-
-    select * from {{ ref('agg_donation_by_institution_type_year') }}
-
-),
-
-visit_totals as (
-
-    select
-        count(*) as fact_rows,
-        coalesce(sum(participants), 0) as fact_measure
-    from visits
-
-),
-
-visit_pair_totals as (
-
-    select
-        coalesce(sum(visit_count), 0) as aggregated_rows,
-        coalesce(sum(participants), 0) as aggregated_measure
-    from visit_pairs
-
-),
-
-donation_totals as (
-
-    select
-        count(*) as fact_rows,
-        coalesce(sum(amount_usd), 0) as fact_measure
-    from donations
-
-),
-
-donation_type_totals as (
-
-    select
-        coalesce(sum(donation_count), 0) as aggregated_rows,
-        coalesce(sum(amount_usd), 0) as aggregated_measure
-    from donation_types
-
-),
 
 totals as (
 
-    select
-        'agg_visit_by_institution_pair_year' as aggregate_table,
-        visit_totals.fact_rows,
-        visit_pair_totals.aggregated_rows,
-        visit_totals.fact_measure,
-        visit_pair_totals.aggregated_measure
-    from visit_totals
-    cross join visit_pair_totals
-
-    union all
-
-    select
-        'agg_donation_by_institution_type_year' as aggregate_table,
-        donation_totals.fact_rows,
-        donation_type_totals.aggregated_rows,
-        donation_totals.fact_measure,
-        donation_type_totals.aggregated_measure
-    from donation_totals
-    cross join donation_type_totals
+    {% for aggregate in aggregates %}
+        select
+            '{{ aggregate.name }}' as aggregate_table,
+            count(*) as fact_rows,
+            (
+                select coalesce(sum({{ aggregate.count }}), 0) as aggregated_rows
+                from {{ ref(aggregate.name) }}
+            ) as aggregated_rows,
+            coalesce(sum({{ aggregate.measure }}), 0) as fact_measure,
+            (
+                select coalesce(sum({{ aggregate.measure }}), 0) as aggregated_measure
+                from {{ ref(aggregate.name) }}
+            ) as aggregated_measure
+        from {{ ref(aggregate.fact) }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

@@ -136,8 +136,7 @@ resolved as (
     from distinct_names
     left join best_candidates
         on
-            distinct_names.institution_name_normalized = best_candidates.institution_name_normalized
-            and distinct_names.country_iso2 = best_candidates.country_iso2
+            {{ same_institution_name('distinct_names', 'best_candidates') }}
 
 ),
 

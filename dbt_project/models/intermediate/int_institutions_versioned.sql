@@ -101,12 +101,7 @@ unresolved as (
         country_iso2,
         false as is_resolved,
         false as is_unknown_member,
-        1 as version_number,
-        {{ institution_history_start() }} as valid_from,
-        {{ institution_history_end() }} as valid_to,
-        true as is_current,
-        cast(null as timestamp) as recorded_from,
-        cast(null as timestamp) as recorded_to
+        {{ institution_single_version() }}
     from institution_names
     where not is_resolved
 
@@ -123,12 +118,7 @@ unknown_member as (
         {{ unknown_country_iso2() }} as country_iso2,
         false as is_resolved,
         true as is_unknown_member,
-        1 as version_number,
-        {{ institution_history_start() }} as valid_from,
-        {{ institution_history_end() }} as valid_to,
-        true as is_current,
-        cast(null as timestamp) as recorded_from,
-        cast(null as timestamp) as recorded_to
+        {{ institution_single_version() }}
 
 ),
 

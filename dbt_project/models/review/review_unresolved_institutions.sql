@@ -28,8 +28,7 @@ unresolved_mentions as (
     where exists (
         select 1 as found from unresolved_names
         where
-            unresolved_names.institution_name_normalized = mentions.institution_name_normalized
-            and unresolved_names.country_iso2 = mentions.country_iso2
+            {{ same_institution_name('unresolved_names', 'mentions') }}
     )
 
 ),
@@ -77,8 +76,7 @@ final as (
     from unresolved_names
     left join usage
         on
-            unresolved_names.institution_name_normalized = usage.institution_name_normalized
-            and unresolved_names.country_iso2 = usage.country_iso2
+            {{ same_institution_name('unresolved_names', 'usage') }}
 
 )
 

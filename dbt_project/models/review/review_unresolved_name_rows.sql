@@ -37,8 +37,7 @@ unresolved_mentions as (
     from mentions
     inner join review_list
         on
-            mentions.institution_name_normalized = review_list.institution_name_normalized
-            and mentions.country_iso2 = review_list.country_iso2
+            {{ same_institution_name('mentions', 'review_list') }}
 
 ),
 

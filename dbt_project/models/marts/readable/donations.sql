@@ -10,45 +10,20 @@ donations as (
 
 ),
 
-institution_labels as (
-
-    {{ readable_institution_labels() }}
-
-),
-
-country_labels as (
-
-    {{ readable_country_labels() }}
-
-),
+{{ readable_label_imports() }},
 
 resolved as (
 
+    -- donor_type is dim_institution's, like recipient_type (readable_institution_side), not the fact's.
     select
-        donations.*,
-        donors.institution_name as donor,
-        donors.native_name as donor_native,
-        donors.institution_type as donor_institution_type,
-        donors.wikidata_url as donor_wikidata,
-        donor_countries.country_name as donor_country,
-        donor_countries.iso2 as donor_country_iso2,
-        recipients.institution_name as recipient,
-        recipients.native_name as recipient_native,
-        recipients.institution_type as recipient_institution_type,
-        recipients.wikidata_url as recipient_wikidata,
-        recipient_countries.country_name as recipient_country,
-        recipient_countries.iso2 as recipient_country_iso2,
+        donations.* exclude (donor_type),
+        {{ readable_institution_side('donor', 'donor_', 'donor') }},
+        {{ readable_institution_side('recipient', 'recipient_', 'recipient') }},
         cast(year(donations.start_date) as integer) as start_year,
         {{ period_end('donations.end_date', 'donations.end_date_precision') }} as end_last_day
     from donations
-    inner join institution_labels as donors
-        on donations.donor_institution_key = donors.institution_key
-    inner join institution_labels as recipients
-        on donations.recipient_institution_key = recipients.institution_key
-    inner join country_labels as donor_countries
-        on donations.donor_country_key = donor_countries.country_key
-    inner join country_labels as recipient_countries
-        on donations.recipient_country_key = recipient_countries.country_key
+    {{ readable_institution_side_joins('donor', 'donor_', 'donations') }}
+    {{ readable_institution_side_joins('recipient', 'recipient_', 'donations') }}
 
 ),
 
@@ -59,13 +34,13 @@ final as (
         donation_type,
         donor,
         donor_native,
-        donor_institution_type as donor_type,
+        donor_type,
         donor_wikidata,
         donor_country,
         donor_country_iso2,
         recipient,
         recipient_native,
-        recipient_institution_type as recipient_type,
+        recipient_type,
         recipient_wikidata,
         recipient_country,
         recipient_country_iso2,

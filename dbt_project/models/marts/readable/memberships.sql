@@ -16,17 +16,7 @@ organizations as (
 
 ),
 
-institution_labels as (
-
-    {{ readable_institution_labels() }}
-
-),
-
-country_labels as (
-
-    {{ readable_country_labels() }}
-
-),
+{{ readable_label_imports() }},
 
 organization_labels as (
 
@@ -42,21 +32,13 @@ resolved as (
 
     select
         memberships.*,
-        members.institution_name as institution,
-        members.native_name as institution_native,
-        members.institution_type,
-        members.wikidata_url as institution_wikidata,
-        member_countries.country_name as country,
-        member_countries.iso2 as country_iso2,
+        {{ readable_institution_side('member', '', 'institution') }},
         member_organizations.acronym as organization,
         member_organizations.organization_name as organization_full_name,
         cast(year(memberships.joined_date) as integer) as joined_year,
         cast(year(memberships.left_date) as integer) as left_year
     from memberships
-    inner join institution_labels as members
-        on memberships.institution_key = members.institution_key
-    inner join country_labels as member_countries
-        on memberships.country_key = member_countries.country_key
+    {{ readable_institution_side_joins('member', '', 'memberships') }}
     inner join organization_labels as member_organizations
         on memberships.organization_key = member_organizations.organization_key
 

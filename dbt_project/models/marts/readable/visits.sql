@@ -10,45 +10,19 @@ visits as (
 
 ),
 
-institution_labels as (
-
-    {{ readable_institution_labels() }}
-
-),
-
-country_labels as (
-
-    {{ readable_country_labels() }}
-
-),
+{{ readable_label_imports() }},
 
 resolved as (
 
     select
         visits.*,
-        host_labels.institution_name as host_institution,
-        host_labels.native_name as host_institution_native,
-        host_labels.institution_type as host_institution_type,
-        host_labels.wikidata_url as host_institution_wikidata,
-        host_countries.country_name as host_country,
-        host_countries.iso2 as host_country_iso2,
-        guest_labels.institution_name as guest_institution,
-        guest_labels.native_name as guest_institution_native,
-        guest_labels.institution_type as guest_institution_type,
-        guest_labels.wikidata_url as guest_institution_wikidata,
-        guest_countries.country_name as guest_country,
-        guest_countries.iso2 as guest_country_iso2,
+        {{ readable_institution_side('host', 'host_', 'host_institution') }},
+        {{ readable_institution_side('guest', 'guest_', 'guest_institution') }},
         cast(year(visits.start_date) as integer) as start_year,
         {{ period_end('visits.end_date', 'visits.end_date_precision') }} as end_last_day
     from visits
-    inner join institution_labels as host_labels
-        on visits.host_institution_key = host_labels.institution_key
-    inner join institution_labels as guest_labels
-        on visits.guest_institution_key = guest_labels.institution_key
-    inner join country_labels as host_countries
-        on visits.host_country_key = host_countries.country_key
-    inner join country_labels as guest_countries
-        on visits.guest_country_key = guest_countries.country_key
+    {{ readable_institution_side_joins('host', 'host_', 'visits') }}
+    {{ readable_institution_side_joins('guest', 'guest_', 'visits') }}
 
 ),
 
