@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from great_expectations.core import ExpectationSuiteValidationResult
 
 
-def _read_only(database: Path) -> duckdb.DuckDBPyConnection:
+def read_only(database: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the build. One DuckDB thread: rows come in the order the build
     stores them, so the failing rows a page shows are the same each time a build is validated (in
     parallel they come in no fixed order; an ORDER BY cost 0.8 GB more at 1M rows). The time is in
@@ -43,7 +43,7 @@ def _read_only(database: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(database), read_only=True, config={"threads": 1})
 
 
-def _arrow_strings() -> contextlib.AbstractContextManager[None]:
+def arrow_strings() -> contextlib.AbstractContextManager[None]:
     """While GX validates: text made by ``astype(str)`` is Arrow-backed (pandas 3's default), so a
     regex is matched over a whole column in Arrow, not value by value in Python (raw_visits at 1M
     rows: 2.32 to 1.79 s, the same results)."""
@@ -52,7 +52,7 @@ def _arrow_strings() -> contextlib.AbstractContextManager[None]:
     return pd.option_context("future.infer_string", True)
 
 
-def _run_on_frame(
+def run_on_frame(
     definition: ValidationDefinition,
     frame: pd.DataFrame,
     parameters: dict[str, Any],
@@ -60,7 +60,7 @@ def _run_on_frame(
     result_format: dict[str, Any],
 ) -> ExpectationSuiteValidationResult:
     """Run ``definition`` on ``frame`` as this run: GX stores the result, the page of its Data Docs."""
-    with _arrow_strings():
+    with arrow_strings():
         return definition.run(
             batch_parameters={"dataframe": frame},
             expectation_parameters=parameters,
@@ -69,7 +69,7 @@ def _run_on_frame(
         )
 
 
-def _validate_frame(
+def validate_frame(
     definition: ValidationDefinition,
     suite: ExpectationSuite,
     frame: pd.DataFrame,
@@ -78,11 +78,11 @@ def _validate_frame(
 ) -> ExpectationSuiteValidationResult:
     """Validate ``frame`` against ``suite`` with ``definition``'s batch, storing nothing (no Data Docs page)."""
     batch = definition.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    with _arrow_strings():
+    with arrow_strings():
         return batch.validate(suite, expectation_parameters=parameters, result_format=result_format)
 
 
-def _release_batches(definition: ValidationDefinition) -> None:
+def release_batches(definition: ValidationDefinition) -> None:
     """Let go of the dataframes validated so far: GX's execution engine keeps every batch it loads.
 
     Without this the memory of a run is the sum of all its suites' tables, not the largest one.
@@ -92,7 +92,7 @@ def _release_batches(definition: ValidationDefinition) -> None:
     manager.batch_data_cache.clear()
 
 
-def _columns_checked(suite: ExpectationSuite, spec: _SuiteSpec) -> set[str] | None:
+def columns_checked(suite: ExpectationSuite, spec: _SuiteSpec) -> set[str] | None:
     """The columns the suite's expectations name (with the row lineage of a raw or fact suite); None: all."""
     columns = set(RAW_ROW_COLUMNS) if spec.lineage else set()
     for expectation in suite.expectations:
@@ -119,7 +119,7 @@ def _collect_columns(value: Any, into: set[str]) -> None:
             _collect_columns(item, into)
 
 
-def _read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
+def read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
     """The rows of ``sql`` (only ``columns``, those it has, when given) as a dataframe for GX.
 
     Text columns are Arrow strings (a tenth of the memory of Python strings, and faster to
@@ -181,10 +181,10 @@ def _is_text(data_type: pa.DataType) -> bool:
     )
 
 
-def _result_format() -> dict[str, Any]:
+def summary_result_format() -> dict[str, Any]:
     """SUMMARY results: the counts, and the first failing rows by their place in the frame.
 
-    The file and row of those rows are added after (``_name_failing_rows``): asked to name them
+    The file and row of those rows are added after (``name_failing_rows``): asked to name them
     itself (``unexpected_index_column_names``), GX's pandas engine builds a dict per failing row,
     in Python, for every failing row, before it keeps the first 20 (at 1M rows with 4 warnings,
     about 90,000 rows and a sixth of the validation).
@@ -201,7 +201,7 @@ def _row_columns(spec: _SuiteSpec, frame: pd.DataFrame) -> list[str]:
     return [name for name in RAW_ROW_COLUMNS if name in frame.columns] if spec.lineage else []
 
 
-def _name_failing_rows(result: ExpectationSuiteValidationResult, frame: pd.DataFrame, spec: _SuiteSpec) -> bool:
+def name_failing_rows(result: ExpectationSuiteValidationResult, frame: pd.DataFrame, spec: _SuiteSpec) -> bool:
     """Replace, in ``result``, the places in ``frame`` of the first failing rows by what GX writes when
     asked to name them: the checked columns' values and the row's file, row and country. True when
     anything was named. ``frame`` is the validated dataframe (its RangeIndex is what GX returns; a
@@ -227,7 +227,7 @@ def _name_failing_rows(result: ExpectationSuiteValidationResult, frame: pd.DataF
     return changed
 
 
-def _outcome(spec: _SuiteSpec, expectation_result: Any) -> ExpectationOutcome:
+def outcome_of(spec: _SuiteSpec, expectation_result: Any) -> ExpectationOutcome:
     config = expectation_result.expectation_config
     kwargs = config.kwargs
     column = kwargs.get("column")
@@ -244,7 +244,7 @@ def _outcome(spec: _SuiteSpec, expectation_result: Any) -> ExpectationOutcome:
         column=column,
         severity=severity,
         success=bool(expectation_result.success),
-        observed_value=_observed_value(expectation_result.exception_info, details),
+        observed_value=observed_value_of(expectation_result.exception_info, details),
         unexpected_count=None if unexpected is None else int(unexpected),
         description=_plain_description(config.description, severity, config.type),
         problem=str((config.meta or {}).get(PROBLEM_META) or ""),
@@ -253,7 +253,7 @@ def _outcome(spec: _SuiteSpec, expectation_result: Any) -> ExpectationOutcome:
     )
 
 
-def _observed_value(exception_info: Any, details: dict[str, Any]) -> str | None:
+def observed_value_of(exception_info: Any, details: dict[str, Any]) -> str | None:
     """What the check saw, in a few words: a value, the first unexpected values, or the error."""
     for info in _exception_infos(exception_info):
         if info.get("raised_exception") or info.get("exception_message"):

@@ -24,17 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from libcoop.quality.batches import (
-    _columns_checked,
-    _name_failing_rows,
-    _outcome,
-    _read_frame,
-    _read_only,
-    _release_batches,
-    _result_format,
-    _run_on_frame,
-    _validate_frame,
-)
+from libcoop.quality import batches
 from libcoop.quality.reads import _columns_of, _SuiteSpec
 from libcoop.quality.results import FAILING_ROWS_SHOWN, CountryCheck, ExpectationOutcome, _as_text
 
@@ -299,9 +289,9 @@ def validate_raw(
     The suite is also run on no rows, which gives GX's stored result of this run, its Data Docs
     page: its counts are then those of every file version, added up."""
     max_date = parameters["max_plausible_date"].date()
-    columns = _columns_checked(definition.suite, spec)
-    result_format = _result_format()
-    with _read_only(database) as con:
+    columns = batches.columns_checked(definition.suite, spec)
+    result_format = batches.summary_result_format()
+    with batches.read_only(database) as con:
         versions = file_versions(con, str(spec.kind))
         kept = previous_results(con, spec.name)
         carried = {
@@ -310,31 +300,31 @@ def validate_raw(
             if (v.file_path, v.content_hash) in kept
             and still_holds(con, spec, definition, v, kept[(v.file_path, v.content_hash)], max_date)
         }
-        empty = _read_frame(con, f"select * from ({spec.query(con)}) limit 0", columns)
-        template = _run_on_frame(definition, empty, parameters, run_identifier, result_format)
+        empty = batches.read_frame(con, f"select * from ({spec.query(con)}) limit 0", columns)
+        template = batches.run_on_frame(definition, empty, parameters, run_identifier, result_format)
         results: list[FileResult] = []
         for version in versions:
             if version in carried:
                 results.extend(carried[version])
                 continue
             path = version.file_path.replace("'", "''")
-            frame = _read_frame(con, f"select * from ({spec.query(con)}) where file_path = '{path}'", columns)
-            result = _validate_frame(definition, definition.suite, frame, parameters, result_format)
-            _name_failing_rows(result, frame, spec)
+            frame = batches.read_frame(con, f"select * from ({spec.query(con)}) where file_path = '{path}'", columns)
+            result = batches.validate_frame(definition, definition.suite, frame, parameters, result_format)
+            batches.name_failing_rows(result, frame, spec)
             results.extend(file_results(spec, result, version, max_date, run_identifier.run_name, validated_at))
-            _release_batches(definition)
+            batches.release_batches(definition)
             del frame
-    _release_batches(definition)
+    batches.release_batches(definition)
     log.info(
         "%s: %d file versions validated, %d carried forward", spec.name, len(versions) - len(carried), len(carried)
     )
     total = merged(template, results)
-    raw = _RawSuite(total, [_outcome(spec, r) for r in total.results], results)
+    raw = _RawSuite(total, [batches.outcome_of(spec, r) for r in total.results], results)
     for country in sorted({v.reporting_country for v in versions if v.reporting_country}):
         theirs = {(v.file_path, v.content_hash) for v in versions if v.reporting_country == country}
         raw.country_rows[country] = sum(v.rows for v in versions if v.reporting_country == country)
         mine = merged(template, [r for r in results if (r.file_path, r.content_hash) in theirs])
         raw.country_checks[country] = [
-            CountryCheck(o, o.failing_rows) for o in (_outcome(spec, r) for r in mine.results)
+            CountryCheck(o, o.failing_rows) for o in (batches.outcome_of(spec, r) for r in mine.results)
         ]
     return raw

@@ -254,7 +254,7 @@ SUITE_NAMES = tuple(spec.name for spec in _suite_specs())
 def expectation_parameters(con: duckdb.DuckDBPyConnection, today: dt.date) -> dict[str, Any]:
     """The values of the suites' $PARAMETERs for one validation of the build behind ``con``.
 
-    The date bounds are midnight UTC, as the dates of the frames validated (validation._read_frame)."""
+    The date bounds are midnight UTC, as the dates of the frames validated (batches.read_frame)."""
     import pandas as pd
 
     counts = {kind: con.execute(f"select count(*) from raw.current_{kind}").fetchall()[0][0] for kind in KIND_COLUMNS}

@@ -96,7 +96,7 @@ def _plausible_date(column: str, label: str | None = None) -> Expectation:
     import great_expectations.expectations as gxe
 
     # Both bounds are parameters: the dates of a validation's frames are UTC timestamps
-    # (validation._read_frame), compared with timestamps, not with datetime.date.
+    # (batches.read_frame), compared with timestamps, not with datetime.date.
     return gxe.ExpectColumnValuesToBeBetween(
         column=column,
         min_value={"$PARAMETER": "earliest_plausible_date"},

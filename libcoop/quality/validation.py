@@ -16,20 +16,7 @@ import duckdb
 
 # Never phone home: Great Expectations reads this when it sets up analytics (the context file says
 # analytics_enabled: false too).
-from libcoop.quality import by_file
-from libcoop.quality.batches import (  # noqa: F401 - the names the tests and benchmarks reach here too
-    _arrow_strings,
-    _columns_checked,
-    _name_failing_rows,
-    _observed_value,
-    _outcome,
-    _read_frame,
-    _read_only,
-    _release_batches,
-    _result_format,
-    _run_on_frame,
-    _validate_frame,
-)
+from libcoop.quality import batches, by_file
 from libcoop.quality.by_file import FileResult
 from libcoop.quality.reads import _columns_of, _suite_specs, _SuiteSpec, expectation_parameters, run_files
 from libcoop.quality.results import (
@@ -157,7 +144,7 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
     country_checks: dict[str, list[CountryCheck]] = {}
     country_rows: dict[str, dict[str, int]] = {}
     named: dict[str, ExpectationSuiteValidationResult] = {}  # results whose failing rows got their file and row
-    with _read_only(database) as con:
+    with batches.read_only(database) as con:
         parameters = expectation_parameters(con, validated_at.date())
     file_results: list[FileResult] = []
     for spec in _suite_specs():
@@ -174,13 +161,13 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
             continue
         # A connection per suite: DuckDB keeps the memory a query over 1M rows used until its
         # connection closes (230 MB after a fact's frame), and the next suite's frame comes on top.
-        with _read_only(database) as con:
-            frame = _read_frame(con, spec.query(con), _columns_checked(definition.suite, spec))
-        result_format = _result_format()
-        result = _run_on_frame(definition, frame, parameters, run_identifier, result_format)
-        if _name_failing_rows(result, frame, spec):
+        with batches.read_only(database) as con:
+            frame = batches.read_frame(con, spec.query(con), batches.columns_checked(definition.suite, spec))
+        result_format = batches.summary_result_format()
+        result = batches.run_on_frame(definition, frame, parameters, run_identifier, result_format)
+        if batches.name_failing_rows(result, frame, spec):
             named[spec.name] = result
-        suite_outcomes = [_outcome(spec, r) for r in result.results]
+        suite_outcomes = [batches.outcome_of(spec, r) for r in result.results]
         outcomes.extend(suite_outcomes)
         if spec.lineage and "reporting_country" in frame.columns:
             for country, rows in frame["reporting_country"].value_counts().items():
@@ -189,9 +176,9 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
             by_country = _country_checks(spec, definition, frame, result, suite_outcomes, parameters, result_format)
             for country, checks in by_country.items():
                 country_checks.setdefault(country, []).extend(checks)
-        _release_batches(definition)
+        batches.release_batches(definition)
         del frame
-    with _read_only(database) as con:
+    with batches.read_only(database) as con:
         countries = _country_views(con, country_rows, country_checks)
         files = run_files(con, run_id)
     _prune_results(context, keep_runs)
@@ -254,9 +241,9 @@ def _country_checks(
     checks: dict[str, list[CountryCheck]] = {}
     for country in countries:
         rows = frame[frame["reporting_country"] == country]
-        country_result = _validate_frame(definition, again, rows, parameters, result_format)
-        _name_failing_rows(country_result, frame, spec)
-        by_key = {_key(r.expectation_config): _outcome(spec, r) for r in country_result.results}
+        country_result = batches.validate_frame(definition, again, rows, parameters, result_format)
+        batches.name_failing_rows(country_result, frame, spec)
+        by_key = {_key(r.expectation_config): batches.outcome_of(spec, r) for r in country_result.results}
         outcomes = [
             by_key[key] if (key := _key(r.expectation_config)) in failed else whole
             for r, whole in zip(result.results, suite_outcomes, strict=True)

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from libcoop import quality
-from libcoop.quality.batches import _read_frame, _read_only
+from libcoop.quality.batches import read_frame, read_only
 from libcoop.quality.reads import _suite_specs
 from tests.integration.test_quality import COMMITTED_CONTEXT, build_warehouse
 
@@ -148,8 +148,8 @@ def test_a_fact_is_read_as_one_row_per_file_whatever_its_rows(tmp_path: Path) ->
         )
     specs = {spec.name: spec for spec in _suite_specs()}
 
-    with _read_only(warehouse) as con:
-        frame = _read_frame(con, specs[VISIT].query(con))
+    with read_only(warehouse) as con:
+        frame = read_frame(con, specs[VISIT].query(con))
 
     assert len(frame) == 3 + 4  # the 3 files of the small warehouse, and the 4 new ones
     assert int(frame["fact_rows"].sum()) == 20_003
@@ -168,8 +168,8 @@ def test_a_flagged_row_is_a_summary_row_of_its_own(tmp_path: Path) -> None:
         ).fetchall()
     specs = {spec.name: spec for spec in _suite_specs()}
 
-    with _read_only(warehouse) as con:
-        frame = _read_frame(con, specs[VISIT].query(con))
+    with read_only(warehouse) as con:
+        frame = read_frame(con, specs[VISIT].query(con))
 
     apart = frame[frame["source_row_number"].notna()]
     assert [(p, int(n)) for p, n in zip(apart["file_path"], apart["source_row_number"], strict=True)] == flagged

@@ -570,7 +570,7 @@ def test_a_raw_warning_names_its_file_and_row_escaped(warehouse: Path, context_d
     assert "<b>visits" not in page and "SG/&lt;b&gt;visits&lt;/b&gt;.csv" in page
     assert "failed 1 unexpected: 300000" in visible_text(page)
     # The stored result (what the Data Docs page renders) names the failing row's file and row, as
-    # GX writes them when asked to (validation._name_failing_rows), not its place in the dataframe;
+    # GX writes them when asked to (batches.name_failing_rows), not its place in the dataframe;
     # its values HTML-escaped (GX puts them into its pages as they are).
     (stored,) = (context_dir / "gx" / "uncommitted" / "validations" / "raw_visits" / "run-raw").rglob("*.json")
     results = json.loads(stored.read_text(encoding="utf-8"))["results"]

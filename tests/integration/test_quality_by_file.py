@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from libcoop import quality
-from libcoop.quality import by_file, validation
+from libcoop.quality import batches, by_file, validation
 from libcoop.quality.audit import record_results
 from libcoop.quality.reads import _suite_specs, expectation_parameters
 from tests.integration.test_quality import COMMITTED_CONTEXT, build_warehouse
@@ -79,22 +79,22 @@ def _night(build: Path, changes: list) -> None:
 def _full(build: Path, definitions: dict, spec) -> tuple[list, dict]:
     """The old validation: every row of the suite's relation in one dataframe, then each country's."""
     definition = definitions[spec.name]
-    with validation._read_only(build) as con:
+    with batches.read_only(build) as con:
         parameters = expectation_parameters(con, TODAY)
-        frame = validation._read_frame(con, spec.query(con), validation._columns_checked(definition.suite, spec))
+        frame = batches.read_frame(con, spec.query(con), batches.columns_checked(definition.suite, spec))
     by_country = {}
     rows_of = [("", frame)] + [
         (str(c), frame[frame["reporting_country"] == c]) for c in frame["reporting_country"].unique()
     ]
     for country, rows in rows_of:
         batch = definition.batch_definition.get_batch(batch_parameters={"dataframe": rows})
-        with validation._arrow_strings():
+        with batches.arrow_strings():
             result = batch.validate(
-                definition.suite, expectation_parameters=parameters, result_format=validation._result_format()
+                definition.suite, expectation_parameters=parameters, result_format=batches.summary_result_format()
             )
-        validation._name_failing_rows(result, frame, spec)
-        by_country[country] = [validation._outcome(spec, r) for r in result.results]
-        validation._release_batches(definition)
+        batches.name_failing_rows(result, frame, spec)
+        by_country[country] = [batches.outcome_of(spec, r) for r in result.results]
+        batches.release_batches(definition)
     return by_country.pop(""), by_country
 
 
@@ -121,7 +121,7 @@ def test_the_incremental_validation_finds_what_the_full_one_found(tmp_path: Path
     raw_specs = [s for s in _suite_specs() if s.kind is not None]
     for night, changes in enumerate(nights):
         _night(build, changes)
-        with validation._read_only(build) as con:
+        with batches.read_only(build) as con:
             parameters = expectation_parameters(con, TODAY)
         report_outcomes, file_results, countries = [], [], {}
         for spec in raw_specs:

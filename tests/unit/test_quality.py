@@ -99,12 +99,12 @@ def test_expectation_parameters_count_the_raw_rows_and_bound_the_dates() -> None
     ],
 )
 def test_observed_value_in_a_few_words(details: dict, expected: str | None) -> None:
-    assert quality.validation._observed_value({"raised_exception": False}, details) == expected
+    assert quality.batches.observed_value_of({"raised_exception": False}, details) == expected
 
 
 def test_observed_value_shows_the_error_of_a_check_that_could_not_run() -> None:
     info = {"metric-id": {"raised_exception": True, "exception_message": 'The column "x" does not exist.'}}
-    assert quality.validation._observed_value(info, {}) == 'error: The column "x" does not exist.'
+    assert quality.batches.observed_value_of(info, {}) == 'error: The column "x" does not exist.'
 
 
 # --- the suites as code (imports great_expectations: a few seconds, once) -------------------
@@ -357,10 +357,8 @@ def test_amounts_are_bounded_in_usd_only(suites: dict) -> None:
 def test_a_suite_reads_only_the_columns_it_checks(suites: dict) -> None:
     specs = {spec.name: spec for spec in quality.reads._suite_specs()}
 
-    visits = quality.validation._columns_checked(suites["raw_visits"], specs["raw_visits"])
-    fct_visit = quality.validation._columns_checked(
-        suites["marts_integrity_fct_visit"], specs["marts_integrity_fct_visit"]
-    )
+    visits = quality.batches.columns_checked(suites["raw_visits"], specs["raw_visits"])
+    fct_visit = quality.batches.columns_checked(suites["marts_integrity_fct_visit"], specs["marts_integrity_fct_visit"])
 
     checked = {"participants_per_delegation", "activity_type", "start_date", "end_date"}
     assert visits == {*checked, *quality.RAW_ROW_COLUMNS}
@@ -375,7 +373,7 @@ def test_read_frame_gives_gx_arrow_text_utc_dates_and_columns_it_compares_at_onc
         "(null, null, null, null, 'y'), ('JP', date '1066-10-14', 7, false, 'z')) as v(country, day, n, flag, unused)"
     )
 
-    frame = quality.validation._read_frame(con, "select * from t", {"country", "day", "n", "flag", "not_there"})
+    frame = quality.batches.read_frame(con, "select * from t", {"country", "day", "n", "flag", "not_there"})
 
     assert list(frame.columns) == ["country", "day", "n", "flag"]
     assert str(frame["country"].dtype) == "string"
@@ -386,7 +384,7 @@ def test_read_frame_gives_gx_arrow_text_utc_dates_and_columns_it_compares_at_onc
     assert quality.results._as_text(days[2]) == "1066-10-14"
     assert str(frame["n"].dtype) == "float64" and frame["n"].isna().tolist() == [False, True, False]
     assert str(frame["flag"].dtype) == "boolean"
-    assert list(quality.validation._read_frame(con, "select * from t", set()).columns) == ["country"]
+    assert list(quality.batches.read_frame(con, "select * from t", set()).columns) == ["country"]
 
 
 def test_values_put_into_gx_pages_are_escaped() -> None:
