@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment
 from markupsafe import Markup
 
 from libcoop.dashboard import charts, staged_dashboard
 from libcoop.dashboard.cache import cached
 from libcoop.dashboard.figures import Figures, compute, reporting_countries
 from libcoop.dashboard.fonts import FONT_FAMILY, characters_of, write_subset
+from libcoop.pages import page_environment
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,7 @@ def _bundle(vl_version: str) -> str:
 
 
 def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("libcoop.dashboard", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["spec_json"] = _spec_json
-    return env
+    return page_environment("libcoop.dashboard", strict=False, spec_json=_spec_json)
 
 
 def _spec_json(spec: dict[str, Any]) -> Markup:

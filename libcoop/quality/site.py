@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 
 from libcoop.layout import replace_folder
+from libcoop.pages import page_environment
 from libcoop.quality.reads import SUITE_NAMES, _suite_specs
 from libcoop.quality.results import (
     DATA_DOCS_DIRNAME,
@@ -172,15 +173,7 @@ _OUTCOME_WORDS = {
 
 @functools.cache
 def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("libcoop.quality", "templates"),
-        autoescape=select_autoescape(["html", "j2"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["utc"] = _utc
-    return env
+    return page_environment("libcoop.quality", utc=_utc)
 
 
 def _render(template: str, **context: Any) -> str:
