@@ -40,11 +40,8 @@ from libcoop.quality.audit import (
 )
 from libcoop.quality.marts_suites import (
     MARTS_SUITE_PREFIX,
+    fact_suite,
     marts_dimension_suite,
-    marts_fct_cooperation_activity_suite,
-    marts_fct_donation_suite,
-    marts_fct_membership_suite,
-    marts_fct_visit_suite,
 )
 from libcoop.quality.reads import (
     SUITE_NAMES,
@@ -79,9 +76,7 @@ from libcoop.quality.site import (
     write_country_pages,
 )
 from libcoop.quality.suites import (
-    raw_donations_suite,
-    raw_memberships_suite,
-    raw_visits_suite,
+    raw_suite,
 )
 from libcoop.quality.unresolved import (
     read_unresolved_names,
@@ -120,16 +115,11 @@ __all__ = [
     "data_docs_target",
     "ensure_dq_results_table",
     "expectation_parameters",
+    "fact_suite",
     "marts_dimension_suite",
-    "marts_fct_cooperation_activity_suite",
-    "marts_fct_donation_suite",
-    "marts_fct_membership_suite",
-    "marts_fct_visit_suite",
     "open_context",
     "publish_data_docs",
-    "raw_donations_suite",
-    "raw_memberships_suite",
-    "raw_visits_suite",
+    "raw_suite",
     "read_unresolved_names",
     "record_results",
     "register_suites",

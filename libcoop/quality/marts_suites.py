@@ -18,6 +18,7 @@ of a fact's validation is then that of its files and flagged rows, not of its ro
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -147,16 +148,10 @@ def _fact_expectations(table: str) -> list[Expectation]:
     return expectations
 
 
-def _fact_suite(table: str, *more: Expectation) -> ExpectationSuite:
-    """The suite of the fact ``table``: what every fact must satisfy, then ``more`` of its own."""
-    return _suite(f"{MARTS_SUITE_PREFIX}{table}", f"marts.{table}", [*_fact_expectations(table), *more])
-
-
-def marts_fct_membership_suite() -> ExpectationSuite:
+def _organization_counts() -> list[Expectation]:
     import great_expectations.expectations as gxe
 
-    return _fact_suite(
-        "fct_membership",
+    return [
         gxe.ExpectColumnValuesToBeNull(
             column=ORGANIZATION_COUNT_MISMATCH,
             **_critical(
@@ -164,19 +159,14 @@ def marts_fct_membership_suite() -> ExpectationSuite:
                 "organization names resolved to it",
                 "memberships of an organization whose count differs from raw.current_memberships",
             ),
-        ),
-    )
+        )
+    ]
 
 
-def marts_fct_visit_suite() -> ExpectationSuite:
-    return _fact_suite("fct_visit")
-
-
-def marts_fct_donation_suite() -> ExpectationSuite:
+def _donation_amounts() -> list[Expectation]:
     import great_expectations.expectations as gxe
 
-    return _fact_suite(
-        "fct_donation",
+    return [
         gxe.ExpectColumnValuesToBeNull(
             column=CURRENCY_TOTAL_MISMATCH,
             **_critical(
@@ -201,17 +191,23 @@ def marts_fct_donation_suite() -> ExpectationSuite:
                 f"{{rows}} worth more than USD {MAX_PLAUSIBLE_AMOUNT:,}",
             ),
         ),
-    )
+    ]
 
 
-def marts_fct_cooperation_activity_suite() -> ExpectationSuite:
-    return _fact_suite("fct_cooperation_activity")
+# The checks of a fact beyond those every fact has: a fact with none needs no entry.
+FACT_CHECKS: dict[str, Callable[[], list[Expectation]]] = {
+    "fct_membership": _organization_counts,
+    "fct_donation": _donation_amounts,
+}
+
+
+def fact_suite(table: str) -> ExpectationSuite:
+    """The suite of the fact ``table``: what every fact must satisfy, then its own checks."""
+    own = FACT_CHECKS[table]() if table in FACT_CHECKS else []
+    return _suite(f"{MARTS_SUITE_PREFIX}{table}", f"marts.{table}", [*_fact_expectations(table), *own])
 
 
 # The suite of each fact: one per kind of contract.KINDS (Kind.fact_table), and the union of them all.
 FACT_SUITES: dict[str, Callable[[], ExpectationSuite]] = {
-    "fct_membership": marts_fct_membership_suite,
-    "fct_visit": marts_fct_visit_suite,
-    "fct_donation": marts_fct_donation_suite,
-    "fct_cooperation_activity": marts_fct_cooperation_activity_suite,
+    table: functools.partial(fact_suite, table) for table in _FACT_SOURCES
 }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from libcoop.ingest.contract import KINDS
 from libcoop.quality.results import (
     _ID_NAMESPACE,
     CRITICAL,
@@ -119,52 +121,35 @@ def _plausible_date(column: str, label: str | None = None) -> Expectation:
 # plausibility, reported as warnings for the coordinators.
 
 
-def raw_memberships_suite() -> ExpectationSuite:
-    """raw.current_memberships: the memberships of the file versions in force."""
-    return _suite(
-        "raw_memberships",
-        "raw.current_memberships",
-        [_plausible_date("joined"), _plausible_date("left")],
-    )
-
-
-def raw_visits_suite() -> ExpectationSuite:
-    """raw.current_visits: the visits and exchanges of the file versions in force."""
+def _participants_per_delegation() -> list[Expectation]:
     import great_expectations.expectations as gxe
     from great_expectations.expectations.row_conditions import Column
 
-    return _suite(
-        "raw_visits",
-        "raw.current_visits",
-        [
-            gxe.ExpectColumnValuesToBeBetween(
-                column="participants_per_delegation",
-                max_value=MAX_PARTICIPANTS_PER_DELEGATION,
-                # Conferences, trainings, workshops... count their attendees, not a delegation's members.
-                row_condition=Column("activity_type").is_in(DELEGATION_ACTIVITY_TYPES),
-                **_warning(
-                    f"a visit or exchange has at most {MAX_PARTICIPANTS_PER_DELEGATION} participants per delegation",
-                    f"{{rows}} with more than {MAX_PARTICIPANTS_PER_DELEGATION} participants per delegation",
-                ),
+    return [
+        gxe.ExpectColumnValuesToBeBetween(
+            column="participants_per_delegation",
+            max_value=MAX_PARTICIPANTS_PER_DELEGATION,
+            # Conferences, trainings, workshops... count their attendees, not a delegation's members.
+            row_condition=Column("activity_type").is_in(DELEGATION_ACTIVITY_TYPES),
+            **_warning(
+                f"a visit or exchange has at most {MAX_PARTICIPANTS_PER_DELEGATION} participants per delegation",
+                f"{{rows}} with more than {MAX_PARTICIPANTS_PER_DELEGATION} participants per delegation",
             ),
-            _plausible_date("start_date"),
-            _plausible_date("end_date"),
-        ],
-    )
+        )
+    ]
 
 
-def raw_donations_suite() -> ExpectationSuite:
-    """raw.current_donations: the gifts, grants and funded projects of the file versions in force."""
-    return _suite(
-        "raw_donations",
-        "raw.current_donations",
-        [_plausible_date("start_date"), _plausible_date("end_date")],
-    )
+# The warnings of a kind beyond its plausible dates: a kind with none needs no entry.
+RAW_WARNINGS: dict[str, Callable[[], list[Expectation]]] = {"visits": _participants_per_delegation}
 
 
-# The raw suite of each kind of contract.KINDS (test_kind_registry checks that none is missing).
-RAW_SUITES: dict[str, Callable[[], ExpectationSuite]] = {
-    "memberships": raw_memberships_suite,
-    "visits": raw_visits_suite,
-    "donations": raw_donations_suite,
-}
+def raw_suite(kind: str) -> ExpectationSuite:
+    """raw.current_<kind>: the rows of the file versions in force, whose dates (the kind's period,
+    contract.KINDS) lie in a plausible range, with the kind's own warnings first."""
+    start, end = KINDS[kind].period
+    own = RAW_WARNINGS[kind]() if kind in RAW_WARNINGS else []
+    return _suite(f"raw_{kind}", f"raw.current_{kind}", [*own, _plausible_date(start), _plausible_date(end)])
+
+
+# The raw suite of each kind of contract.KINDS, derived from the registry.
+RAW_SUITES: dict[str, Callable[[], ExpectationSuite]] = {kind: functools.partial(raw_suite, kind) for kind in KINDS}

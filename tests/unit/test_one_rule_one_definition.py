@@ -110,7 +110,7 @@ RAW_SUITES = ("raw_memberships", "raw_visits", "raw_donations")
 
 
 def raw_suites() -> list:
-    return [quality.raw_memberships_suite(), quality.raw_visits_suite(), quality.raw_donations_suite()]
+    return [quality.raw_suite(kind) for kind in ("memberships", "visits", "donations")]
 
 
 def test_the_raw_suites_restate_no_rule_of_the_contract_check() -> None:
@@ -141,7 +141,7 @@ def test_the_raw_suites_restate_no_rule_of_the_contract_check() -> None:
     assert quality.EARLIEST_PLAUSIBLE_DATE.year > EARLIEST_YEAR
     assert set(quality.DELEGATION_ACTIVITY_TYPES) < set(ACTIVITY_TYPES)
     assert len(seen) == 7, seen
-    assert not [e for e in quality.marts_fct_donation_suite().expectations if getattr(e, "column", None) == "amount"]
+    assert not [e for e in quality.fact_suite("fct_donation").expectations if getattr(e, "column", None) == "amount"]
 
 
 def test_donor_type_is_a_rejection_of_the_check_only() -> None:
