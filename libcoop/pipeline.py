@@ -138,7 +138,7 @@ def check_step(paths: Paths, run_id: str, drop: DropFile, n: int | None = None, 
 
 
 # Above this many files they are checked side by side, one worker process per core (at most 4):
-# starting a worker (a new interpreter importing the checker, about a second) costs more than
+# starting a worker (a new interpreter importing the checker) costs more than
 # checking a few small files. Workers are spawned, not forked: nothing of this process (DuckDB's
 # threads) is copied into them. The sample drop (10 files) is checked in this process.
 PARALLEL_CHECKS_FROM = 40

@@ -39,9 +39,9 @@ COUNTRY_CODE = re.compile(r"[A-Z0-9]{2}")
 
 
 def vega_bundle(cache_dir: Path | None = None) -> str:
-    """Vega, Vega-Lite and Vega-Embed in one script exposing ``vegaEmbed`` (about 900 kB).
+    """Vega, Vega-Lite and Vega-Embed in one script exposing ``vegaEmbed``.
 
-    vl-convert builds it in about 3 s, the same script for the same vl-convert and Vega-Lite
+    vl-convert takes seconds to build it, the same script for the same vl-convert and Vega-Lite
     versions: it is kept in ``cache_dir`` under a name carrying both, and in this process."""
     name = f"vega-embed-vl{VEGA_LITE_VERSION}-vl-convert{version('vl-convert-python')}.js"
     return cached(cache_dir, name, lambda: _bundle(VEGA_LITE_VERSION).encode()).decode()

@@ -79,7 +79,7 @@ def _spec(chart: alt.TopLevelMixin, figures: Figures, title: str, *notes: str) -
         .configure_axis(labelFontSize=11, titleFontSize=12)
         .configure_legend(labelFontSize=11, titleFontSize=12)
     )
-    # Altair's check against the Vega-Lite schema costs about 0.1 s a chart (60 charts a night):
+    # Altair's check against the Vega-Lite schema is slow, and a night makes many charts:
     # tests/unit/test_dashboard.py checks every chart of a dashboard against it instead.
     return themed.to_dict(validate=False)
 

@@ -3,7 +3,7 @@
 Chinese, Japanese, Korean and Vietnamese names must render the same on every reader's machine,
 offline. The dashboard carries its own font: Noto Sans CJK (Debian's ``fonts-noto-cjk``; it also
 covers Latin with Vietnamese diacritics), cut with fontTools down to the characters of the pages
-and written beside them as WOFF2 (a few hundred kilobytes instead of 19 MB).
+and written beside them as WOFF2, a small part of the whole collection's size.
 
 The font is looked for where Linux distributions and macOS put one, then asked of fontconfig
 (``fc-match``); without one the pages use the reader's fonts, and ``python -m
@@ -121,7 +121,7 @@ def write_subset(
     """Write the font cut to ``characters`` as WOFF2 at ``target``; None when no font is installed.
 
     ``cache_dir`` keeps the cut font for the same characters, font file and fontTools (cutting the
-    19 MB collection takes seconds, and a night that changes one file mostly shows the same names)."""
+    whole collection takes seconds, and a night that changes one file mostly shows the same names)."""
     source = source or font_source()
     if source is None:
         log.warning(ADVICE)

@@ -1,10 +1,10 @@
 """Bounds on a CSV drop file's shape, checked before it is read: a verdict in seconds.
 
-A file of 100,000 columns or one holding a name of 600,000 characters is small on disk (1-2 MB)
-but costly for every step after it (the CSV sniffer, the per-column checks, the name matching of
-dbt's review models). ``precheck`` reads the file once, as a stream, and refuses it with a rule
-the coordinator can act on, before any of that work starts. XLSX files are bounded by their
-reader (the sheet's declared size, Excel's own limits).
+A file of 100,000 columns or one holding a name of 600,000 characters is small on disk but
+costly for every step after it (the CSV sniffer, the per-column checks, the name matching of dbt's
+review models). ``precheck`` reads the file once, as a stream, and refuses it with a rule the
+coordinator can act on, before any of that work starts. XLSX files are bounded by their reader
+(the sheet's declared size, Excel's own limits).
 
 The pass works on bytes: cells are split by Python's CSV parser on the text decoded as UTF-16 when
 the file starts with its byte-order mark, else as UTF-8 with undecodable bytes kept as one

@@ -186,7 +186,7 @@ def load_drop(
             for o in result.outcomes
             if o.outcome != "rejected"  # rejections are recorded with their problems
         ]
-        if loads:  # one statement: 200 single-row inserts took 0.8 s
+        if loads:  # one statement, not a round trip per file
             con.executemany("insert into audit.file_loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", loads)
         for entry in result.skipped:
             con.execute(
@@ -256,8 +256,8 @@ def _append_version(
     stored = checked.stored_rows
     if checked.rows is None and stored is not None and stored.path is not None:
         # DuckDB reads the staged Parquet file itself. Rows appended from an Arrow table stay in
-        # memory, Arrow's and DuckDB's, until the load's transaction commits: at 1M rows the load
-        # grew by 3 MB a file, to 0.7 GB.
+        # memory, Arrow's and DuckDB's, until the load's transaction commits: the load would grow
+        # with every file.
         con.execute(insert + "read_parquet(?)", [*values, str(stored.path)])
         count = stored.count
     else:

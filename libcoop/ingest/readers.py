@@ -35,7 +35,7 @@ MAX_LINE_BYTES = 32 * 1024 * 1024
 
 # Below this size a file is read and checked on one DuckDB thread: files are checked side by side,
 # one worker per core (libcoop.pipeline.check_files), and for a file of a few thousand rows a second
-# thread costs more than it saves (5,000 rows: 108 to 94 ms a file, read and checked).
+# thread costs more than it saves (see docs/benchmarks.md, 'Figures behind the code').
 ONE_THREAD_BYTES = 8 * 1024 * 1024
 
 

@@ -123,7 +123,7 @@ def _parent_facet(run_id: str) -> Any:
 
 _clients: dict[Path | str, Any] = {}
 # A transport that failed is left alone for a while: an endpoint that is down costs the HTTP
-# client's retries (about 10 s) once, not once per event of the run (dozens of them).
+# client's retries once, not once per event of the run (dozens of them).
 _failed_at: dict[int, float] = {}
 PAUSE_AFTER_FAILURE_SECONDS = 600
 

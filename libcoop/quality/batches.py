@@ -38,15 +38,15 @@ if TYPE_CHECKING:
 def read_only(database: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the build. One DuckDB thread: rows come in the order the build
     stores them, so the failing rows a page shows are the same each time a build is validated (in
-    parallel they come in no fixed order; an ORDER BY cost 0.8 GB more at 1M rows). The time is in
-    GX, not in these reads."""
+    parallel they come in no fixed order, and an ORDER BY costs memory on large builds). The time is
+    in GX, not in these reads."""
     return duckdb.connect(str(database), read_only=True, config={"threads": 1})
 
 
 def arrow_strings() -> contextlib.AbstractContextManager[None]:
     """While GX validates: text made by ``astype(str)`` is Arrow-backed (pandas 3's default), so a
-    regex is matched over a whole column in Arrow, not value by value in Python (raw_visits at 1M
-    rows: 2.32 to 1.79 s, the same results)."""
+    regex is matched over a whole column in Arrow, not value by value in Python: faster, with the
+    same results."""
     import pandas as pd
 
     return pd.option_context("future.infer_string", True)
@@ -122,12 +122,12 @@ def _collect_columns(value: Any, into: set[str]) -> None:
 def read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str] | None = None) -> pd.DataFrame:
     """The rows of ``sql`` (only ``columns``, those it has, when given) as a dataframe for GX.
 
-    Text columns are Arrow strings (a tenth of the memory of Python strings, and faster to
-    filter). GX's pandas engine compares whole columns at once only for numpy numbers,
-    nanosecond datetimes and datetimes with a time zone; any other column it checks value by
-    value in Python (at 1M rows, most of a suite's time). So DATE columns are midnight UTC in
-    seconds (seconds: the contract's years from 1000 on, before nanoseconds' 1677), and integer
-    columns with NULLs are floats (NaN is NULL to GX). Boolean columns with NULLs are pandas'
+    Text columns are Arrow strings (far less memory than Python strings, and faster to filter).
+    GX's pandas engine compares whole columns at once only for numpy numbers, nanosecond
+    datetimes and datetimes with a time zone; any other column it checks value by value in Python
+    (on large builds, most of a suite's time). So DATE columns are midnight UTC in seconds
+    (seconds: the contract's years from 1000 on, before nanoseconds' 1677), and integer columns
+    with NULLs are floats (NaN is NULL to GX). Boolean columns with NULLs are pandas'
     nullable booleans. Values shown from them read as the file wrote them (results._as_text).
     """
     import pandas as pd
@@ -143,8 +143,8 @@ def read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str] 
     relation = con.sql(f"select {', '.join(_quote(name) for name in chosen)} from ({sql})")
     table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
     # Each column is made what GX needs in Arrow, before pandas sees it, one column at a time:
-    # pandas then builds each column once (raw_visits at 1M rows: 48 MB less at the read's peak,
-    # 0.93 to 0.74 s, than converting the columns in pandas after).
+    # pandas then builds each column once, a lower peak and a faster read than converting the
+    # columns in pandas after (see docs/benchmarks.md, 'Figures behind the code').
     for index, field in enumerate(table.schema):
         column = table.column(index)
         if pa.types.is_date(field.type):
@@ -154,8 +154,8 @@ def read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str] 
         elif _is_text(field.type) and pc.count_distinct(column).as_py() < len(column) // 20:
             # Text of few distinct values (countries, types, precisions, file paths) as categories:
             # GX's pandas engine handles each check's column as a whole, and on categories that
-            # costs codes, not strings. At 1M rows: 1.29 GB peak and 17.9 s before, 0.97 GB and
-            # 12.6 s after, with the same 76 outcomes and 310 country checks, failing rows included.
+            # costs codes, not strings: less memory and time, with the same outcomes and failing
+            # rows (see docs/benchmarks.md, 'Figures behind the code').
             column = column.dictionary_encode()
         else:
             continue
@@ -186,8 +186,8 @@ def summary_result_format() -> dict[str, Any]:
 
     The file and row of those rows are added after (``name_failing_rows``): asked to name them
     itself (``unexpected_index_column_names``), GX's pandas engine builds a dict per failing row,
-    in Python, for every failing row, before it keeps the first 20 (at 1M rows with 4 warnings,
-    about 90,000 rows and a sixth of the validation).
+    in Python, for every failing row, before it keeps the first 20: on a large build with a few
+    warnings, a good part of the validation.
     """
     return {
         "result_format": "SUMMARY",

@@ -159,8 +159,8 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
             for country, checks in raw.country_checks.items():
                 country_checks.setdefault(country, []).extend(checks)
             continue
-        # A connection per suite: DuckDB keeps the memory a query over 1M rows used until its
-        # connection closes (230 MB after a fact's frame), and the next suite's frame comes on top.
+        # A connection per suite: DuckDB keeps the memory a large query used until its connection
+        # closes, and the next suite's frame would come on top.
         with batches.read_only(database) as con:
             frame = batches.read_frame(con, spec.query(con), batches.columns_checked(definition.suite, spec))
         result_format = batches.summary_result_format()
@@ -224,8 +224,8 @@ def _country_checks(
 
     Every check of a raw suite looks at rows one by one (or at uniqueness among rows), so a check
     that passes on all rows passes on each country's: only the checks that failed are validated
-    again, on each country's rows (not stored: these are for the country pages). At 1M rows,
-    validating the whole suite again per country cost as much as the validation itself.
+    again, on each country's rows (not stored: these are for the country pages). Validating the
+    whole suite again per country would cost as much as the validation itself.
     """
     import great_expectations as gx
 
