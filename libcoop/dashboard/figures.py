@@ -33,7 +33,7 @@ with activities as (
 ),
 taking_part as (
     -- Each country taking part, once (a domestic activity names it twice). (activity_key, year) is
-    -- unique, so no DISTINCT over the rows: at 1M activities that hash table cost 0.4 GB.
+    -- unique, so no DISTINCT over the rows, whose hash table grew with them (docs/benchmarks.md).
     select activity_family, year, allocated_activities, unnest(list_distinct([country, partner])) as country
     from activities
 ),
