@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from libcoop.door.config import DoorSettings
 from libcoop.door.store import Store, User
+from libcoop.errors import LibcoopError
 from libcoop.ingest.drop_folder import is_country_code
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -27,7 +28,7 @@ class NotSignedIn(Exception):
     """No valid session: the page answers with the sign-in page."""
 
 
-class PageError(Exception):
+class PageError(LibcoopError):
     """A request refused, with its status and a message in plain words."""
 
     def __init__(self, status: int, title: str, message: str) -> None:

@@ -18,6 +18,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from libcoop.errors import LibcoopError
+
 STORE_NAME = "door.sqlite"
 _hasher = PasswordHasher()
 # Verified when the email is unknown, so that a wrong email costs as long as a wrong password.
@@ -54,7 +56,7 @@ create table if not exists proposals (
 """
 
 
-class StoreError(ValueError):
+class StoreError(LibcoopError, ValueError):
     """A request the store refuses, in words a person can act on."""
 
 

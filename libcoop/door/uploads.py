@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from libcoop.errors import LibcoopError
 from libcoop.ingest.check import CheckedFile, check_file
 from libcoop.ingest.contract import KIND_COLUMNS, Problem
 from libcoop.ingest.drop_folder import KIND_WORDS, hash_file, hashed, is_country_code, parse_file_name
@@ -32,7 +33,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old .xls format
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-class UploadRefused(ValueError):
+class UploadRefused(LibcoopError, ValueError):
     """The upload is not a file the door checks; the message says what to do instead."""
 
     def __init__(self, status: int, message: str) -> None:

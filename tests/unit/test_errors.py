@@ -33,6 +33,29 @@ def test_every_user_facing_error_derives_from_libcoop_error() -> None:
         assert issubclass(cls, errors.LibcoopError), cls
 
 
+# Exceptions that are not errors a person reads: control flow inside the door.
+NOT_FOR_PEOPLE = {"libcoop.door.deps.NotSignedIn"}  # answered with the sign-in page, never shown
+
+
+def test_every_exception_class_libcoop_defines_derives_from_libcoop_error() -> None:
+    """Found by walking the package, so a new error class cannot be forgotten in the list above."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import libcoop
+
+    found = {}
+    for module_info in pkgutil.walk_packages(libcoop.__path__, "libcoop."):
+        module = importlib.import_module(module_info.name)
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and issubclass(cls, BaseException):
+                found[f"{cls.__module__}.{name}"] = cls
+    assert "libcoop.door.uploads.UploadRefused" in found and "libcoop.door.store.StoreError" in found
+    outside = sorted(n for n, c in found.items() if not issubclass(c, errors.LibcoopError) and n not in NOT_FOR_PEOPLE)
+    assert outside == []
+
+
 def test_one_nothing_to_roll_back() -> None:
     # The file target and the DuckLake target raise the same class: `libcoop rollback` catches one.
     assert publish.NothingToRollBack is errors.NothingToRollBack
