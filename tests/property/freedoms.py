@@ -8,6 +8,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from charset_normalizer.md import mess_ratio
+
+from libcoop.ingest.encodings import _NON_ASCII_WORD, MAX_MESS
+
 # What spreadsheet programs save as "CSV" on a computer set to the folder's country's language.
 CODE_PAGES = {"JP": "cp932", "CN": "gb18030", "KR": "cp949", "VN": "cp1258"}
 ENCODINGS = ("utf-8", "utf-8", "utf-8", "code page", "cp1252", "utf-16")
@@ -35,6 +39,14 @@ _MIXED = re.compile(
 TONE_MARKS = "\u0300\u0301\u0303\u0309\u0323"  # grave, acute, tilde, hook above, dot below
 
 
+def _messy(text: str) -> bool:
+    """The contract's other test of a reading: a charset detector's measure (charset_normalizer's,
+    over the non-ASCII words, at the check's threshold) finds it messy, as a letter doubled with its
+    marks ("ââ", "ầầ") that no language writes. Found by `make fuzz` (a cp1258 file with "Org ââ")."""
+    words = dict.fromkeys(_NON_ASCII_WORD.findall(text))
+    return bool(words) and mess_ratio(" ".join(words), maximum_threshold=1.0) >= MAX_MESS
+
+
 def encode_as_windows(text: str, encoding: str) -> bytes:
     """What Vietnamese Windows writes in cp1258: the letter with its vowel marks precomposed (ê, ơ,
     ư, ă), then the tone mark as a combining character."""
@@ -52,8 +64,9 @@ def encode_as_windows(text: str, encoding: str) -> bytes:
 
 def encode(text: str, country: str, encoding: str, *, bom: bool, nfd: bool) -> bytes:
     """``text`` saved as ``encoding`` asks; UTF-8 where that encoding cannot hold the text, or where
-    the contract would rightly refuse the file (a word no legacy reading makes plausible; cp1252
-    bytes that read differently, and as plausibly, in Vietnam's cp1258)."""
+    the contract would rightly refuse the file (a word no legacy reading makes plausible, mixed
+    scripts or a messy reading; cp1252 bytes that read differently, and as plausibly, in Vietnam's
+    cp1258)."""
     typed = unicodedata.normalize("NFD", text) if nfd else text
     if encoding == "utf-16":
         return typed.encode("utf-16")
@@ -65,7 +78,7 @@ def encode(text: str, country: str, encoding: str, *, bom: bool, nfd: bool) -> b
             data = b""
         ascii_only = data.isascii()
         differs_in_vn = country == "VN" and code_page == "cp1252" and data.decode("cp1258", "replace") != text
-        if data and not ascii_only and not differs_in_vn:
+        if data and not ascii_only and not differs_in_vn and not _messy(data.decode(code_page)):
             return data
     return ("\ufeff" if bom else "").encode() + typed.encode("utf-8")
 

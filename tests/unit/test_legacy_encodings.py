@@ -4,11 +4,13 @@ language's code page: read in the reporting country's legacy encoding, loaded, a
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from libcoop.ingest.reports import render
 from tests.conftest import MEMBERSHIPS_HEADER
-from tests.property.freedoms import encode_as_windows
+from tests.property.freedoms import encode, encode_as_windows
 from tests.unit.test_contract_rules import check, csv_of, problems
 
 CASES = [
@@ -44,3 +46,17 @@ def test_cp1258_tone_marks_are_composed_so_that_names_resolve(drop):
     checked = check(drop, "VN/memberships.csv", data)
     assert checked.accepted, problems(checked)
     assert checked.rows.column("institution").to_pylist() == ["Thư viện Quốc gia Việt Nam"]
+
+
+def test_a_messy_reading_is_refused_so_the_generators_write_such_text_in_utf8(drop):
+    """Found by `make fuzz`: "Org ââ" in cp1258 reads the same in cp1252, and a charset detector
+    finds both readings messy (a letter doubled with its marks): the contract refuses the file
+    ("save as CSV UTF-8"), so the generators write such a name in UTF-8, where it loads as typed."""
+    text = csv_of(MEMBERSHIPS_HEADER, "m1,Unlisted 0,AU,Unlisted Org ââ,,1950,,s")
+    refused = check(drop, "VN/memberships.csv", encode_as_windows(text, "cp1258"))
+    assert [p.rule for p in refused.problems] == ["encoding_unclear"]
+    written = encode(text, "VN", "code page", bom=False, nfd=True)
+    assert written.decode("utf-8") == unicodedata.normalize("NFD", text)
+    accepted = check(drop, "VN/memberships.csv", written)
+    assert accepted.accepted, problems(accepted)
+    assert accepted.rows.column("organization").to_pylist() == ["Unlisted Org ââ"]
