@@ -10,11 +10,17 @@
     file of a night (libcoop.audit); `restored` is an earlier version back in force.
     A test's own `where` config is kept and combined with the filter.
 
+    The singular tests that compare facts with what is made of them row by row do the same with
+    rows_of_changed_files(), the `where` clause of their import CTEs (nothing on a full build): the
+    files the last load brought in or removed, so a replaced or removed version's leftovers count.
+
     This overrides dbt's own get_where_subquery (global project, materializations/tests), which
     every generic test calls on the relation it tests.
 #}
 {% macro get_where_subquery(relation) -%}
-    {%- set by_file_version = ['int_institution_mentions_unioned', 'fct_cooperation_activity'] -%}
+    {%- set by_file_version = [
+        'int_institution_mentions_unioned', 'fct_cooperation_activity', 'fct_activity_year_allocated',
+    ] -%}
     {%- for fact in fact_tables() -%}
         {%- do by_file_version.extend([fact.resolved, fact.name]) -%}
     {%- endfor -%}
@@ -23,12 +29,8 @@
     {%- if where -%}
         {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
-    {%- set changed_only = env_var('LIBCOOP_DBT_TEST_CHANGED_FILES', '') == '1' and not flags.FULL_REFRESH -%}
-    {%- if changed_only and relation.identifier in by_file_version -%}
-        {%- do conditions.append(
-            "file_path in (select file_path from audit.file_loads where outcome in ('loaded', 'restored') "
-            ~ "and load_id = (select load_id from audit.file_loads order by checked_at desc, load_id desc limit 1))"
-        ) -%}
+    {%- if tests_on_changed_files() and relation.identifier in by_file_version -%}
+        {%- do conditions.append('file_path in (' ~ last_load_files() ~ ')') -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- set filtered -%}
@@ -37,5 +39,21 @@
         {%- do return(filtered) -%}
     {%- else -%}
         {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro tests_on_changed_files() -%}
+    {{ return(env_var('LIBCOOP_DBT_TEST_CHANGED_FILES', '') == '1' and not flags.FULL_REFRESH) }}
+{%- endmacro %}
+
+{% macro last_load_files(outcomes=['loaded', 'restored']) -%}
+    select file_path from audit.file_loads where outcome in ('{{ outcomes | join("', '") }}') and load_id = (
+        select load_id from audit.file_loads order by checked_at desc, load_id desc limit 1
+    )
+{%- endmacro %}
+
+{% macro rows_of_changed_files() -%}
+    {%- if tests_on_changed_files() -%}
+        where file_path in ({{ last_load_files(['loaded', 'restored', 'removed']) }})
     {%- endif -%}
 {%- endmacro %}

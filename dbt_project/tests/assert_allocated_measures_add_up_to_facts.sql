@@ -1,16 +1,19 @@
 -- The allocation loses and invents nothing: summed over its years, each activity's allocated
 -- measures equal its reported ones (fct_activity_year_allocated against fct_cooperation_activity).
+-- Both are built by file version: a night compares the rows of the files it changed.
 with
 
 activities as (
 
     select * from {{ ref('fct_cooperation_activity') }}
+    {{ rows_of_changed_files() }}
 
 ),
 
 allocated as (
 
     select * from {{ ref('fct_activity_year_allocated') }}
+    {{ rows_of_changed_files() }}
 
 ),
 

@@ -2,41 +2,55 @@
 -- show every fact row and add up to the facts: a join that lost a row would answer questions
 -- wrongly without anybody noticing. Every row has its key once, and a name and a country on
 -- each side ('(unknown)' for the unknown member, never NULL). Returns one row per mismatch.
+-- A night compares the rows of the files it changed (the facts are built by file version, the
+-- views show them row for row); the country pairs add up over every visit.
 with
 
 fct_visits as (
 
     select * from {{ ref('fct_visit') }}
+    {{ rows_of_changed_files() }}
 
 ),
 
 fct_donations as (
 
     select * from {{ ref('fct_donation') }}
+    {{ rows_of_changed_files() }}
 
 ),
 
 fct_memberships as (
 
     select * from {{ ref('fct_membership') }}
+    {{ rows_of_changed_files() }}
 
 ),
 
 visits as (
 
     select * from {{ ref('visits') }}
+    {{ rows_of_changed_files() }}
 
 ),
 
 donations as (
 
     select * from {{ ref('donations') }}
+    {{ rows_of_changed_files() }}
 
 ),
 
 memberships as (
 
     select * from {{ ref('memberships') }}
+    {{ rows_of_changed_files() }}
+
+),
+
+all_fct_visits as (
+
+    select * from {{ ref('fct_visit') }}
 
 ),
 
@@ -51,7 +65,7 @@ fact_totals as (
     select
         count(*) as visit_rows,
         coalesce(sum(delegations), 0) as delegations
-    from fct_visits
+    from all_fct_visits
 
 ),
 

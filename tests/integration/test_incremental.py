@@ -41,24 +41,34 @@ INCREMENTAL = {
     "fct_visit",
     "fct_donation",
     "fct_cooperation_activity",
+    "fct_activity_year_allocated",
 }
 
 
 # What restricts them to the files of the last load (dbt_project/macros/tests_on_changed_files.sql).
 CHANGED_FILES_FILTER = "from audit.file_loads where outcome in ('loaded', 'restored')"
+# The singular tests that compare facts with what is made of them, row by row, and their filter
+# (the removed files too: a removed version's leftovers must show).
+BY_FILE_SINGULAR_TESTS = {
+    "test.libcoop.assert_allocated_measures_add_up_to_facts",
+    "test.libcoop.assert_readable_marts_keep_every_fact_row",
+}
+SINGULAR_FILTER = (
+    "where file_path in (select file_path from audit.file_loads where outcome in ('loaded', 'restored', 'removed')"
+)
 
 
-def night(paths: Paths, run_id: str) -> tuple[bool, Path | None, dict[str, tuple[str, str]], set[str]]:
+def night(paths: Paths, run_id: str) -> tuple[bool, Path | None, dict[str, tuple[str, str]], dict[str, str]]:
     """Load, build (incremental when the code built the published warehouse, as build_step does),
     publish. Returns whether dbt refreshed fully, a full-refresh rebuild of the same build for
     comparison, the generic tests of fct_visit in the build: (status, compiled SQL) by test id, and
-    the ids of the nodes dbt built."""
+    the compiled SQL of every node dbt built, by id."""
     build, _ = load_step(paths, run_id)
     try:
         full_refresh = not built_by_same_code(build)
         build_marts(build, full_refresh=full_refresh, select=() if full_refresh else changed_sources(build))
         results = json.loads((dbt_state_dir(build) / "build_run_results.json").read_text())["results"]
-        built = {r["unique_id"] for r in results}
+        built = {r["unique_id"]: r["compiled_code"] or "" for r in results}
         tests_of_fct_visit = {
             r["unique_id"]: (r["status"], r["compiled_code"])
             for r in results
@@ -132,11 +142,14 @@ def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restor
         "snapshot.libcoop.snap_institutions",
         "model.libcoop.stg_ref__countries",
     }
-    assert skipped <= first_built
-    assert second_built & skipped == set()
-    assert {"model.libcoop.int_visits_resolved", "model.libcoop.int_memberships_resolved"} <= second_built
+    assert skipped <= first_built.keys()
+    assert second_built.keys() & skipped == set()
+    assert {"model.libcoop.int_visits_resolved", "model.libcoop.int_memberships_resolved"} <= second_built.keys()
     # Downstream of the visits' names (int_institution_names_resolved), so built, with no new rows.
-    assert {"model.libcoop.int_donations_converted", "model.libcoop.fct_donation"} <= second_built
+    assert {"model.libcoop.int_donations_converted", "model.libcoop.fct_donation"} <= second_built.keys()
+    for test in BY_FILE_SINGULAR_TESTS:
+        assert SINGULAR_FILTER not in first_built[test]
+        assert second_built[test].count(SINGULAR_FILTER) >= 2, test  # facts and what is made of them
     second = differences(paths.warehouse, second_fresh)
     # The first night tested every row; the second only the rows of the changed file.
     assert len(first_tests) >= 10 and first_tests.keys() == second_tests.keys()
@@ -149,6 +162,19 @@ def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restor
         assert con.execute(f"select distinct file_path from {scope}").fetchall() == [(CHANGED,)]
     assert {name: diff for name, diff in second.items() if diff[1:] != (0, 0)} == {}
     assert second["marts.fct_membership"][0] == 0  # the only memberships file was removed
+    # The filtered reconciliation still sees a wrong row of the changed file (on a copy).
+    tampered = tmp_path / "tampered" / paths.warehouse.name  # the catalog the compiled SQL names
+    tampered.parent.mkdir()
+    shutil.copyfile(paths.warehouse, tampered)
+    tampered.chmod(0o644)
+    allocation = second_built["test.libcoop.assert_allocated_measures_add_up_to_facts"]
+    with duckdb.connect(str(tampered)) as con:
+        assert con.execute(allocation).fetchall() == []
+        con.execute(
+            "update marts.fct_activity_year_allocated set allocated_delegations = allocated_delegations + 1 "
+            f"where file_path = '{CHANGED}' and activity_year = 1981 and activity_type = 'business_exchange'"
+        )
+        assert len(con.execute(allocation).fetchall()) == 1
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         assert con.execute(
             "select delegations, participants from marts.fct_visit where record_id = 'CN-V-01'"

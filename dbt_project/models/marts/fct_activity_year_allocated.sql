@@ -10,6 +10,8 @@ with
 activities as (
 
     select * from {{ ref('fct_cooperation_activity') }}
+    -- Incremental by file version (dbt_project.yml): only the versions not built yet.
+    {{ new_file_versions() }}
 
 ),
 
@@ -33,6 +35,8 @@ periods as (
         activities.participants,
         activities.quantity,
         activities.amount_usd,
+        activities.file_path,
+        activities.content_hash,
         start_dates.year as period_start_year,
         -- The end period's year holds its last day whatever its precision (2015 or 2015-05).
         case
@@ -62,6 +66,8 @@ years as (
         participants,
         quantity,
         amount_usd,
+        file_path,
+        content_hash,
         period_start_year,
         period_end_year,
         coalesce(period_end_year - period_start_year + 1, 1) as period_years,
@@ -95,7 +101,9 @@ final as (
         cast(delegations as double) / period_years as allocated_delegations,
         cast(participants as double) / period_years as allocated_participants,
         cast(quantity as double) / period_years as allocated_quantity,
-        amount_usd / period_years as allocated_amount_usd
+        amount_usd / period_years as allocated_amount_usd,
+        file_path,
+        content_hash
     from years
 
 )
