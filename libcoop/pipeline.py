@@ -46,7 +46,7 @@ from libcoop.runs import (  # noqa: F401 - re-exported
 )
 from libcoop.settings import Paths, door_dir
 from libcoop.targets import target_for
-from libcoop.transform.dbt_build import STATE_DIRNAME, build_marts, changed_sources
+from libcoop.transform.dbt_build import STATE_DIRNAME, Selection, build_marts, changed_sources
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
 from libcoop.warehouse.publish import (
     build_path,
@@ -207,8 +207,11 @@ def build_step(build: Path) -> int:
     the code is the one that built the published warehouse: only the new file versions, and only
     the nodes downstream of the kinds of file that changed."""
     full_refresh = not built_by_same_code(build)
-    select = () if full_refresh else changed_sources(build)
-    return build_marts(build, full_refresh=full_refresh, select=select, on_event=current().dbt_event).nodes
+    selection = Selection() if full_refresh else changed_sources(build)
+    on_event = current().dbt_event
+    return build_marts(
+        build, full_refresh=full_refresh, select=selection.select, exclude=selection.exclude, on_event=on_event
+    ).nodes
 
 
 @phase("validate", note=lambda report: report.summary())

@@ -101,11 +101,12 @@ def build_marts(
     state_dir: Path | None = None,
     on_event: Callable[[Any], None] | None = None,
     select: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
 ) -> BuildResult:
     """``dbt build`` (seeds, snapshots, models, tests) into ``database``; raise BuildFailed on any error.
     ``full_refresh`` rebuilds the incremental models from all rows (needed when the code changed).
-    ``on_event`` receives every dbt event (libcoop.progress counts the finished nodes); ``select``:
-    dbt's node selection (all nodes when empty)."""
+    ``on_event`` receives every dbt event (libcoop.progress counts the finished nodes); ``select``
+    and ``exclude``: dbt's node selection (all nodes when both are empty; see ``Selection``)."""
     from dbt.cli.main import dbtRunner
 
     state = state_dir or dbt_state_dir(database)
@@ -115,6 +116,8 @@ def build_marts(
             args.append("--full-refresh")
         if select:
             args += ["--select", *select]
+        if exclude:
+            args += ["--exclude", *exclude]
         try:
             outcome = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
         finally:
@@ -141,9 +144,28 @@ RAW_SOURCES = {kind: f"source:raw.current_{kind}" for kind in KIND_COLUMNS}
 FILE_VERSIONS_SOURCE = "source:raw.file_versions"
 
 
-def changed_sources(database: Path) -> tuple[str, ...]:
+@dataclass(frozen=True)
+class Selection:
+    """What an incremental build runs: dbt's ``--select`` and ``--exclude``."""
+
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+# Tags of the dbt project (dbt_project.yml, the models' YAML). rows_of_<kind>: a model built by
+# file version whose rows all come from files of that kind (its tests inherit the tag; the generic
+# ones look at the rows of the changed files only). by_construction: a test that only a change of
+# code or reference data can fail (the uniqueness of a GROUP BY's own columns).
+GENERIC_TESTS_OF_KIND = "tag:rows_of_{kind},test_type:generic"
+BY_CONSTRUCTION = "tag:by_construction"
+
+
+def changed_sources(database: Path) -> Selection:
     """dbt's selection of what the last load of ``database`` can have changed: the raw sources of
-    the kinds of file it loaded, restored or removed, and everything downstream of them (``+``).
+    the kinds of file it loaded, restored or removed, and everything downstream of them (``+``);
+    minus the generic tests of the models that build rows from the files of the other kinds only
+    (they look at the rows of the changed files: there are none), and the tests only code can fail
+    (the published build, made by the same code, passed them).
 
     For an incremental build only: with the code, seeds and reference data of the published build,
     the seeds, the snapshot, the reference models and the chains of the kinds no file changed
@@ -159,7 +181,10 @@ def changed_sources(database: Path) -> tuple[str, ...]:
                 "and load_id = (select load_id from audit.file_loads order by checked_at desc, load_id desc limit 1)"
             ).fetchall()
         }
-    return (*(f"{source}+" for kind, source in RAW_SOURCES.items() if kind in kinds), f"{FILE_VERSIONS_SOURCE}+")
+    return Selection(
+        select=(*(f"{source}+" for kind, source in RAW_SOURCES.items() if kind in kinds), f"{FILE_VERSIONS_SOURCE}+"),
+        exclude=(*(GENERIC_TESTS_OF_KIND.format(kind=k) for k in RAW_SOURCES if k not in kinds), BY_CONSTRUCTION),
+    )
 
 
 FAILURES_SHOWN = 5
