@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from libcoop.dashboard import charts, staged_dashboard
 from libcoop.dashboard.cache import cached
+from libcoop.dashboard.cells import summaries
 from libcoop.dashboard.figures import Figures, compute, reporting_countries
 from libcoop.dashboard.fonts import FONT_FAMILY, characters_of, write_subset
 from libcoop.pages import page_environment
@@ -109,23 +110,28 @@ def render_pages(con: duckdb.DuckDBPyConnection, *, with_font: bool = True) -> d
     """Every page of the dashboard, by path relative to its folder: ``index.html``, ``countries/<CC>.html``."""
     env = _environment()
     countries = [c for c in reporting_countries(con) if COUNTRY_CODE.fullmatch(c)]
-    home = compute(con)
-    common = {
-        "font_family": FONT_FAMILY,
-        "with_font": with_font,
-        "countries": countries,
-        "names": home.all_country_names,
-    }
-    pages = {
-        "index.html": env.get_template("index.html.j2").render(
-            figures=home, views=_views(home, home=True), root="", built_on=charts.built_on(home), **common
-        )
-    }
-    for code in countries:
-        figures = compute(con, code)
-        pages[f"countries/{code}.html"] = env.get_template("country.html.j2").render(
-            figures=figures, views=_views(figures, home=False), root="../", built_on=charts.built_on(figures), **common
-        )
+    with summaries(con):  # the marts summed once, for every page
+        home = compute(con)
+        common = {
+            "font_family": FONT_FAMILY,
+            "with_font": with_font,
+            "countries": countries,
+            "names": home.all_country_names,
+        }
+        pages = {
+            "index.html": env.get_template("index.html.j2").render(
+                figures=home, views=_views(home, home=True), root="", built_on=charts.built_on(home), **common
+            )
+        }
+        for code in countries:
+            figures = compute(con, code)
+            pages[f"countries/{code}.html"] = env.get_template("country.html.j2").render(
+                figures=figures,
+                views=_views(figures, home=False),
+                root="../",
+                built_on=charts.built_on(figures),
+                **common,
+            )
     return pages
 
 
