@@ -26,7 +26,7 @@ from libcoop.dashboard import charts, staged_dashboard
 from libcoop.dashboard.cache import cached
 from libcoop.dashboard.cells import summaries
 from libcoop.dashboard.figures import Figures, compute, reporting_countries
-from libcoop.dashboard.fonts import FONT_FAMILY, characters_of, write_subset
+from libcoop.dashboard.fonts import ADVICE, FONT_FAMILY, characters_of, font_source, write_subset
 from libcoop.pages import page_environment
 
 log = logging.getLogger(__name__)
@@ -147,12 +147,14 @@ def build_dashboard(database: Path, target_dir: Path, cache_dir: Path | None = N
     target_dir = target_dir.absolute()
     with staged_folder(target_dir) as staging:
         (staging / ASSETS).mkdir(parents=True)
+        # Without a font installed, the pages must not point at a file that is not there.
+        font = font_source()
         with duckdb.connect(str(database), read_only=True) as con:
-            pages = render_pages(con)
-        font = write_subset(characters_of(pages.values()), staging / ASSETS / FONT_NAME, cache_dir=cache_dir)
-        if font is None:  # no font installed: the pages must not point at a file that is not there
-            with duckdb.connect(str(database), read_only=True) as con:
-                pages = render_pages(con, with_font=False)
+            pages = render_pages(con, with_font=font is not None)
+        if font is None:
+            log.warning(ADVICE)
+        else:
+            write_subset(characters_of(pages.values()), staging / ASSETS / FONT_NAME, font, cache_dir)
         (staging / ASSETS / SCRIPT_NAME).write_text(vega_bundle(cache_dir), encoding="utf-8")
         for relative, text in pages.items():
             path = staging / relative

@@ -1,6 +1,6 @@
 """The dashboard's figures, read from the tables ``cells`` sums the marts into once for all the pages,
-equal the same figures asked of the facts directly, for every country of a generated warehouse; and the
-tables live only as long as they are used."""
+equal the same figures asked of the facts directly, for every country of a generated warehouse; the
+tables live only as long as they are used; and the pages are rendered once, with or without a font."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from libcoop.dashboard import build
 from libcoop.dashboard.cells import summaries
 from libcoop.dashboard.figures import compute, headline_values
 from tests.unit.test_dashboard import tiny_warehouse
@@ -191,3 +192,31 @@ def test_the_tables_are_made_once_for_a_run_of_pages_and_dropped_after(tmp_path:
         con.execute(activities.format(11))
         assert compute(con).headlines[0].value == 11
         assert con.execute("select count(*) from duckdb_tables() where temporary").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("font", [None, Path("NotoSansCJK-Regular.ttc")])
+def test_the_pages_are_rendered_once_whether_a_font_is_installed_or_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, font: Path | None
+) -> None:
+    """Whether a font is installed is known before the pages are rendered: no second rendering."""
+    database = tiny_warehouse(tmp_path / "warehouse" / "cooperation.duckdb")
+    renders: list[dict] = []
+    render = build.render_pages
+    monkeypatch.setattr(build, "render_pages", lambda con, **options: renders.append(options) or render(con, **options))
+    monkeypatch.setattr(build, "font_source", lambda: font)
+    monkeypatch.setattr(build, "vega_bundle", lambda cache_dir=None: "/* vega */")
+    cut: list[tuple[str, Path]] = []
+
+    def write_subset(characters: str, target: Path, source: Path, cache_dir: Path | None) -> Path:
+        cut.append((characters, source))
+        target.write_bytes(b"wOF2")
+        return target
+
+    monkeypatch.setattr(build, "write_subset", write_subset)
+    index = build.build_dashboard(database, tmp_path / "site")
+    assert renders == [{"with_font": font is not None}]
+    assert (build.FONT_NAME in index.read_text(encoding="utf-8")) is (font is not None)
+    assert (index.parent / build.ASSETS / build.FONT_NAME).exists() is (font is not None)
+    if font is not None:
+        ((characters, source),) = cut
+        assert source == font and set("国立国会図書館") <= set(characters)  # the NDL's name, on the home page
