@@ -17,7 +17,10 @@ from contextlib import contextmanager
 import duckdb
 
 # Each table by its name, with the query that fills it. The pair tables keep both countries of a
-# row (``country``, ``partner``): a page sums the pairs where its country is either.
+# row (``country``, ``partner``): a page sums the pairs where its country is either. The sums are
+# kept sorted (an aggregate's rows come in any order): a page adds its rows up in the same order on
+# every run, to the last digit of a float. The donation and membership rows, which the pages
+# order themselves, are not.
 TABLES: dict[str, str] = {
     # The chart's activities: the allocated ones (an activity over several years has a row in each;
     # one with no known date is not on the chart), per year, family and pair.
@@ -29,6 +32,7 @@ TABLES: dict[str, str] = {
         inner join marts.dim_country as p on a.partner_country_key = p.country_key
         where a.activity_year is not null
         group by all
+        order by all
     """,
     # Every activity per pair, and those whose date is the unknown one (a date row with no year).
     "activity_pairs": """
@@ -39,6 +43,7 @@ TABLES: dict[str, str] = {
         inner join marts.dim_country as p on a.partner_country_key = p.country_key
         left join marts.dim_date as d on a.date_key = d.date_key
         group by all
+        order by all
     """,
     # The activities reported over more than one year, per pair. An activity has one pair (its
     # activity_key is unique in fct_cooperation_activity, which gives it its countries), so the
@@ -50,6 +55,7 @@ TABLES: dict[str, str] = {
         inner join marts.dim_country as p on a.partner_country_key = p.country_key
         where a.period_years > 1
         group by all
+        order by all
     """,
     "visit_pairs": """
         select h.iso2 as country, g.iso2 as partner, sum(v.delegations) as delegations,
@@ -58,6 +64,7 @@ TABLES: dict[str, str] = {
         inner join marts.dim_country as h on v.host_country_key = h.country_key
         inner join marts.dim_country as g on v.guest_country_key = g.country_key
         group by all
+        order by all
     """,
     "donation_pairs": """
         select dc.iso2 as country, rc.iso2 as partner, sum(f.amount_usd) as amount_usd,
@@ -67,6 +74,7 @@ TABLES: dict[str, str] = {
         inner join marts.dim_country as dc on f.donor_country_key = dc.country_key
         inner join marts.dim_country as rc on f.recipient_country_key = rc.country_key
         group by all
+        order by all
     """,
     # A membership has one side: the member's country.
     "memberships_in_force": """
@@ -74,6 +82,7 @@ TABLES: dict[str, str] = {
         from marts.fct_membership as m
         inner join marts.dim_institution as i on m.institution_key = i.institution_key
         group by all
+        order by all
     """,
     # (2) Visits between two national libraries, per unordered pair of their countries: a visit of
     # A to B and one of B to A add up in the same pair.
@@ -103,6 +112,7 @@ TABLES: dict[str, str] = {
         inner join marts.dim_country as ca on visits.country_a = ca.iso2
         inner join marts.dim_country as cb on visits.country_b = cb.iso2
         group by all
+        order by all
     """,
     # The national libraries of the pairs, with every name they are reported under (native scripts) and their
     # Wikidata item (dim_institution.wikidata_qid, NULL where no source confirmed one).
@@ -131,6 +141,7 @@ TABLES: dict[str, str] = {
         inner join named as n on i.institution_key = n.institution_key
         where i.institution_type = 'national_library'
         group by all
+        order by all
     """,
     # (3) Donations with their year, donor country, amount in USD (NULL when no rate is known) and books.
     "donation_rows": """

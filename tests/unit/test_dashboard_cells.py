@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from libcoop.dashboard import build
-from libcoop.dashboard.cells import summaries
+from libcoop.dashboard.cells import TABLES, summaries
 from libcoop.dashboard.figures import compute, headline_values
 from tests.unit.test_dashboard import tiny_warehouse
 
@@ -220,3 +220,15 @@ def test_the_pages_are_rendered_once_whether_a_font_is_installed_or_not(
     if font is not None:
         ((characters, source),) = cut
         assert source == font and set("国立国会図書館") <= set(characters)  # the NDL's name, on the home page
+
+
+def test_the_sums_are_kept_sorted_so_a_page_adds_them_up_in_the_same_order_every_run(generated: Path) -> None:
+    """An aggregate's rows come in any order, and floats added in another order may differ in their
+    last digit (the pages' chart data then too): the summed tables are kept sorted."""
+    with duckdb.connect(str(generated), read_only=True) as con, summaries(con):
+        for name in TABLES:
+            if name not in ("donation_rows", "membership_rows"):  # rows of facts, ordered by their pages
+                assert (
+                    con.execute(f"from temp.{name}").fetchall()
+                    == con.execute(f"from temp.{name} order by all").fetchall()
+                ), name
