@@ -6,7 +6,7 @@ dashboard cost pages times rows; here each fact is summed once per pair of count
 family and pair for the chart), or its few rows the pages list are joined to their names once, and
 ``figures`` takes from these tables what involves a page's country. They are temporary tables
 (these work on the read-only connection the dashboard opens), made and dropped by ``summaries``:
-a connection that changes the marts between two pages' computations never reads old sums.
+a connection that changes the marts between two blocks never reads old sums.
 """
 
 from __future__ import annotations
