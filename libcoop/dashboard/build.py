@@ -24,8 +24,9 @@ from markupsafe import Markup
 
 from libcoop.dashboard import charts, staged_dashboard
 from libcoop.dashboard.cache import cached
+from libcoop.dashboard.cells import summaries
 from libcoop.dashboard.figures import Figures, compute, reporting_countries
-from libcoop.dashboard.fonts import FONT_FAMILY, characters_of, write_subset
+from libcoop.dashboard.fonts import ADVICE, FONT_FAMILY, characters_of, font_source, write_subset
 from libcoop.pages import page_environment
 
 log = logging.getLogger(__name__)
@@ -109,23 +110,28 @@ def render_pages(con: duckdb.DuckDBPyConnection, *, with_font: bool = True) -> d
     """Every page of the dashboard, by path relative to its folder: ``index.html``, ``countries/<CC>.html``."""
     env = _environment()
     countries = [c for c in reporting_countries(con) if COUNTRY_CODE.fullmatch(c)]
-    home = compute(con)
-    common = {
-        "font_family": FONT_FAMILY,
-        "with_font": with_font,
-        "countries": countries,
-        "names": home.all_country_names,
-    }
-    pages = {
-        "index.html": env.get_template("index.html.j2").render(
-            figures=home, views=_views(home, home=True), root="", built_on=charts.built_on(home), **common
-        )
-    }
-    for code in countries:
-        figures = compute(con, code)
-        pages[f"countries/{code}.html"] = env.get_template("country.html.j2").render(
-            figures=figures, views=_views(figures, home=False), root="../", built_on=charts.built_on(figures), **common
-        )
+    with summaries(con):  # the marts summed once, for every page
+        home = compute(con)
+        common = {
+            "font_family": FONT_FAMILY,
+            "with_font": with_font,
+            "countries": countries,
+            "names": home.all_country_names,
+        }
+        pages = {
+            "index.html": env.get_template("index.html.j2").render(
+                figures=home, views=_views(home, home=True), root="", built_on=charts.built_on(home), **common
+            )
+        }
+        for code in countries:
+            figures = compute(con, code)
+            pages[f"countries/{code}.html"] = env.get_template("country.html.j2").render(
+                figures=figures,
+                views=_views(figures, home=False),
+                root="../",
+                built_on=charts.built_on(figures),
+                **common,
+            )
     return pages
 
 
@@ -141,12 +147,14 @@ def build_dashboard(database: Path, target_dir: Path, cache_dir: Path | None = N
     target_dir = target_dir.absolute()
     with staged_folder(target_dir) as staging:
         (staging / ASSETS).mkdir(parents=True)
+        # Without a font installed, the pages must not point at a file that is not there.
+        font = font_source()
         with duckdb.connect(str(database), read_only=True) as con:
-            pages = render_pages(con)
-        font = write_subset(characters_of(pages.values()), staging / ASSETS / FONT_NAME, cache_dir=cache_dir)
-        if font is None:  # no font installed: the pages must not point at a file that is not there
-            with duckdb.connect(str(database), read_only=True) as con:
-                pages = render_pages(con, with_font=False)
+            pages = render_pages(con, with_font=font is not None)
+        if font is None:
+            log.warning(ADVICE)
+        else:
+            write_subset(characters_of(pages.values()), staging / ASSETS / FONT_NAME, font, cache_dir)
         (staging / ASSETS / SCRIPT_NAME).write_text(vega_bundle(cache_dir), encoding="utf-8")
         for relative, text in pages.items():
             path = staging / relative

@@ -1,9 +1,10 @@
 """What the dashboard shows, computed with SQL on the marts (read-only), for all countries or one.
 
 Every number on the pages comes from a query of this module on the published marts (or the
-build about to be published); none is typed in. ``country`` narrows a query to the activities a
-country takes part in, on either side (member, host or guest, donor or recipient), whoever
-reported them; ``None`` means every country.
+build about to be published), most through the tables ``cells`` sums them into once for all the
+pages; none is typed in. ``country`` narrows a query to the activities a country takes part in,
+on either side (member, host or guest, donor or recipient), whoever reported them; ``None`` means
+every country.
 """
 
 from __future__ import annotations
@@ -15,38 +16,39 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from libcoop.dashboard.cells import summaries
+
 UNKNOWN_COUNTRY = "ZZ"
 
 # --- the views -------------------------------------------------------------------------------------
+# Each reads the tables ``cells`` makes once for all the pages: a page keeps the rows involving its
+# country.
+
+# Rows of a pair table involving ``$country`` (every row for None), on either side; rows of a table
+# of one side (a library, a membership), of ``$country``.
+INVOLVING = "where $country is null or $country in (country, partner)"
+OF_COUNTRY = "where $country is null or country = $country"
 
 # (1) Activities per year by family. One row per (year, family, country taking part): an activity
 # between two countries counts once for each of them, and once in the "all countries" rows. An
 # activity over several years is spread evenly over them (marts.fct_activity_year_allocated): "33
 # meetings, 1981-2015" counts 1/35 of an activity in each year, not a whole one in 1981.
-ACTIVITIES_PER_YEAR = """
-with activities as (
-    select a.activity_family, a.activity_year as year, a.allocated_activities, c.iso2 as country, p.iso2 as partner
-    from marts.fct_activity_year_allocated as a
-    inner join marts.dim_country as c on a.country_key = c.country_key
-    inner join marts.dim_country as p on a.partner_country_key = p.country_key
-    where a.activity_year is not null
-),
-taking_part as (
-    -- Each country taking part, once (a domestic activity names it twice). (activity_key, year) is
-    -- unique, so no DISTINCT over the rows, whose hash table grew with them (docs/benchmarks.md).
-    select activity_family, year, allocated_activities, unnest(list_distinct([country, partner])) as country
-    from activities
+ACTIVITIES_PER_YEAR = f"""
+with taking_part as (
+    -- Each country taking part, once (a domestic activity names it twice).
+    select year, activity_family, activities, unnest(list_distinct([country, partner])) as country
+    from temp.activity_cells
 ),
 per_country as (
-    select year, activity_family, country, sum(allocated_activities) as activities
+    select year, activity_family, country, sum(activities) as activities
     from taking_part
-    where country <> 'ZZ' and ($country is null or country = $country)
+    where country <> '{UNKNOWN_COUNTRY}' and ($country is null or country = $country)
     group by all
 ),
 every_country as (
-    select year, activity_family, 'all' as country, sum(allocated_activities) as activities
-    from activities
-    where $country is null or $country in (country, partner)
+    select year, activity_family, 'all' as country, sum(activities) as activities
+    from temp.activity_cells
+    {INVOLVING}
     group by all
 ),
 final as (
@@ -58,137 +60,33 @@ select * from final order by year, activity_family, country
 """
 
 # Activities reported over more than one year (spread over them in the chart), for the page's words.
-SPREAD_ACTIVITIES = """
-select count(distinct a.activity_key)
-from marts.fct_activity_year_allocated as a
-inner join marts.dim_country as c on a.country_key = c.country_key
-inner join marts.dim_country as p on a.partner_country_key = p.country_key
-where a.period_years > 1 and ($country is null or $country in (c.iso2, p.iso2))
-"""
+SPREAD_ACTIVITIES = f"select coalesce(sum(activities), 0) from temp.spread_pairs {INVOLVING}"
 
 # Activities the chart cannot place on a year (unknown date), counted so the page can say so.
-UNDATED_ACTIVITIES = """
-select count(*)
-from marts.fct_cooperation_activity as a
-inner join marts.dim_date as d on a.date_key = d.date_key
-inner join marts.dim_country as c on a.country_key = c.country_key
-inner join marts.dim_country as p on a.partner_country_key = p.country_key
-where d.year is null and ($country is null or $country in (c.iso2, p.iso2))
-"""
+UNDATED_ACTIVITIES = f"select coalesce(sum(undated), 0) from temp.activity_pairs {INVOLVING}"
 
-# (2) Visits between two national libraries, per unordered pair of their countries: a visit of
-# A to B and one of B to A add up in the same pair.
+# (2) Visits between two national libraries, per unordered pair of their countries (cells).
 NATIONAL_LIBRARY_PAIRS = """
-with visits as (
-    select
-        least(h.country_iso2, g.country_iso2) as country_a,
-        greatest(h.country_iso2, g.country_iso2) as country_b,
-        v.delegations,
-        v.participants
-    from marts.fct_visit as v
-    inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
-    inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
-    where h.institution_type = 'national_library' and g.institution_type = 'national_library'
-      and h.institution_key <> g.institution_key
-),
-final as (
-    select
-        country_a,
-        ca.country_name as country_a_name,
-        country_b,
-        cb.country_name as country_b_name,
-        count(*) as visits,
-        sum(delegations) as delegations,
-        sum(participants) as participants,
-        count(*) - count(participants) as visits_without_participants
-    from visits
-    inner join marts.dim_country as ca on visits.country_a = ca.iso2
-    inner join marts.dim_country as cb on visits.country_b = cb.iso2
-    where $country is null or $country in (country_a, country_b)
-    group by all
-)
-select * from final order by participants desc, delegations desc, country_a, country_b
+select * from temp.national_library_pairs
+where $country is null or $country in (country_a, country_b)
+order by participants desc, delegations desc, country_a, country_b
 """
 
-# The national libraries of the pairs, with every name they are reported under (native scripts)
-# and their Wikidata item (dim_institution.wikidata_qid, NULL where no source confirmed one).
-NATIONAL_LIBRARIES = """
-with named as (
-    select host_institution_key as institution_key, host_institution_name as reported_name from marts.fct_visit
-    union all
-    select guest_institution_key, guest_institution_name from marts.fct_visit
-    union all
-    select donor_institution_key, donor_name from marts.fct_donation
-    union all
-    select recipient_institution_key, recipient_institution_name from marts.fct_donation
-    union all
-    select institution_key, institution_name from marts.fct_membership
-),
-final as (
-    select
-        i.country_iso2 as country,
-        c.country_name,
-        i.institution_name,
-        i.wikidata_qid,
-        coalesce(list_sort(list_distinct(list(n.reported_name) filter (
-            where n.reported_name is not null and n.reported_name <> i.institution_name
-        ))), []) as reported_names
-    from marts.dim_institution as i
-    inner join marts.dim_country as c on i.country_iso2 = c.iso2
-    inner join named as n on i.institution_key = n.institution_key
-    where i.institution_type = 'national_library' and ($country is null or i.country_iso2 = $country)
-    group by all
-)
-select * from final order by country
-"""
+# The national libraries of the pairs, with the names they are reported under (cells).
+NATIONAL_LIBRARIES = f"select * from temp.national_libraries {OF_COUNTRY} order by country"
 
-# (3) Donations with their year, donor country, amount in USD (NULL when no rate is known) and books.
+# (3) Donations given or received by the country (cells).
 DONATIONS = """
-with final as (
-    select
-        d.year,
-        dc.iso2 as donor_country,
-        dc.country_name as donor_country_name,
-        rc.iso2 as recipient_country,
-        donor.institution_name as donor,
-        f.donation_type,
-        f.project,
-        f.quantity,
-        f.amount,
-        f.currency,
-        f.amount_usd,
-        f.amount is not null and f.amount_usd is null as has_unconverted_amount
-    from marts.fct_donation as f
-    inner join marts.dim_date as d on f.start_date_key = d.date_key
-    inner join marts.dim_country as dc on f.donor_country_key = dc.country_key
-    inner join marts.dim_country as rc on f.recipient_country_key = rc.country_key
-    inner join marts.dim_institution as donor on f.donor_institution_key = donor.institution_key
-    where $country is null or $country in (dc.iso2, rc.iso2)
-)
-select * from final order by year, donor_country, project
+select * from temp.donation_rows
+where $country is null or $country in (donor_country, recipient_country)
+order by year, donor_country, project
 """
 
-# (4) Memberships: which library belongs to which organization, since when (and until when).
-MEMBERSHIPS = """
-with final as (
-    select
-        i.institution_name as library,
-        i.country_iso2 as country,
-        o.acronym as organization,
-        o.organization_name,
-        m.membership_type,
-        joined.date_day as joined,
-        joined.year as joined_year,
-        gone.date_day as left_on,
-        m.is_active
-    from marts.fct_membership as m
-    inner join marts.dim_institution as i on m.institution_key = i.institution_key
-    inner join marts.dim_organization as o on m.organization_key = o.organization_key
-    inner join marts.dim_date as joined on m.joined_date_key = joined.date_key
-    left join marts.dim_date as gone on m.left_date_key = gone.date_key
-    where $country is null or i.country_iso2 = $country
-)
-select * from final order by library, joined, organization
+# (4) Memberships of the country's libraries (cells). A library can join an organization twice on
+# a day under two types: the type and end break the tie, so the page does not depend on a query plan.
+MEMBERSHIPS = f"""
+select * from temp.membership_rows {OF_COUNTRY}
+order by library, joined, organization, membership_type, left_on
 """
 
 # --- the headline figures --------------------------------------------------------------------------
@@ -205,18 +103,6 @@ class Headline:
     countries: tuple[str, ...] | None = None  # shown on these country pages only (None: on all)
 
 
-_VISITS_OF = """
-from marts.fct_visit as v
-inner join marts.dim_country as h on v.host_country_key = h.country_key
-inner join marts.dim_country as g on v.guest_country_key = g.country_key
-where ($country is null or $country in (h.iso2, g.iso2))
-"""
-_DONATIONS_OF = """
-from marts.fct_donation as f
-inner join marts.dim_country as dc on f.donor_country_key = dc.country_key
-inner join marts.dim_country as rc on f.recipient_country_key = rc.country_key
-where ($country is null or $country in (dc.iso2, rc.iso2))
-"""
 # The business meetings of the national libraries of China (NLC) and Japan (NDL) that the NLC
 # reported as totals from 1981 to May 2015 (later exchanges, such as the 35th in 2016, are
 # single rows of their own and counted in the pair matrix).
@@ -229,43 +115,50 @@ where v.activity_type = 'business_exchange' and d.year = 1981
   and list_sort([h.institution_code, g.institution_code]) = ['NDL', 'NLC']
 """
 
+# Summed over the pairs involving the country (cells): a count over none is 0, any other sum NULL
+# (shown "none recorded", not 0).
 HEADLINES: tuple[Headline, ...] = (
     Headline(
         "activities",
         "Cooperation activities recorded (memberships, visits and donations)",
         "activities",
-        """select count(*) from marts.fct_cooperation_activity as a
-        inner join marts.dim_country as c on a.country_key = c.country_key
-        inner join marts.dim_country as p on a.partner_country_key = p.country_key
-        where $country is null or $country in (c.iso2, p.iso2)""",
+        f"select coalesce(sum(activities), 0) from temp.activity_pairs {INVOLVING}",
     ),
-    Headline("delegations", "Delegations exchanged in visits", "delegations", "select sum(v.delegations)" + _VISITS_OF),
-    Headline("participants", "People who took part in visits", "people", "select sum(v.participants)" + _VISITS_OF),
+    Headline(
+        "delegations",
+        "Delegations exchanged in visits",
+        "delegations",
+        f"select sum(delegations) from temp.visit_pairs {INVOLVING}",
+    ),
+    Headline(
+        "participants",
+        "People who took part in visits",
+        "people",
+        f"select sum(participants) from temp.visit_pairs {INVOLVING}",
+    ),
     Headline(
         "donations_usd",
         "Donations with an amount in US dollars (converted at the yearly rate)",
         "USD",
-        "select sum(f.amount_usd)" + _DONATIONS_OF,
+        f"select sum(amount_usd) from temp.donation_pairs {INVOLVING}",
     ),
     Headline(
         "donations_without_rate",
         "Donations with an amount but no known USD rate (not converted, not counted as zero)",
         "donations",
-        "select count(*)" + _DONATIONS_OF + " and f.amount is not null and f.amount_usd is null",
+        f"select coalesce(sum(without_rate), 0) from temp.donation_pairs {INVOLVING}",
     ),
     Headline(
         "books",
         "Books given",
         "books",
-        "select sum(f.quantity)" + _DONATIONS_OF + " and f.donation_type = 'books'",
+        f"select sum(books) from temp.donation_pairs {INVOLVING}",
     ),
     Headline(
         "memberships",
         "Memberships in force",
         "memberships",
-        """select count(*) from marts.fct_membership as m
-        inner join marts.dim_institution as i on m.institution_key = i.institution_key
-        where m.is_active and ($country is null or i.country_iso2 = $country)""",
+        f"select coalesce(sum(memberships), 0) from temp.memberships_in_force {OF_COUNTRY}",
     ),
     Headline(
         "nlc_ndl_meetings",
@@ -331,11 +224,12 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, country: str | None) -> pd.
 def headline_values(con: duckdb.DuckDBPyConnection, country: str | None = None) -> list[HeadlineValue]:
     """The headline figures shown on the page of ``country`` (or the home page), computed."""
     values = []
-    for headline in HEADLINES:
-        if country is None or headline.countries is None or country in headline.countries:
-            params = {"country": country} if "$country" in headline.sql else {}
-            (value,) = con.execute(headline.sql, params).fetchone()  # type: ignore[misc]
-            values.append(HeadlineValue(headline, value))
+    with summaries(con):
+        for headline in HEADLINES:
+            if country is None or headline.countries is None or country in headline.countries:
+                params = {"country": country} if "$country" in headline.sql else {}
+                (value,) = con.execute(headline.sql, params).fetchone()  # type: ignore[misc]
+                values.append(HeadlineValue(headline, value))
     return values
 
 
@@ -375,23 +269,25 @@ def country_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
 
 
 def compute(con: duckdb.DuckDBPyConnection, country: str | None = None) -> Figures:
-    """Run every query of the page of ``country`` (or the home page, for None)."""
+    """Run every query of the page of ``country`` (or the home page, for None). Inside a
+    ``cells.summaries`` block, on the tables made once for all the pages."""
     run_id, built_at = last_run(con)
     names = country_names(con)
-    (undated,) = con.execute(UNDATED_ACTIVITIES, {"country": country}).fetchone()  # type: ignore[misc]
-    (spread,) = con.execute(SPREAD_ACTIVITIES, {"country": country}).fetchone()  # type: ignore[misc]
-    return Figures(
-        country=country,
-        country_name=names.get(country) if country else None,
-        built_at=built_at,
-        run_id=run_id,
-        activities=_frame(con, ACTIVITIES_PER_YEAR, country),
-        undated_activities=int(undated),
-        spread_activities=int(spread),
-        pairs=_frame(con, NATIONAL_LIBRARY_PAIRS, country),
-        libraries=_frame(con, NATIONAL_LIBRARIES, country),
-        donations=_frame(con, DONATIONS, country),
-        memberships=_frame(con, MEMBERSHIPS, country),
-        headlines=headline_values(con, country),
-        all_country_names=names,
-    )
+    with summaries(con):
+        (undated,) = con.execute(UNDATED_ACTIVITIES, {"country": country}).fetchone()  # type: ignore[misc]
+        (spread,) = con.execute(SPREAD_ACTIVITIES, {"country": country}).fetchone()  # type: ignore[misc]
+        return Figures(
+            country=country,
+            country_name=names.get(country) if country else None,
+            built_at=built_at,
+            run_id=run_id,
+            activities=_frame(con, ACTIVITIES_PER_YEAR, country),
+            undated_activities=int(undated),
+            spread_activities=int(spread),
+            pairs=_frame(con, NATIONAL_LIBRARY_PAIRS, country),
+            libraries=_frame(con, NATIONAL_LIBRARIES, country),
+            donations=_frame(con, DONATIONS, country),
+            memberships=_frame(con, MEMBERSHIPS, country),
+            headlines=headline_values(con, country),
+            all_country_names=names,
+        )

@@ -1,0 +1,208 @@
+"""The marts summed once for all the pages of the dashboard, in small temporary tables the pages read.
+
+A page shows what one country takes part in (or every country), so its figures are sums over the
+rows involving that country. Scanning and joining the large facts again for each page made the
+dashboard cost pages times rows; here each fact is summed once per pair of countries (per year,
+family and pair for the chart), or its few rows the pages list are joined to their names once, and
+``figures`` takes from these tables what involves a page's country. They are temporary tables
+(these work on the read-only connection the dashboard opens), made and dropped by ``summaries``:
+a connection that changes the marts between two blocks never reads old sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+# Each table by its name, with the query that fills it. The pair tables keep both countries of a
+# row (``country``, ``partner``): a page sums the pairs where its country is either. The sums are
+# kept sorted (an aggregate's rows come in any order): a page adds its rows up in the same order on
+# every run, to the last digit of a float. The donation and membership rows, which the pages
+# order themselves, are not.
+TABLES: dict[str, str] = {
+    # The chart's activities: the allocated ones (an activity over several years has a row in each;
+    # one with no known date is not on the chart), per year, family and pair.
+    "activity_cells": """
+        select a.activity_year as year, a.activity_family, c.iso2 as country, p.iso2 as partner,
+            sum(a.allocated_activities) as activities
+        from marts.fct_activity_year_allocated as a
+        inner join marts.dim_country as c on a.country_key = c.country_key
+        inner join marts.dim_country as p on a.partner_country_key = p.country_key
+        where a.activity_year is not null
+        group by all
+        order by all
+    """,
+    # Every activity per pair, and those whose date is the unknown one (a date row with no year).
+    "activity_pairs": """
+        select c.iso2 as country, p.iso2 as partner, count(*) as activities,
+            count(*) filter (where d.date_key is not null and d.year is null) as undated
+        from marts.fct_cooperation_activity as a
+        inner join marts.dim_country as c on a.country_key = c.country_key
+        inner join marts.dim_country as p on a.partner_country_key = p.country_key
+        left join marts.dim_date as d on a.date_key = d.date_key
+        group by all
+        order by all
+    """,
+    # The activities reported over more than one year, per pair. An activity has one pair (its
+    # activity_key is unique in fct_cooperation_activity, which gives it its countries), so the
+    # pairs involving a country add up to its activities, none counted twice.
+    "spread_pairs": """
+        select c.iso2 as country, p.iso2 as partner, count(distinct a.activity_key) as activities
+        from marts.fct_activity_year_allocated as a
+        inner join marts.dim_country as c on a.country_key = c.country_key
+        inner join marts.dim_country as p on a.partner_country_key = p.country_key
+        where a.period_years > 1
+        group by all
+        order by all
+    """,
+    "visit_pairs": """
+        select h.iso2 as country, g.iso2 as partner, sum(v.delegations) as delegations,
+            sum(v.participants) as participants
+        from marts.fct_visit as v
+        inner join marts.dim_country as h on v.host_country_key = h.country_key
+        inner join marts.dim_country as g on v.guest_country_key = g.country_key
+        group by all
+        order by all
+    """,
+    "donation_pairs": """
+        select dc.iso2 as country, rc.iso2 as partner, sum(f.amount_usd) as amount_usd,
+            count(*) filter (where f.amount is not null and f.amount_usd is null) as without_rate,
+            sum(f.quantity) filter (where f.donation_type = 'books') as books
+        from marts.fct_donation as f
+        inner join marts.dim_country as dc on f.donor_country_key = dc.country_key
+        inner join marts.dim_country as rc on f.recipient_country_key = rc.country_key
+        group by all
+        order by all
+    """,
+    # A membership has one side: the member's country.
+    "memberships_in_force": """
+        select i.country_iso2 as country, count(*) filter (where m.is_active) as memberships
+        from marts.fct_membership as m
+        inner join marts.dim_institution as i on m.institution_key = i.institution_key
+        group by all
+        order by all
+    """,
+    # (2) Visits between two national libraries, per unordered pair of their countries: a visit of
+    # A to B and one of B to A add up in the same pair.
+    "national_library_pairs": """
+        with visits as (
+            select
+                least(h.country_iso2, g.country_iso2) as country_a,
+                greatest(h.country_iso2, g.country_iso2) as country_b,
+                v.delegations,
+                v.participants
+            from marts.fct_visit as v
+            inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
+            inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
+            where h.institution_type = 'national_library' and g.institution_type = 'national_library'
+              and h.institution_key <> g.institution_key
+        )
+        select
+            country_a,
+            ca.country_name as country_a_name,
+            country_b,
+            cb.country_name as country_b_name,
+            count(*) as visits,
+            sum(delegations) as delegations,
+            sum(participants) as participants,
+            count(*) - count(participants) as visits_without_participants
+        from visits
+        inner join marts.dim_country as ca on visits.country_a = ca.iso2
+        inner join marts.dim_country as cb on visits.country_b = cb.iso2
+        group by all
+        order by all
+    """,
+    # The national libraries of the pairs, with every name they are reported under (native scripts) and their
+    # Wikidata item (dim_institution.wikidata_qid, NULL where no source confirmed one).
+    "national_libraries": """
+        with named as (
+            select host_institution_key as institution_key, host_institution_name as reported_name from marts.fct_visit
+            union all
+            select guest_institution_key, guest_institution_name from marts.fct_visit
+            union all
+            select donor_institution_key, donor_name from marts.fct_donation
+            union all
+            select recipient_institution_key, recipient_institution_name from marts.fct_donation
+            union all
+            select institution_key, institution_name from marts.fct_membership
+        )
+        select
+            i.country_iso2 as country,
+            c.country_name,
+            i.institution_name,
+            i.wikidata_qid,
+            coalesce(list_sort(list_distinct(list(n.reported_name) filter (
+                where n.reported_name is not null and n.reported_name <> i.institution_name
+            ))), []) as reported_names
+        from marts.dim_institution as i
+        inner join marts.dim_country as c on i.country_iso2 = c.iso2
+        inner join named as n on i.institution_key = n.institution_key
+        where i.institution_type = 'national_library'
+        group by all
+        order by all
+    """,
+    # (3) Donations with their year, donor country, amount in USD (NULL when no rate is known) and books.
+    "donation_rows": """
+        select
+            d.year,
+            dc.iso2 as donor_country,
+            dc.country_name as donor_country_name,
+            rc.iso2 as recipient_country,
+            donor.institution_name as donor,
+            f.donation_type,
+            f.project,
+            f.quantity,
+            f.amount,
+            f.currency,
+            f.amount_usd,
+            f.amount is not null and f.amount_usd is null as has_unconverted_amount
+        from marts.fct_donation as f
+        inner join marts.dim_date as d on f.start_date_key = d.date_key
+        inner join marts.dim_country as dc on f.donor_country_key = dc.country_key
+        inner join marts.dim_country as rc on f.recipient_country_key = rc.country_key
+        inner join marts.dim_institution as donor on f.donor_institution_key = donor.institution_key
+    """,
+    # (4) Memberships: which library belongs to which organization, since when (and until when).
+    "membership_rows": """
+        select
+            i.institution_name as library,
+            i.country_iso2 as country,
+            o.acronym as organization,
+            o.organization_name,
+            m.membership_type,
+            joined.date_day as joined,
+            joined.year as joined_year,
+            gone.date_day as left_on,
+            m.is_active
+        from marts.fct_membership as m
+        inner join marts.dim_institution as i on m.institution_key = i.institution_key
+        inner join marts.dim_organization as o on m.organization_key = o.organization_key
+        inner join marts.dim_date as joined on m.joined_date_key = joined.date_key
+        left join marts.dim_date as gone on m.left_date_key = gone.date_key
+    """,
+}
+
+
+@contextmanager
+def summaries(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The tables of ``TABLES`` made in ``con`` for the block, dropped after it. Inside another
+    such block on the same connection (``render_pages`` around every page), those already made."""
+    if _made(con):
+        yield
+        return
+    try:
+        for name, sql in TABLES.items():
+            con.execute(f"create temp table {name} as {sql}")
+        yield
+    finally:
+        for name in TABLES:
+            con.execute(f"drop table if exists temp.{name}")
+
+
+def _made(con: duckdb.DuckDBPyConnection) -> bool:
+    (found,) = con.execute(  # type: ignore[misc]
+        "select count(*) from duckdb_tables() where temporary and list_contains(?, table_name)", [list(TABLES)]
+    ).fetchone()
+    return found == len(TABLES)
