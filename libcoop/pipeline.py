@@ -44,7 +44,7 @@ from libcoop.runs import (  # noqa: F401 - re-exported
     record_run,
     safe_run_id,
 )
-from libcoop.settings import Paths, door_dir
+from libcoop.settings import Paths, door_dir, warehouse_config
 from libcoop.targets import target_for
 from libcoop.transform.dbt_build import STATE_DIRNAME, Selection, build_marts, changed_sources
 from libcoop.transform.dbt_docs import DocsFailed, generate_docs
@@ -193,7 +193,7 @@ def load_step(paths: Paths, run_id: str, discovery: Discovery | None = None) -> 
     staged for this run when there are any."""
     build = prepare_build(paths, run_id)
     discovery = discovery or discover(paths.incoming)
-    with duckdb.connect(str(build)) as con:
+    with duckdb.connect(str(build), config=warehouse_config()) as con:
         write_reference_tables(con)
         write_accepted_aliases(con, door_dir(paths.warehouse))  # the curators' yes in the door (libcoop.door)
         result = load_drop(con, paths, run_id, discovery, staged_checks(paths, run_id, discovery))
@@ -286,7 +286,7 @@ def publish_step(
                 )
         except DocsFailed as error:
             log.warning("dbt docs not refreshed: %s", error)
-        with duckdb.connect(str(build)) as con:
+        with duckdb.connect(str(build), config=warehouse_config()) as con:  # the marts' counts, under the ceiling
             bring_in(con, audit_store(paths.warehouse))
             summary.mart_rows = mart_row_counts(con)
             summary.file_names = files_of_run(con, run_id)

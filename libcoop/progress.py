@@ -15,11 +15,14 @@ import contextlib
 import contextvars
 import functools
 import logging
+import os
 import re
+import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from libcoop.redact import install_log_filter
@@ -48,6 +51,16 @@ _AIRFLOW_LINE = re.compile(r"^\S+ \[\w+\s*\] (?P<message>.*?)\s+\[" + re.escape(
 
 def files_to_check(n: int) -> str:
     return TO_CHECK.format(n=n, s="" if n == 1 else "s")
+
+
+def memory_mb() -> tuple[int, int]:
+    """(resident now, peak resident so far) of this process in MB; (0, 0) where /proc is not."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0, 0
+    held = pages * os.sysconf("SC_PAGE_SIZE") // 2**20
+    return held, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 def duration(seconds: float) -> str:
@@ -85,8 +98,15 @@ class Progress:
             raise
         note = f": {step.note}" if step.note else ""
         self.emit(f"{name}: done in {duration(time.monotonic() - started)}{note}")
-        # For the benchmark (make bench reads these lines from `libcoop -v run`): wall and CPU.
-        timings.info("phase %s: %.2f s wall, %.2f s cpu", name, time.monotonic() - started, time.process_time() - cpu)
+        # For the benchmark (make bench reads these lines from `libcoop -v run`): wall and CPU, and
+        # the memory the process holds at the end of the phase and its peak so far.
+        timings.info(
+            "phase %s: %.2f s wall, %.2f s cpu, %d MB held, %d MB peak",
+            name,
+            time.monotonic() - started,
+            time.process_time() - cpu,
+            *memory_mb(),
+        )
 
     def count(self, name: str, done: int, total: int, item: str = "") -> None:
         """``name: done/total item``, skipped when the last count was less than ``every`` seconds ago,

@@ -85,12 +85,31 @@ def lease_ttl_seconds() -> float | None:
     return float(seconds) if seconds else None
 
 
+# DuckDB's memory ceiling for every large query of a run (dbt's models and tests, the
+# validation's summaries, the dashboard): past it DuckDB spills to disk beside the file instead of
+# growing, so a run's memory does not grow with the rows. profiles.yml reads the same variable.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "500MB"
+
+
+def duckdb_memory_limit() -> str:
+    """LIBCOOP_DUCKDB_MEMORY_LIMIT, a size in DuckDB's words (a number and a unit, as the default)."""
+    return _env("LIBCOOP_DUCKDB_MEMORY_LIMIT") or DEFAULT_DUCKDB_MEMORY_LIMIT
+
+
+def warehouse_config(**settings: object) -> dict[str, object]:
+    """DuckDB's configuration for a connection to a build that runs large queries: the memory
+    ceiling, and ``settings``."""
+    return {"memory_limit": duckdb_memory_limit(), **settings}
+
+
 def point_dbt_at(database: Path) -> None:
     """The variables libcoop writes, for dbtRunner in this process: profiles.yml reads the
-    database with ``env_var('LIBCOOP_DBT_DATABASE')``; LIBCOOP_DBT_TEST_CHANGED_FILES=1 lets the
+    database with ``env_var('LIBCOOP_DBT_DATABASE')`` and the memory ceiling with
+    ``env_var('LIBCOOP_DUCKDB_MEMORY_LIMIT')``; LIBCOOP_DBT_TEST_CHANGED_FILES=1 lets the
     generic tests of an incremental build look at the last load's files only
     (dbt_project/macros/tests_on_changed_files.sql; a --full-refresh build tests every row)."""
     os.environ["LIBCOOP_DBT_DATABASE"] = str(database)
+    os.environ["LIBCOOP_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
     os.environ["LIBCOOP_DBT_TEST_CHANGED_FILES"] = "1"
 
 

@@ -28,6 +28,7 @@ from libcoop.dashboard.cells import summaries
 from libcoop.dashboard.figures import Figures, compute, reporting_countries
 from libcoop.dashboard.fonts import ADVICE, FONT_FAMILY, characters_of, font_source, write_subset
 from libcoop.pages import page_environment
+from libcoop.settings import warehouse_config
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,8 @@ def build_dashboard(database: Path, target_dir: Path, cache_dir: Path | None = N
         (staging / ASSETS).mkdir(parents=True)
         # Without a font installed, the pages must not point at a file that is not there.
         font = font_source()
-        with duckdb.connect(str(database), read_only=True) as con:
+        # Under the run's memory ceiling: the sums over the facts spill past it instead of growing.
+        with duckdb.connect(str(database), read_only=True, config=warehouse_config()) as con:
             pages = render_pages(con, with_font=font is not None)
         if font is None:
             log.warning(ADVICE)

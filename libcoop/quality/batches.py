@@ -27,6 +27,7 @@ from libcoop.quality.results import (
     _severity,
 )
 from libcoop.quality.suites import _plain_description
+from libcoop.settings import warehouse_config
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,8 +40,9 @@ def read_only(database: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection to the build. One DuckDB thread: rows come in the order the build
     stores them, so the failing rows a page shows are the same each time a build is validated (in
     parallel they come in no fixed order, and an ORDER BY costs memory on large builds). The time is
-    in GX, not in these reads."""
-    return duckdb.connect(str(database), read_only=True, config={"threads": 1})
+    in GX, not in these reads. DuckDB's memory ceiling of the run (``settings.warehouse_config``)
+    bounds the summaries of the facts, which spill past it."""
+    return duckdb.connect(str(database), read_only=True, config=warehouse_config(threads=1))
 
 
 def arrow_strings() -> contextlib.AbstractContextManager[None]:
