@@ -26,7 +26,8 @@ TABLES: dict[str, str] = {
     # one with no known date is not on the chart), per year, family and pair.
     "activity_cells": """
         select a.activity_year as year, a.activity_family, c.iso2 as country, p.iso2 as partner,
-            sum(a.allocated_activities) as activities
+            -- Rounded far below what a chart shows: a parallel sum of fractions varies in its last bits.
+            round(sum(a.allocated_activities), 9) as activities
         from marts.fct_activity_year_allocated as a
         inner join marts.dim_country as c on a.country_key = c.country_key
         inner join marts.dim_country as p on a.partner_country_key = p.country_key
@@ -118,14 +119,15 @@ TABLES: dict[str, str] = {
     # Wikidata item (dim_institution.wikidata_qid, NULL where no source confirmed one).
     "national_libraries": """
         with named as (
+            -- union, not union all: each name once before the list, whose aggregate cannot spill.
             select host_institution_key as institution_key, host_institution_name as reported_name from marts.fct_visit
-            union all
+            union
             select guest_institution_key, guest_institution_name from marts.fct_visit
-            union all
+            union
             select donor_institution_key, donor_name from marts.fct_donation
-            union all
+            union
             select recipient_institution_key, recipient_institution_name from marts.fct_donation
-            union all
+            union
             select institution_key, institution_name from marts.fct_membership
         )
         select
