@@ -88,7 +88,7 @@ def lease_ttl_seconds() -> float | None:
 # DuckDB's memory ceiling for every large query of a run (dbt's models and tests, the
 # validation's summaries, the dashboard): past it DuckDB spills to disk beside the file instead of
 # growing, so a run's memory does not grow with the rows. profiles.yml reads the same variable.
-DEFAULT_DUCKDB_MEMORY_LIMIT = "500MB"
+DEFAULT_DUCKDB_MEMORY_LIMIT = "300MB"
 
 
 def duckdb_memory_limit() -> str:
