@@ -159,6 +159,9 @@ def test_env_example_tells_the_true_defaults():
     values = env_example()
     profiles = (REPO / "dbt_project" / "profiles.yml").read_text(encoding="utf-8")
     assert f"env_var('LIBCOOP_DUCKDB_MEMORY_LIMIT', '{values['LIBCOOP_DUCKDB_MEMORY_LIMIT']}')" in profiles
+    assert values["LIBCOOP_DUCKDB_MEMORY_LIMIT"] == settings.DEFAULT_DUCKDB_MEMORY_LIMIT
+    compose = (REPO / "docker-compose.yml").read_text(encoding="utf-8")
+    assert f"${{LIBCOOP_DUCKDB_MEMORY_LIMIT:-{settings.DEFAULT_DUCKDB_MEMORY_LIMIT}}}" in compose
     assert values["LIBCOOP_SCHEDULE_CRON"] == settings.DEFAULT_SCHEDULE_CRON == "0 2 * * *"
     assert values["LIBCOOP_SCHEDULE_TIMEZONE"] == settings.DEFAULT_SCHEDULE_TIMEZONE
     assert int(values["LIBCOOP_KEEP_BUILDS"]) == settings.DEFAULT_KEEP_BUILDS
