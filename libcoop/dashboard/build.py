@@ -118,6 +118,7 @@ def render_pages(con: duckdb.DuckDBPyConnection, *, with_font: bool = True) -> d
             "with_font": with_font,
             "countries": countries,
             "names": home.all_country_names,
+            "unconverted_shown": charts.UNCONVERTED_SHOWN,
         }
         pages = {
             "index.html": env.get_template("index.html.j2").render(

@@ -25,6 +25,10 @@ WIDTH = 720
 # memberships timeline shows the memberships in force first, then the latest ended ones.
 DETAIL_ROWS = 1000
 MEMBERSHIPS_SHOWN = 60
+# The donations whose amount has no known USD rate are listed under the money chart, the earliest
+# first, up to this many: the chart counts them all, and a page stays readable (and small) however
+# many there are.
+UNCONVERTED_SHOWN = 50
 # The activities per year are the allocated measure (marts.fct_activity_year_allocated): the page
 # says so in words, on the chart and under it.
 SPREAD_NOTE = "activities spanning several years are spread evenly over them"

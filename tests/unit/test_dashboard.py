@@ -380,3 +380,21 @@ def test_the_cut_font_is_kept_for_the_same_characters(tmp_path):
     other = write_subset("Hà Nội 東京", tmp_path / "c" / "font.woff2", cache_dir=cache)
     assert other.read_bytes()[:4] == b"wOF2" and other.read_bytes() != b"wOF2 kept"
     assert len(list(cache.iterdir())) == 2
+
+
+def test_donations_without_a_rate_are_listed_up_to_a_bound_and_all_counted(tmp_path, monkeypatch):
+    """The table under the money chart lists the first UNCONVERTED_SHOWN and says how many there are."""
+    database = tiny_warehouse(tmp_path / "many.duckdb")
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "insert into marts.fct_donation select 'i-taf', 'i-nlv', 'k-us', 'k-vn', 'funding', 'grant ' || i, null, "
+            "100 + i, 'VND', null, 20110101, 'TAF', 'NLV', 'VN' from range(3) as t(i)"
+        )
+    monkeypatch.setattr("libcoop.dashboard.charts.UNCONVERTED_SHOWN", 2)
+    with duckdb.connect(str(database), read_only=True) as con:
+        home = render_pages(con, with_font=False)["index.html"]
+    table = home[
+        home.index('<table id="unconverted-donations">') : home.index("</table>", home.index("unconverted-donations"))
+    ]
+    assert table.count("<tr><td>2011</td>") == 2  # 4 donations with no rate (1 before + 3), 2 listed
+    assert "The first 2 of 4 donations with no known USD rate" in home
