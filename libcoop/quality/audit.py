@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from libcoop.audit import ensure_audit_tables
+from libcoop.quality.fact_summaries import keep_summaries
 from libcoop.quality.results import QualityReport
 
 
@@ -49,3 +50,5 @@ def record_results(con: duckdb.DuckDBPyConnection, report: QualityReport) -> Non
             f"insert into audit.dq_file_results values ({', '.join('?' * len(report.file_results[0].row()))})",
             [r.row() for r in report.file_results],
         )
+    # The facts' summaries by file version: the next run carries forward those of unchanged files.
+    keep_summaries(con, dict(report.fact_summaries))

@@ -132,18 +132,26 @@ def read_frame(con: duckdb.DuckDBPyConnection, sql: str, columns: Iterable[str] 
     with NULLs are floats (NaN is NULL to GX). Boolean columns with NULLs are pandas'
     nullable booleans. Values shown from them read as the file wrote them (results._as_text).
     """
+    chosen = chosen_columns(list(con.sql(f"select * from ({sql}) limit 0").columns), columns)
+    relation = con.sql(f"select {', '.join(_quote(name) for name in chosen)} from ({sql})")
+    return arrow_frame(relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow())
+
+
+def chosen_columns(available: list[str], columns: Iterable[str] | None) -> list[str]:
+    """The columns of ``available`` a suite reads: those of ``columns`` (None: all)."""
+    if columns is None:
+        return available
+    wanted = set(columns)
+    # A suite of table-level checks only still needs the rows: keep one column.
+    return [name for name in available if name in wanted] or available[:1]
+
+
+def arrow_frame(table: pa.Table) -> pd.DataFrame:
+    """``table`` (rows read from DuckDB) as the dataframe GX validates (see ``read_frame``)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    available = list(con.sql(f"select * from ({sql}) limit 0").columns)
-    chosen = available
-    if columns is not None:
-        wanted = set(columns)
-        # A suite of table-level checks only still needs the rows: keep one column.
-        chosen = [name for name in available if name in wanted] or available[:1]
-    relation = con.sql(f"select {', '.join(_quote(name) for name in chosen)} from ({sql})")
-    table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
     # Each column is made what GX needs in Arrow, before pandas sees it, one column at a time:
     # pandas then builds each column once, a lower peak and a faster read than converting the
     # columns in pandas after (see docs/benchmarks.md, 'Figures behind the code').

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,74 +91,104 @@ def _fact_query(table: str) -> Callable[[duckdb.DuckDBPyConnection], str]:
     (one a row-by-row check may fail), so the fact's rows are never all read into Python."""
 
     def query(con: duckdb.DuckDBPyConnection) -> str:
-        kinds, _ = _FACT_SOURCES[table]
-        totals = list(dict.fromkeys(column for column, _kind in _FACT_TOTALS[table]))
-        raw_rows = " union all ".join(f"select file_path, source_row_number from raw.current_{k}" for k in kinds)
-        ctes = [f"raw_rows as ({raw_rows})"]
-        # What each fact row says, and what is wrong with it (NULL when nothing is).
-        row_columns = [
-            "f.file_path",
-            "f.source_row_number",
-            *(f"f.{_quote(c)}" for c in totals),
-            # A test, not a join: a row raw held twice would count twice in the sums.
-            "not exists (select 1 from raw_rows as r where r.file_path = f.file_path "
-            "and r.source_row_number = f.source_row_number) as untraced",
-        ]
-        joins = []
-        # A row is flagged when a row-by-row check may fail on it: a superset of the failures (a
-        # day after today, not one year after), so GX, not this query, judges every flagged row.
-        flags = ["untraced"]
-        texts = []  # the columns of words: each different value of a summary row's rows
-        values = []  # the columns of a flagged row's own value (any value of the others: they pass)
-        if table in _FACT_START_DAYS:
-            date_key, day = _FACT_START_DAYS[table]
-            ctes.append(
-                "days as (select date_key, cast(max(date_day) as date) as day, max(year) as year "
-                "from marts.dim_date group by date_key)"
-            )
-            joins.append(f"left join days as d on d.date_key = f.{date_key}")
-            row_columns.append(f"d.day as {day}")
-            values.append(day)
-            flags.append(f"{day} < date '{EARLIEST_PLAUSIBLE_DATE.isoformat()}' or {day} > current_date")
-        if table == "fct_donation":
-            has_rate = _has_fx_rate_sql(con)
-            row_columns.append(
-                f"case when not ({has_rate}) then concat(f.currency, ' in ', d.year) end as {MISSING_FX_RATE}"
-            )
-            row_columns.append(f"f.{AMOUNT_USD}")
-            values += [MISSING_FX_RATE, AMOUNT_USD]
-            flags += [f"{MISSING_FX_RATE} is not null", f"{AMOUNT_USD} < 0 or {AMOUNT_USD} > {MAX_PLAUSIBLE_AMOUNT}"]
-            ctes.append(_CURRENCY_TOTALS)
-            joins.append("left join currencies as c on c.currency = f.currency")
-            row_columns.append(f"case when f.amount is not null then c.mismatch end as {CURRENCY_TOTAL_MISMATCH}")
-            texts.append(CURRENCY_TOTAL_MISMATCH)
-        if table == "fct_membership":
-            ctes.append(_ORGANIZATION_COUNTS)
-            joins.append("left join organizations as o on o.organization_key = f.organization_key")
-            row_columns.append(f"o.mismatch as {ORGANIZATION_COUNT_MISMATCH}")
-            texts.append(ORGANIZATION_COUNT_MISMATCH)
-        ctes.append(f"fact_rows as (select {', '.join(row_columns)} from marts.{table} as f {' '.join(joins)})")
-        flagged = " or ".join(f"coalesce({flag}, false)" for flag in flags)
-        ctes.append(
-            f"summary_rows as (select *, case when {flagged} then source_row_number end as flagged_row from fact_rows)"
-        )
-        summary = [
-            "file_path",
-            "flagged_row as source_row_number",
-            "upper(split_part(file_path, '/', 1)) as reporting_country",
-            f"count(*) as {FACT_ROWS}",
-            *(f"cast(coalesce(sum({_quote(c)}), 0) as bigint) as {_quote(c)}" for c in totals),
-            f"case when bool_or(untraced) then concat(coalesce(file_path, '(no file)'), ' row ', "
-            f"any_value(source_row_number)) end as {UNTRACED_ROW}",
-            *(f"min({column}) as {column}" for column in values),
-            *(f"string_agg(distinct {text}, ', ' order by {text}) as {text}" for text in texts),
-        ]
-        return (
-            f"with {', '.join(ctes)} select {', '.join(summary)} from summary_rows "
-            "group by file_path, flagged_row order by file_path nulls first, flagged_row nulls first"
-        )
+        return fact_summary_sql(con, table)
 
     return query
+
+
+# The facts with a check of a whole currency or organization: a file's summary rows depend on the
+# other files' rows too. The summaries of the others are made by file version
+# (libcoop.quality.fact_summaries).
+WHOLE_TABLE_CHECKS = {"fct_donation": CURRENCY_TOTAL_MISMATCH, "fct_membership": ORGANIZATION_COUNT_MISMATCH}
+
+
+def fact_totals(table: str) -> list[str]:
+    """The count columns of ``table`` its summary adds up."""
+    return list(dict.fromkeys(column for column, _kind in _FACT_TOTALS[table]))
+
+
+def _in_files(column: str, files: Sequence[str] | None) -> str:
+    """A WHERE clause keeping the rows of ``files`` and those of no file (all rows when None)."""
+    if files is None:
+        return ""
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files) or "null"
+    return f" where {column} in ({listed}) or {column} is null"
+
+
+def fact_summary_sql(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[str] | None = None) -> str:
+    """The SQL of the summary of the fact ``table`` (see ``_fact_query``); of the rows of ``files``
+    and of no file only, when given."""
+    kinds, _ = _FACT_SOURCES[table]
+    totals = fact_totals(table)
+    raw_rows = " union all ".join(
+        f"select file_path, source_row_number from raw.current_{k}{_in_files('file_path', files)}" for k in kinds
+    )
+    ctes = [f"raw_rows as ({raw_rows})"]
+    # What each fact row says, and what is wrong with it (NULL when nothing is).
+    row_columns = [
+        "f.file_path",
+        "f.source_row_number",
+        *(f"f.{_quote(c)}" for c in totals),
+        # A test, not a join: a row raw held twice would count twice in the sums.
+        "not exists (select 1 from raw_rows as r where r.file_path = f.file_path "
+        "and r.source_row_number = f.source_row_number) as untraced",
+    ]
+    joins = []
+    # A row is flagged when a row-by-row check may fail on it: a superset of the failures (a
+    # day after today, not one year after), so GX, not this query, judges every flagged row.
+    flags = ["untraced"]
+    texts = []  # the columns of words: each different value of a summary row's rows
+    values = []  # the columns of a flagged row's own value (any value of the others: they pass)
+    if table in _FACT_START_DAYS:
+        date_key, day = _FACT_START_DAYS[table]
+        ctes.append(
+            "days as (select date_key, cast(max(date_day) as date) as day, max(year) as year "
+            "from marts.dim_date group by date_key)"
+        )
+        joins.append(f"left join days as d on d.date_key = f.{date_key}")
+        row_columns.append(f"d.day as {day}")
+        values.append(day)
+        flags.append(f"{day} < date '{EARLIEST_PLAUSIBLE_DATE.isoformat()}' or {day} > current_date")
+    if table == "fct_donation":
+        has_rate = _has_fx_rate_sql(con)
+        row_columns.append(
+            f"case when not ({has_rate}) then concat(f.currency, ' in ', d.year) end as {MISSING_FX_RATE}"
+        )
+        row_columns.append(f"f.{AMOUNT_USD}")
+        values += [MISSING_FX_RATE, AMOUNT_USD]
+        flags += [f"{MISSING_FX_RATE} is not null", f"{AMOUNT_USD} < 0 or {AMOUNT_USD} > {MAX_PLAUSIBLE_AMOUNT}"]
+        ctes.append(_CURRENCY_TOTALS)
+        joins.append("left join currencies as c on c.currency = f.currency")
+        row_columns.append(f"case when f.amount is not null then c.mismatch end as {CURRENCY_TOTAL_MISMATCH}")
+        texts.append(CURRENCY_TOTAL_MISMATCH)
+    if table == "fct_membership":
+        ctes.append(_ORGANIZATION_COUNTS)
+        joins.append("left join organizations as o on o.organization_key = f.organization_key")
+        row_columns.append(f"o.mismatch as {ORGANIZATION_COUNT_MISMATCH}")
+        texts.append(ORGANIZATION_COUNT_MISMATCH)
+    ctes.append(
+        f"fact_rows as (select {', '.join(row_columns)} from marts.{table} as f {' '.join(joins)}"
+        f"{_in_files('f.file_path', files)})"
+    )
+    flagged = " or ".join(f"coalesce({flag}, false)" for flag in flags)
+    ctes.append(
+        f"summary_rows as (select *, case when {flagged} then source_row_number end as flagged_row from fact_rows)"
+    )
+    summary = [
+        "file_path",
+        "flagged_row as source_row_number",
+        "upper(split_part(file_path, '/', 1)) as reporting_country",
+        f"count(*) as {FACT_ROWS}",
+        *(f"cast(coalesce(sum({_quote(c)}), 0) as bigint) as {_quote(c)}" for c in totals),
+        f"case when bool_or(untraced) then concat(coalesce(file_path, '(no file)'), ' row ', "
+        f"any_value(source_row_number)) end as {UNTRACED_ROW}",
+        *(f"min({column}) as {column}" for column in values),
+        *(f"string_agg(distinct {text}, ', ' order by {text}) as {text}" for text in texts),
+    ]
+    return (
+        f"with {', '.join(ctes)} select {', '.join(summary)} from summary_rows "
+        "group by file_path, flagged_row order by file_path nulls first, flagged_row nulls first"
+    )
 
 
 # The amounts of each currency in the marts and in raw, when they differ (beyond rounding).

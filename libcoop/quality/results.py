@@ -203,6 +203,9 @@ class QualityReport:
     monitor_findings: tuple[MonitorFinding, ...] = ()
     # The raw suites' results per file version in force (libcoop.quality.by_file): audit.dq_file_results.
     file_results: tuple[Any, ...] = ()
+    # The summaries of the facts validated by file version (libcoop.quality.fact_summaries), each an
+    # Arrow table: audit.dq_fact_summary_<fact>.
+    fact_summaries: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def critical_failures(self) -> tuple[ExpectationOutcome, ...]:

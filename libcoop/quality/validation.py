@@ -16,7 +16,7 @@ import duckdb
 
 # Never phone home: Great Expectations reads this when it sets up analytics (the context file says
 # analytics_enabled: false too).
-from libcoop.quality import batches, by_file
+from libcoop.quality import batches, by_file, fact_summaries
 from libcoop.quality.by_file import FileResult
 from libcoop.quality.reads import _columns_of, _suite_specs, _SuiteSpec, expectation_parameters, run_files
 from libcoop.quality.results import (
@@ -35,6 +35,7 @@ from libcoop.settings import keep_great_expectations_offline
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
     from great_expectations import ValidationDefinition
     from great_expectations.core import ExpectationSuiteValidationResult
     from great_expectations.data_context import FileDataContext
@@ -147,6 +148,7 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
     with batches.read_only(database) as con:
         parameters = expectation_parameters(con, validated_at.date())
     file_results: list[FileResult] = []
+    summaries: dict[str, pa.Table] = {}  # of the facts summarized by file version, kept in the build
     for spec in _suite_specs():
         definition = definitions[spec.name]
         if spec.kind is not None:  # a raw suite: by file version (libcoop.quality.by_file)
@@ -161,8 +163,14 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
             continue
         # A connection per suite: DuckDB keeps the memory a large query used until its connection
         # closes, and the next suite's frame would come on top.
+        columns = batches.columns_checked(definition.suite, spec)
         with batches.read_only(database) as con:
-            frame = batches.read_frame(con, spec.query(con), batches.columns_checked(definition.suite, spec))
+            if (fact := spec.relation.removeprefix("marts.")) in fact_summaries.BY_FILE_VERSION:
+                summary = summaries[fact] = fact_summaries.summarize(con, fact)  # by file version
+                shown = [name for name in summary.column_names if name != fact_summaries.FILE_KEY]
+                frame = batches.arrow_frame(summary.select(batches.chosen_columns(shown, columns)))
+            else:
+                frame = batches.read_frame(con, spec.query(con), columns)
         result_format = batches.summary_result_format()
         result = batches.run_on_frame(definition, frame, parameters, run_identifier, result_format)
         if batches.name_failing_rows(result, frame, spec):
@@ -194,6 +202,7 @@ def validate_warehouse(database: Path, run_id: str, context_dir: Path, *, keep_r
         validation_pages=pages,
         files=files,
         file_results=tuple(file_results),
+        fact_summaries=summaries,
     )
     log.info("%s (%.1f s); Data Docs: %s", report.summary(), time.perf_counter() - started, data_docs_dir)
     for outcome in report.critical_failures + report.warnings:
