@@ -169,6 +169,36 @@ def _check_worker(level: int, filters: list[logging.Filter]) -> None:
             handler.addFilter(kept)
 
 
+class ValidationWorker:
+    """A process that imports Great Expectations while dbt builds, then validates the build (as
+    ``validate_warehouse``): the imports, seconds of a run that changed little, overlap the build
+    instead of following it. Spawned like the check workers. ``run`` uses one; an Airflow task
+    validates in its own process."""
+
+    def __init__(self) -> None:
+        root = logging.getLogger()
+        setup = (root.level, [kept for handler in root.handlers[:1] for kept in handler.filters])
+        context = multiprocessing.get_context("spawn")
+        self._pool = ProcessPoolExecutor(1, mp_context=context, initializer=_check_worker, initargs=setup)
+        self._pool.submit(_import_validation)  # the process starts now
+
+    def validate(self, database: Path, run_id: str, context_dir: Path):  # type: ignore[no-untyped-def]
+        from libcoop.quality import validate_warehouse
+
+        return self._pool.submit(validate_warehouse, database, run_id, context_dir).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _import_validation() -> None:
+    from libcoop.quality.validation import open_context  # noqa: F401 - the imports are the point
+    from libcoop.settings import keep_great_expectations_offline
+
+    keep_great_expectations_offline()
+    import great_expectations  # noqa: F401
+
+
 def release_semaphores() -> None:
     """Unlink now the named semaphores of this process's multiprocessing locks, as Python does at exit.
 
@@ -216,15 +246,16 @@ def build_step(build: Path) -> int:
 
 @phase("validate", note=lambda report: report.summary())
 @traced("validate", validate_datasets)
-def validate_step(paths: Paths, build: Path, run_id: str):  # type: ignore[no-untyped-def]
-    """Run every Great Expectations suite on the build and keep the results in it."""
+def validate_step(paths: Paths, build: Path, run_id: str, worker: ValidationWorker | None = None):  # type: ignore[no-untyped-def]
+    """Run every Great Expectations suite on the build (in ``worker`` when given) and keep the
+    results in it."""
     from libcoop.quality import publish_data_docs, record_results, validate_warehouse
     from libcoop.quality.monitors import with_monitors
     from libcoop.quality.unresolved import with_unresolved_names
     from libcoop.quality.validation import warehouse_context
 
     context_dir = warehouse_context(paths.expectations_dir, paths.gx_context_dir)
-    report = validate_warehouse(build, run_id, context_dir)
+    report = (worker.validate if worker else validate_warehouse)(build, run_id, context_dir)
     # The rows dbt could not resolve a name of: warnings on their coordinators' pages.
     report = with_unresolved_names(report, build)
     # Freshness, volume and schema per country and kind (libcoop.quality.monitors): warnings too.
@@ -338,9 +369,13 @@ def _locked_run(
         check_files(paths, run_id, to_check)
     build = build_path(paths, run_id)  # known before the load, to clean up after a failed one
     try:  # a failed run leaves no build, staged docs or dashboard behind (a full disk included)
-        build, result = load_step(paths, run_id, pending.discovery)
-        build_step(build)
-        report = validate_step(paths, build, run_id)
+        worker = ValidationWorker()  # imports Great Expectations during the load and the build
+        try:
+            build, result = load_step(paths, run_id, pending.discovery)
+            build_step(build)
+            report = validate_step(paths, build, run_id, worker)
+        finally:
+            worker.close()
     except BaseException as error:
         discard_build(build)
         if _is_disk_full(error):

@@ -1,0 +1,56 @@
+"""`libcoop run` validates in a worker process started before the load (libcoop.pipeline.ValidationWorker),
+so that importing Great Expectations overlaps the build: the run's own process never imports it,
+the results still land in the build, and a failure in the worker fails the run's step."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from libcoop.pipeline import ValidationWorker
+from tests.conftest import GOOD_MEMBERSHIP, GOOD_VISIT, MEMBERSHIPS_HEADER, VISITS_HEADER
+
+pytestmark = pytest.mark.integration
+
+RUN = """
+import sys
+from libcoop import pipeline
+from libcoop.settings import resolve_paths
+summary = pipeline.run(resolve_paths(sys.argv[1], sys.argv[2]), run_id="run-worker")
+print(summary.status, "great_expectations" in sys.modules)
+"""
+
+
+def test_the_run_validates_in_its_worker_and_keeps_the_results(drop, tmp_path: Path) -> None:
+    drop("CN/visits.csv", f"{VISITS_HEADER}\n{GOOD_VISIT}\n")
+    drop("VN/memberships.csv", f"{MEMBERSHIPS_HEADER}\n{GOOD_MEMBERSHIP}\n")
+    warehouse = tmp_path / "warehouse" / "cooperation.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, str(drop.raw_dir), str(warehouse)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["published", "False"]  # Great Expectations stayed in the worker
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        suites = {
+            s for (s,) in con.execute("select suite from audit.dq_results where run_id = 'run-worker'").fetchall()
+        }
+        kept = con.execute("select count(*) from audit.dq_fact_summary_fct_visit").fetchone()[0]
+    assert {"raw_visits", "raw_memberships", "marts_integrity_fct_visit"} <= suites
+    assert kept == 1  # the one visits file's summary row, for the next run to carry forward
+
+
+def test_a_failure_in_the_worker_is_raised_in_the_run(tmp_path: Path) -> None:
+    worker = ValidationWorker()
+    try:
+        with pytest.raises(duckdb.IOException, match=r"missing\.duckdb"):
+            worker.validate(tmp_path / "missing.duckdb", "run-missing", tmp_path / "context")
+    finally:
+        worker.close()
