@@ -16,8 +16,9 @@ files, see ``benchmarks.drops``) it runs, interleaved, each in its own process:
   metadata database is made before, untimed); then ``airflow dags test nothing changed``, the DAG
   again on the same drop, which should stop after discovery as ``libcoop nothing changed`` does.
 
-Each process is timed from outside (wall clock around it, its own CPU seconds and peak RSS from
-``wait4``). libcoop's phases come from its log, dbt's model timings from the build's
+Each process is timed from outside (wall clock around it, its own CPU seconds from ``wait4``, and
+its peak memory: the larger of wait4's peak RSS and the sampled sum of its process tree's
+proportional set sizes, since ``libcoop run`` validates in a worker process). libcoop's phases come from its log, dbt's model timings from the build's
 ``run_results.json``. The ratios of issue 17 are printed next to their goals, and the whole
 report is written to ``docs/benchmarks.md`` (``--no-write`` to skip). Nothing here asserts a time.
 
@@ -97,18 +98,48 @@ class Measure:
     note: str = ""
 
 
+def _tree_pss_mb(pid: int) -> float:
+    """The memory of process ``pid`` and all its descendants now, in MB: the sum of their
+    proportional set sizes (a page shared by n of them counts 1/n in each), 0 once they are gone."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+            total += next((int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:")), 0)
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return total / 1024
+
+
+def _sample_tree(pid: int, peaks: list[float], stop: threading.Event) -> None:
+    """Keep in ``peaks[0]`` the largest sum of the process tree's memory, sampled every 0.1 s."""
+    while not stop.wait(0.1):
+        peaks[0] = max(peaks[0], _tree_pss_mb(pid))
+
+
 def timed(
     argv: list[str], env: dict[str, str] | None = None, timeout: float | None = None
 ) -> tuple[float, float, float, str, str, int]:
     """Run a command; (wall s, cpu s, peak MB, stdout, stderr, exit code), from wait4's accounting.
-    Killed after ``timeout`` seconds (exit code -9)."""
+    The peak is the larger of wait4's (the largest single process's resident memory) and the
+    memory of the whole process tree (its proportional set sizes added up, sampled every 0.1 s):
+    a run's worker processes add up. Killed after
+    ``timeout`` seconds (exit code -9)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(argv, stdout=out, stderr=err, env=env)  # noqa: S603 - our own commands
         timer = threading.Timer(timeout, process.kill) if timeout else None
         if timer:
             timer.start()
+        peaks, stop = [0.0], threading.Event()
+        sampler = threading.Thread(target=_sample_tree, args=(process.pid, peaks, stop), daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
+        stop.set()
+        sampler.join()
         if timer:
             timer.cancel()
         wall = time.perf_counter() - started
@@ -118,7 +149,7 @@ def timed(
         return (
             wall,
             usage.ru_utime + usage.ru_stime,
-            usage.ru_maxrss / 1024,
+            max(usage.ru_maxrss / 1024, peaks[0]),
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
             process.returncode,
