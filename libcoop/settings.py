@@ -168,14 +168,25 @@ class Paths:
     @property
     def cache_dir(self) -> Path:
         """What runs compute once and reuse while the libraries that made it stay the same
-        (the dashboard's chart scripts); removing it only costs the next run the time to redo it."""
-        return self.warehouse.parent / ".cache"
+        (the dashboard's chart scripts, its cut font): ``user_cache_dir()``, shared by every
+        warehouse of the user, so a new warehouse's first run finds them made. Removing it only
+        costs the next run the time to redo them."""
+        return user_cache_dir()
 
     @property
     def gx_context_dir(self) -> Path:
         """This warehouse's own Great Expectations context (its results and Data Docs store),
         copied from ``expectations_dir``; never the checkout's, which every warehouse shares."""
         return self.warehouse.parent / ".gx"
+
+
+def user_cache_dir() -> Path:
+    """LIBCOOP_CACHE_DIR, else ``$XDG_CACHE_HOME/libcoop``, else ``~/.cache/libcoop``. Its entries are
+    named after everything they are made from (libcoop.dashboard.cache), so warehouses can share it."""
+    if chosen := _env("LIBCOOP_CACHE_DIR"):
+        return Path(chosen).absolute()
+    base = _env("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).absolute() / "libcoop"
 
 
 def resolve_paths(raw_dir: str | Path | None = None, warehouse: str | Path | None = None) -> Paths:

@@ -1,4 +1,5 @@
-"""What the dashboard makes the same way run after run, kept in ``warehouse/.cache/`` (Paths.cache_dir).
+"""What the dashboard makes the same way run after run, kept in the user's cache (Paths.cache_dir:
+``~/.cache/libcoop`` unless LIBCOOP_CACHE_DIR or XDG_CACHE_HOME say otherwise).
 
 An entry's name carries everything it is made from (versions, inputs' digest), so a name found
 is the right content; an entry is written whole or not at all (two runs may write it at once),
