@@ -9,6 +9,8 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,7 +181,9 @@ class ValidationWorker:
         root = logging.getLogger()
         setup = (root.level, [kept for handler in root.handlers[:1] for kept in handler.filters])
         context = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(1, mp_context=context, initializer=_check_worker, initargs=setup)
+        self._pool = ProcessPoolExecutor(
+            1, mp_context=context, initializer=_validation_worker, initargs=(*setup, os.getpid())
+        )
         self._pool.submit(_import_validation)  # the process starts now
 
     def validate(self, database: Path, run_id: str, context_dir: Path):  # type: ignore[no-untyped-def]
@@ -189,6 +193,19 @@ class ValidationWorker:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _validation_worker(level: int, filters: list[logging.Filter], parent: int) -> None:
+    """The validation worker logs as the run does, and ends when the run's process is gone (killed:
+    nothing would ever ask it for a validation, and it holds hundreds of MB)."""
+    _check_worker(level, filters)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _import_validation() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -54,3 +55,36 @@ def test_a_failure_in_the_worker_is_raised_in_the_run(tmp_path: Path) -> None:
             worker.validate(tmp_path / "missing.duckdb", "run-missing", tmp_path / "context")
     finally:
         worker.close()
+
+
+WAIT = """
+import os, time
+from libcoop.pipeline import ValidationWorker
+worker = ValidationWorker()
+time.sleep(1)
+print(*open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read().split(), flush=True)
+time.sleep(300)
+"""
+
+
+def test_the_worker_ends_when_the_run_is_killed() -> None:
+    run = subprocess.Popen([sys.executable, "-c", WAIT], stdout=subprocess.PIPE, text=True)
+    try:
+        children = [int(pid) for pid in run.stdout.readline().split()]
+        assert children, "the run started no worker"
+        run.kill()
+        run.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in children):
+            time.sleep(0.5)
+        assert not [pid for pid in children if _alive(pid)], "a worker outlived the killed run"
+    finally:
+        run.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for its parent's wait."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
