@@ -154,21 +154,10 @@ def check_files(paths: Paths, run_id: str, to_check: tuple[DropFile, ...]) -> No
         for n, drop in enumerate(to_check, start=1):
             check_step(paths, run_id, drop, n, len(to_check))
         return
-    root = logging.getLogger()
-    setup = (root.level, [kept for handler in root.handlers[:1] for kept in handler.filters])
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_check_worker, initargs=setup) as pool:
+    with worker_pool(workers) as pool:
         pending = [pool.submit(stage_check, paths, run_id, drop) for drop in to_check]
         for n, done in enumerate(as_completed(pending), start=1):
             current().checked(done.result(), n, len(to_check))
-
-
-def _check_worker(level: int, filters: list[logging.Filter]) -> None:
-    """A check worker logs as the command that started it (its warnings name the file)."""
-    logging.basicConfig(level=level, format=LOG_FORMAT)
-    for handler in logging.getLogger().handlers:
-        for kept in filters:
-            handler.addFilter(kept)
 
 
 class ValidationWorker:
@@ -178,12 +167,7 @@ class ValidationWorker:
     validates in its own process."""
 
     def __init__(self) -> None:
-        root = logging.getLogger()
-        setup = (root.level, [kept for handler in root.handlers[:1] for kept in handler.filters])
-        context = multiprocessing.get_context("spawn")
-        self._pool = ProcessPoolExecutor(
-            1, mp_context=context, initializer=_validation_worker, initargs=(*setup, os.getpid())
-        )
+        self._pool = worker_pool(1)
         self._pool.submit(_import_validation)  # the process starts now
 
     def validate(self, database: Path, run_id: str, context_dir: Path):  # type: ignore[no-untyped-def]
@@ -195,10 +179,23 @@ class ValidationWorker:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _validation_worker(level: int, filters: list[logging.Filter], parent: int) -> None:
-    """The validation worker logs as the run does, and ends when the run's process is gone (killed:
-    nothing would ever ask it for a validation, and it holds hundreds of MB)."""
-    _check_worker(level, filters)
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """``workers`` spawned processes (nothing of this one, such as DuckDB's threads, is copied into
+    them) that log as this command and end with it (``_worker_setup``)."""
+    root = logging.getLogger()
+    setup = (root.level, [kept for handler in root.handlers[:1] for kept in handler.filters], os.getpid())
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_setup, initargs=setup)
+
+
+def _worker_setup(level: int, filters: list[logging.Filter], parent: int) -> None:
+    """A worker (a check's, the validation's) logs as the command that started it (its warnings name
+    the file), and ends when that command's process is gone: killed, it would never ask the worker
+    for anything again, and an idle worker waits forever holding its memory."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    for handler in logging.getLogger().handlers:
+        for kept in filters:
+            handler.addFilter(kept)
 
     def watch() -> None:
         while os.getppid() == parent:
