@@ -75,7 +75,12 @@ def _rows(table) -> list[tuple]:
     return [tuple(row.values()) for row in table.to_pylist()]
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# Each example takes about a second: more than the default profile's few (`make fuzz`: its own number).
+@settings(
+    max_examples=max(12, settings.default.max_examples),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(nights=_nights)
 def test_a_summary_carried_by_file_version_is_the_summary_added_up_again(tmp_path: Path, nights) -> None:
     build = build_warehouse(tmp_path / f"night-{next(_builds)}.duckdb")
