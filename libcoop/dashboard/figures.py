@@ -60,7 +60,7 @@ select * from final order by year, activity_family, country
 """
 
 # Activities reported over more than one year (spread over them in the chart), for the page's words.
-SPREAD_ACTIVITIES = f"select coalesce(sum(activities), 0) from temp.spread_pairs {INVOLVING}"
+SPREAD_ACTIVITIES = f"select coalesce(sum(spread), 0) from temp.activity_cells {INVOLVING}"
 
 # Activities the chart cannot place on a year (unknown date), counted so the page can say so.
 UNDATED_ACTIVITIES = f"select coalesce(sum(undated), 0) from temp.activity_pairs {INVOLVING}"

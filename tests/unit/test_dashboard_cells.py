@@ -25,7 +25,8 @@ insert into marts.dim_country values ('k-kr', 'KR', 'Republic of Korea');
 insert into marts.dim_institution values ('i-nlk', 'NLK', 'National Library of Korea', 'national_library', 'KR', null);
 insert into marts.fct_cooperation_activity
 select 'g' || i, (['visit', 'donation', 'membership'])[1 + i % 3], ([20100101, 20110101, -1])[1 + (i // 36) % 3],
-    {COUNTRY_KEYS}[1 + i % 6], {COUNTRY_KEYS}[1 + (i // 6) % 6]
+    {COUNTRY_KEYS}[1 + i % 6], {COUNTRY_KEYS}[1 + (i // 6) % 6],
+    case when i % 3 = 0 then 1 + i % 4 end, case when i % 3 = 0 and i % 5 <> 0 then i % 17 end
 from range(900) as t(i);
 insert into marts.fct_activity_year_allocated
 with periods as (
@@ -36,17 +37,19 @@ with periods as (
     where a.activity_key like 'g%'
 )
 select activity_key, unnest(case when year is null then [null] else range(year, year + period) end), activity_family,
-    country_key, partner_country_key, period, 1.0 / period
+    country_key, partner_country_key, period, 1.0 / period, year
 from periods;
+-- The visits are the activities of the visit family (as in dbt), between the libraries of their countries.
 insert into marts.fct_visit
-select 'delegation', h.institution_key, g.institution_key, hc.country_key, gc.country_key,
-    ([20100101, 20110101])[1 + i % 2], 1 + i % 3, case when i % 5 = 0 then null else i % 17 end,
-    'host ' || i % 4, 'guest ' || i % 3, h.country_iso2
-from range(600) as t(i)
-inner join marts.dim_institution as h on h.institution_key = {INSTITUTIONS}[1 + i % 6]
-inner join marts.dim_institution as g on g.institution_key = {INSTITUTIONS}[1 + (i // 6) % 6]
-inner join marts.dim_country as hc on hc.iso2 = h.country_iso2
-inner join marts.dim_country as gc on gc.iso2 = g.country_iso2;
+select 'delegation', h.institution_key, g.institution_key, a.country_key, a.partner_country_key, a.date_key,
+    a.delegations, a.participants, 'host ' || a.activity_key[2:]::integer % 4,
+    'guest ' || a.activity_key[2:]::integer % 3, h.country_iso2
+from marts.fct_cooperation_activity as a
+inner join marts.dim_country as hc on a.country_key = hc.country_key
+inner join marts.dim_country as gc on a.partner_country_key = gc.country_key
+inner join marts.dim_institution as h on hc.iso2 = h.country_iso2
+inner join marts.dim_institution as g on gc.iso2 = g.country_iso2
+where a.activity_family = 'visit' and a.activity_key like 'g%';
 insert into marts.fct_donation
 select d.institution_key, r.institution_key, dc.country_key, rc.country_key,
     case when i % 4 = 0 then 'books' else 'funding' end, 'project ' || i % 7,
@@ -97,12 +100,32 @@ PLAIN = {
     """,
     "pairs": """
         select least(h.country_iso2, g.country_iso2), greatest(h.country_iso2, g.country_iso2), count(*),
-            sum(v.delegations), sum(v.participants)
+            sum(v.delegations), sum(v.participants), count(*) - count(v.participants)
         from marts.fct_visit as v
         inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
         inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
         where h.institution_type = 'national_library' and g.institution_type = 'national_library'
           and h.institution_key <> g.institution_key and ($country is null or $country in (h.country_iso2, g.country_iso2))
+        group by all
+    """,
+    # Every name a national library of the country is reported under, other than its own.
+    "libraries": """
+        with named as (
+            select host_institution_key as institution_key, host_institution_name as reported_name from marts.fct_visit
+            union all
+            select guest_institution_key, guest_institution_name from marts.fct_visit
+            union all
+            select donor_institution_key, donor_name from marts.fct_donation
+            union all
+            select recipient_institution_key, recipient_institution_name from marts.fct_donation
+            union all
+            select institution_key, institution_name from marts.fct_membership
+        )
+        select i.country_iso2, i.institution_name,
+            list_sort(list_distinct(list(n.reported_name) filter (where n.reported_name <> i.institution_name)))
+        from marts.dim_institution as i
+        inner join named as n on i.institution_key = n.institution_key
+        where i.institution_type = 'national_library' and ($country is null or i.country_iso2 = $country)
         group by all
     """,
     "headlines": """
@@ -155,8 +178,14 @@ def test_every_page_s_figures_equal_those_asked_of_the_facts(generated: Path, co
         assert [row[3] for row in activities] == pytest.approx([float(row[3]) for row in expected])
         ((spread,),), ((undated,),) = plain(con, "spread", country), plain(con, "undated", country)
         assert (figures.spread_activities, figures.undated_activities) == (spread, undated)
-        pairs = figures.pairs[["country_a", "country_b", "visits", "delegations", "participants"]]
+        pairs = figures.pairs[
+            ["country_a", "country_b", "visits", "delegations", "participants", "visits_without_participants"]
+        ]
         assert sorted(pairs.itertuples(index=False, name=None), key=repr) == plain(con, "pairs", country)
+        libraries = figures.libraries[["country", "institution_name", "reported_names"]]
+        assert sorted(((c, n, list(r)) for c, n, r in libraries.itertuples(index=False, name=None)), key=repr) == plain(
+            con, "libraries", country
+        )
         ((activity_count, visits, donations, memberships),) = plain(con, "headlines", country)
         (domestic,) = con.execute(
             "select count(*) from marts.fct_cooperation_activity where country_key = partner_country_key"
@@ -178,7 +207,7 @@ def test_every_page_s_figures_equal_those_asked_of_the_facts(generated: Path, co
 
 def test_the_tables_are_made_once_for_a_run_of_pages_and_dropped_after(tmp_path: Path) -> None:
     path = tiny_warehouse(tmp_path / "tiny.duckdb")
-    activities = "insert into marts.fct_cooperation_activity values ('a{}', 'visit', 20100101, 'k-vn', 'k-jp')"
+    activities = "insert into marts.fct_cooperation_activity values ('a{}', 'visit', 20100101, 'k-vn', 'k-jp', 1, null)"
 
     def recorded(con: duckdb.DuckDBPyConnection) -> int:
         return next(v.value for v in headline_values(con) if v.headline.key == "activities")
