@@ -108,13 +108,13 @@ class Headline:
 
 # The business meetings of the national libraries of China (NLC) and Japan (NDL) that the NLC
 # reported as totals from 1981 to May 2015 (later exchanges, such as the 35th in 2016, are
-# single rows of their own and counted in the pair matrix).
+# single rows of their own and counted in the pair matrix). From dbt's aggregate of the visits per
+# pair of institutions (either way round), type and start year, not the facts.
 _NLC_NDL_MEETINGS = """
-from marts.fct_visit as v
-inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
-inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
-inner join marts.dim_date as d on v.start_date_key = d.date_key
-where v.activity_type = 'business_exchange' and d.year = 1981
+from marts.agg_visit_by_institution_pair_year as v
+inner join marts.dim_institution as h on v.institution_key = h.institution_key
+inner join marts.dim_institution as g on v.partner_institution_key = g.institution_key
+where v.activity_type = 'business_exchange' and v.activity_year = 1981
   and list_sort([h.institution_code, g.institution_code]) = ['NDL', 'NLC']
 """
 

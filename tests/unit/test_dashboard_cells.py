@@ -50,6 +50,13 @@ inner join marts.dim_country as gc on a.partner_country_key = gc.country_key
 inner join marts.dim_institution as h on hc.iso2 = h.country_iso2
 inner join marts.dim_institution as g on gc.iso2 = g.country_iso2
 where a.activity_family = 'visit' and a.activity_key like 'g%';
+-- The business meetings of the national libraries of China and Japan since 1981, both ways round.
+insert into marts.dim_date values (19810101, date '1981-01-01', 1981);
+insert into marts.fct_cooperation_activity values
+    ('m1', 'visit', 19810101, 'k-cn', 'k-jp', 33, 166), ('m2', 'visit', 19810101, 'k-jp', 'k-cn', 2, null);
+insert into marts.fct_visit values
+    ('business_exchange', 'i-nlc', 'i-ndl', 'k-cn', 'k-jp', 19810101, 33, 166, 'NLC', 'NDL', 'CN'),
+    ('business_exchange', 'i-ndl', 'i-nlc', 'k-jp', 'k-cn', 19810101, 2, null, 'NDL', 'NLC', 'JP');
 insert into marts.fct_donation
 select d.institution_key, r.institution_key, dc.country_key, rc.country_key,
     case when i % 4 = 0 then 'books' else 'funding' end, 'project ' || i % 7,
@@ -151,7 +158,15 @@ PLAIN = {
             (select {'in_force': count(*) filter (where m.is_active), 'rows': count(*)}
              from marts.fct_membership as m
              inner join marts.dim_institution as i on m.institution_key = i.institution_key
-             where $country is null or i.country_iso2 = $country)
+             where $country is null or i.country_iso2 = $country),
+            (select {'meetings': sum(v.delegations), 'participants': sum(v.participants)}
+             from marts.fct_visit as v
+             inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
+             inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
+             inner join marts.dim_date as d on v.start_date_key = d.date_key
+             where v.activity_type = 'business_exchange' and d.year = 1981
+               and h.institution_code in ('NLC', 'NDL') and g.institution_code in ('NLC', 'NDL')
+               and h.institution_code <> g.institution_code)
     """,
 }
 
@@ -186,7 +201,7 @@ def test_every_page_s_figures_equal_those_asked_of_the_facts(generated: Path, co
         assert sorted(((c, n, list(r)) for c, n, r in libraries.itertuples(index=False, name=None)), key=repr) == plain(
             con, "libraries", country
         )
-        ((activity_count, visits, donations, memberships),) = plain(con, "headlines", country)
+        ((activity_count, visits, donations, memberships, meetings),) = plain(con, "headlines", country)
         (domestic,) = con.execute(
             "select count(*) from marts.fct_cooperation_activity where country_key = partner_country_key"
         ).fetchone()
@@ -196,6 +211,10 @@ def test_every_page_s_figures_equal_those_asked_of_the_facts(generated: Path, co
     assert values["donations_usd"] == (None if donations["usd"] is None else pytest.approx(donations["usd"]))
     assert (values["donations_without_rate"], values["books"]) == (donations["without_rate"], donations["books"])
     assert values["memberships"] == memberships["in_force"]
+    if country in (None, "CN", "JP"):
+        assert (values["nlc_ndl_meetings"], values["nlc_ndl_participants"]) == (35, 166) == tuple(meetings.values())
+    else:
+        assert "nlc_ndl_meetings" not in values
     assert (len(figures.donations), len(figures.memberships)) == (donations["rows"], memberships["rows"])
     # The generated rows reach every rule: activities of a country with itself and with the unknown
     # one, over several years, undated; visits of unknown size; amounts with no rate.
