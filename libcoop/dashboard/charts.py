@@ -149,7 +149,8 @@ def national_library_pairs(figures: Figures) -> dict[str, Any] | None:
         partner=pairs["country_b_name"] + " (" + pairs["country_b"] + ")",
         participants_label=[("not stated" if pd.isna(p) else f"{int(p):,}") for p in pairs["participants"]],
     )
-    base = alt.Chart(data).encode(
+    # The data is given to the layers, not to their marks: Altair then has no marks' data to compare.
+    base = alt.Chart().encode(
         x=alt.X("country:N", title="National library of", axis=alt.Axis(labelAngle=-30)),
         y=alt.Y("partner:N", title="with the national library of"),
         tooltip=[
@@ -166,12 +167,14 @@ def national_library_pairs(figures: Figures) -> dict[str, Any] | None:
             color=alt.Color("delegations:Q", title="Delegations (count)", scale=alt.Scale(scheme="blues"))
         ),
         base.mark_text(fontSize=12).encode(text=alt.Text("delegations:Q", format=",")),
+        data=data,
     ).properties(title="Weighted by delegations (count)", **size)
     by_participants = alt.layer(
         base.mark_rect().encode(
             color=alt.Color("participants:Q", title="Participants (people)", scale=alt.Scale(scheme="oranges"))
         ),
         base.mark_text(fontSize=12).encode(text="participants_label:N"),
+        data=data,
     ).properties(title="Weighted by participants (people)", **size)
     chart = alt.hconcat(by_delegations, by_participants).resolve_scale(color="independent")
     return _spec(
@@ -320,7 +323,7 @@ def memberships_timeline(figures: Figures) -> dict[str, Any] | None:
             "state": ["in force" if active else "ended" for active in members["is_active"]],
         }
     )
-    base = alt.Chart(data).encode(
+    base = alt.Chart().encode(  # the data on the layer, as for the national libraries' pairs
         y=alt.Y("membership:N", title=None, sort=alt.EncodingSortField("joined"), axis=alt.Axis(labelLimit=420)),
         tooltip=[
             alt.Tooltip("membership:N", title="Membership"),
@@ -336,5 +339,5 @@ def memberships_timeline(figures: Figures) -> dict[str, Any] | None:
         color=alt.Color("membership_type:N", title="Membership type"),
     )
     labels = base.mark_text(align="left", dx=4, color="white", fontSize=11).encode(x="joined:T", text="since:N")
-    chart = alt.layer(bars, labels).properties(width=WIDTH - 180, height=alt.Step(24))
+    chart = alt.layer(bars, labels, data=data).properties(width=WIDTH - 180, height=alt.Step(24))
     return _spec(chart, figures, "Memberships: which library belongs to which organization, since when", *notes)
