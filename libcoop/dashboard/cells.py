@@ -129,26 +129,17 @@ TABLES: dict[str, str] = {
     # The national libraries of the pairs, with every name they are reported under (native scripts) and their
     # Wikidata item (dim_institution.wikidata_qid, NULL where no source confirmed one).
     "national_libraries": """
-        with national as (
-            select institution_key from marts.dim_institution where institution_type = 'national_library'
-        ),
-        named as (
+        with named as (
             -- union, not union all: each name once before the list, whose aggregate cannot spill.
-            -- Only the national libraries' rows: the other names are dropped before they are made distinct.
-            select host_institution_key as institution_key, host_institution_name as reported_name
-            from marts.fct_visit where host_institution_key in (from national)
+            select host_institution_key as institution_key, host_institution_name as reported_name from marts.fct_visit
             union
-            select guest_institution_key, guest_institution_name
-            from marts.fct_visit where guest_institution_key in (from national)
+            select guest_institution_key, guest_institution_name from marts.fct_visit
             union
-            select donor_institution_key, donor_name
-            from marts.fct_donation where donor_institution_key in (from national)
+            select donor_institution_key, donor_name from marts.fct_donation
             union
-            select recipient_institution_key, recipient_institution_name
-            from marts.fct_donation where recipient_institution_key in (from national)
+            select recipient_institution_key, recipient_institution_name from marts.fct_donation
             union
-            select institution_key, institution_name
-            from marts.fct_membership where institution_key in (from national)
+            select institution_key, institution_name from marts.fct_membership
         )
         select
             i.country_iso2 as country,
