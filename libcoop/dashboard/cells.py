@@ -157,8 +157,15 @@ TABLES: dict[str, str] = {
         order by all
     """,
     # (3) Donations with their year, donor country, amount in USD (NULL when no rate is known) and books.
+    # ``row_order``: their place in the order the pages list them in (``figures.DONATIONS``), sorted
+    # once here rather than on every page.
     "donation_rows": """
         select
+            row_number() over (
+                order by
+                    d.year, dc.iso2, f.project, dc.country_name, rc.iso2, donor.institution_name, f.donation_type,
+                    f.quantity, f.amount, f.currency, f.amount_usd
+            ) as row_order,
             d.year,
             dc.iso2 as donor_country,
             dc.country_name as donor_country_name,

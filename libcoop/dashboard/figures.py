@@ -75,14 +75,13 @@ order by participants desc, delegations desc, country_a, country_b
 # The national libraries of the pairs, with the names they are reported under (cells).
 NATIONAL_LIBRARIES = f"select * from temp.national_libraries {OF_COUNTRY} order by country"
 
-# (3) Donations given or received by the country (cells). Ordered to the last column: the charts
-# add their amounts up in this order, so a page is the same to the last digit on every run.
+# (3) Donations given or received by the country (cells). Ordered to the last column (year, donor
+# country, project... in cells.TABLES["donation_rows"]): the charts add their amounts up in this
+# order, so a page is the same to the last digit on every run.
 DONATIONS = """
-select * from temp.donation_rows
+select * exclude (row_order) from temp.donation_rows
 where $country is null or $country in (donor_country, recipient_country)
-order by
-    year, donor_country, project, donor_country_name, recipient_country, donor, donation_type, quantity, amount,
-    currency, amount_usd
+order by row_order
 """
 
 # (4) Memberships of the country's libraries (cells). A library can join an organization twice on

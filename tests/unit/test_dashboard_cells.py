@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from libcoop.dashboard import build
@@ -135,6 +136,21 @@ PLAIN = {
         where i.institution_type = 'national_library' and ($country is null or i.country_iso2 = $country)
         group by all
     """,
+    # The donations a page lists and charts, in the order its charts add them up in.
+    "donations": """
+        select d.year, dc.iso2 as donor_country, dc.country_name as donor_country_name, rc.iso2 as recipient_country,
+            donor.institution_name as donor, f.donation_type, f.project, f.quantity, f.amount, f.currency, f.amount_usd,
+            f.amount is not null and f.amount_usd is null as has_unconverted_amount
+        from marts.fct_donation as f
+        inner join marts.dim_date as d on f.start_date_key = d.date_key
+        inner join marts.dim_country as dc on f.donor_country_key = dc.country_key
+        inner join marts.dim_country as rc on f.recipient_country_key = rc.country_key
+        inner join marts.dim_institution as donor on f.donor_institution_key = donor.institution_key
+        where $country is null or $country in (dc.iso2, rc.iso2)
+        order by
+            year, donor_country, project, donor_country_name, recipient_country, donor, donation_type, quantity,
+            amount, currency, amount_usd
+    """,
     "headlines": """
         select
             (select count(*) from marts.fct_cooperation_activity as a
@@ -202,6 +218,7 @@ def test_every_page_s_figures_equal_those_asked_of_the_facts(generated: Path, co
             con, "libraries", country
         )
         ((activity_count, visits, donations, memberships, meetings),) = plain(con, "headlines", country)
+        pd.testing.assert_frame_equal(figures.donations, con.execute(PLAIN["donations"], {"country": country}).df())
         (domestic,) = con.execute(
             "select count(*) from marts.fct_cooperation_activity where country_key = partner_country_key"
         ).fetchone()
