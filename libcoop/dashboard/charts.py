@@ -75,13 +75,13 @@ def _bounded(
 
 def _spec(chart: alt.TopLevelMixin, figures: Figures, title: str, *notes: str) -> dict[str, Any]:
     """The chart with its title (the scope and build date under it, then ``notes``), themed, as a dict."""
-    themed = (
-        chart.properties(title=_title(title, figures, *notes))
-        .configure(font=f"{FONT_FAMILY}, sans-serif")
-        .configure_view(stroke="#c9d1da")
-        .configure_title(fontSize=15, subtitleFontSize=12, subtitleColor="#5b6b7b", subtitlePadding=4)
-        .configure_axis(labelFontSize=11, titleFontSize=12)
-        .configure_legend(labelFontSize=11, titleFontSize=12)
+    # One configure call: each of Altair's configure_* copies the whole chart.
+    themed = chart.properties(title=_title(title, figures, *notes)).configure(
+        font=f"{FONT_FAMILY}, sans-serif",
+        view=alt.ViewConfig(stroke="#c9d1da"),
+        title=alt.TitleConfig(fontSize=15, subtitleFontSize=12, subtitleColor="#5b6b7b", subtitlePadding=4),
+        axis=alt.AxisConfig(labelFontSize=11, titleFontSize=12),
+        legend=alt.LegendConfig(labelFontSize=11, titleFontSize=12),
     )
     # Altair's check against the Vega-Lite schema is slow, and a night makes many charts:
     # tests/unit/test_dashboard.py checks every chart of a dashboard against it instead.
