@@ -9,10 +9,13 @@ returns None: the page says so in words instead of drawing an empty frame.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import altair as alt
 import pandas as pd
+from altair.utils.schemapi import debug_mode
 
 from libcoop.dashboard.figures import Figures
 from libcoop.dashboard.fonts import FONT_FAMILY
@@ -33,6 +36,15 @@ UNCONVERTED_SHOWN = 50
 # says so in words, on the chart and under it.
 SPREAD_NOTE = "activities spanning several years are spread evenly over them"
 ACTIVITIES_AXIS = "Activities (count, spread over their years)"
+
+
+@contextmanager
+def unchecked() -> Iterator[None]:
+    """Charts made without Altair's debug mode, in which each object of a chart is checked against
+    the Vega-Lite schema as it is made: slow, and the same check as the one ``_spec`` leaves to
+    tests/unit/test_dashboard.py, which checks every chart of a dashboard against the schema."""
+    with debug_mode(False):
+        yield
 
 
 def built_on(figures: Figures) -> str:

@@ -13,7 +13,7 @@ import pytest
 
 from libcoop.cli import main
 from libcoop.dashboard import charts, dashboard_target, staged_dashboard
-from libcoop.dashboard.build import FONT_NAME, render_pages
+from libcoop.dashboard.build import FONT_NAME, _views, render_pages
 from libcoop.dashboard.figures import compute, headline_values, reporting_countries
 from libcoop.dashboard.fonts import font_source
 from libcoop.settings import Paths
@@ -230,6 +230,8 @@ def test_every_chart_follows_the_vega_lite_schema(con, country, charts_drawn):
     ]
     drawn = [spec for spec in specs if spec is not None]
     assert len(drawn) == charts_drawn
+    # The pages draw them without Altair's debug mode (charts.unchecked): the same specifications.
+    assert [view.spec for view in _views(figures, home=country is None) if view.spec is not None] == drawn
     for spec in drawn:
         alt.TopLevelSpec.validate(spec)
     # and the check does catch a chart that breaks the schema
