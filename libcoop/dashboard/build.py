@@ -77,6 +77,11 @@ class View:
 
 
 def _views(figures: Figures, *, home: bool) -> list[View]:
+    with charts.unchecked():
+        return _charted(figures, home=home)
+
+
+def _charted(figures: Figures, *, home: bool) -> list[View]:
     where = "" if home else f" involving {figures.country_name or figures.country}"
     return [
         View(

@@ -2,11 +2,13 @@
 
 A page shows what one country takes part in (or every country), so its figures are sums over the
 rows involving that country. Scanning and joining the large facts again for each page made the
-dashboard cost pages times rows; here each fact is summed once per pair of countries (per year,
-family and pair for the chart), or its few rows the pages list are joined to their names once, and
-``figures`` takes from these tables what involves a page's country. They are temporary tables
-(these work on the read-only connection the dashboard opens), made and dropped by ``summaries``:
-a connection that changes the marts between two blocks never reads old sums.
+dashboard cost pages times rows; here the sums per pair of countries (per year, family and pair
+for the chart) are made once, or its few rows the pages list are joined to their names once, and
+``figures`` takes from these tables what involves a page's country. Where dbt already sums the
+facts (``agg_activity_by_country_pair_year``, ``agg_visit_by_institution_pair_year``), the tables
+add up those aggregates' few rows instead of the facts. They are temporary tables (these work on
+the read-only connection the dashboard opens), made and dropped by ``summaries``: a connection
+that changes the marts between two blocks never reads old sums.
 """
 
 from __future__ import annotations
@@ -20,50 +22,56 @@ import duckdb
 # row (``country``, ``partner``): a page sums the pairs where its country is either. The sums are
 # kept sorted (an aggregate's rows come in any order): a page adds its rows up in the same order on
 # every run, to the last digit of a float. The donation and membership rows, which the pages
-# order themselves, are not.
+# order themselves, are not. The sums of dbt's aggregates are cast to the types the same sums of
+# the facts have (BIGINT counts, HUGEINT sums of integers): the pages' frames, and so their charts,
+# are the same.
 TABLES: dict[str, str] = {
     # The chart's activities: the allocated ones (an activity over several years has a row in each;
-    # one with no known date is not on the chart), per year, family and pair.
+    # one with no known date is not on the chart), per year, family and pair. ``spread`` counts the
+    # activities reported over more than one year, each once (in its first year): an activity has
+    # one pair, so the pairs involving a country add up to its activities, none counted twice.
+    # Summed by the facts' keys first, the countries' codes joined to the few sums after.
     "activity_cells": """
-        select a.activity_year as year, a.activity_family, c.iso2 as country, p.iso2 as partner,
+        with summed as (
+            select
+                activity_year,
+                activity_family,
+                country_key,
+                partner_country_key,
+                sum(allocated_activities) as activities,
+                count(*) filter (where period_years > 1 and activity_year = period_start_year) as spread
+            from marts.fct_activity_year_allocated
+            where activity_year is not null
+            group by all
+        )
+        select s.activity_year as year, s.activity_family, c.iso2 as country, p.iso2 as partner,
             -- Rounded far below what a chart shows: a parallel sum of fractions varies in its last bits.
-            round(sum(a.allocated_activities), 9) as activities
-        from marts.fct_activity_year_allocated as a
-        inner join marts.dim_country as c on a.country_key = c.country_key
-        inner join marts.dim_country as p on a.partner_country_key = p.country_key
-        where a.activity_year is not null
+            round(sum(s.activities), 9) as activities,
+            sum(s.spread) as spread
+        from summed as s
+        inner join marts.dim_country as c on s.country_key = c.country_key
+        inner join marts.dim_country as p on s.partner_country_key = p.country_key
         group by all
         order by all
     """,
-    # Every activity per pair, and those whose date is the unknown one (a date row with no year).
+    # Every activity per pair, and those whose date is the unknown one (no year), from dbt's
+    # aggregate of the activities per pair, year and family (a few thousand rows, not the facts).
     "activity_pairs": """
-        select c.iso2 as country, p.iso2 as partner, count(*) as activities,
-            count(*) filter (where d.date_key is not null and d.year is null) as undated
-        from marts.fct_cooperation_activity as a
-        inner join marts.dim_country as c on a.country_key = c.country_key
-        inner join marts.dim_country as p on a.partner_country_key = p.country_key
-        left join marts.dim_date as d on a.date_key = d.date_key
+        select country_iso2 as country, partner_country_iso2 as partner,
+            cast(sum(activity_count) as bigint) as activities,
+            cast(coalesce(sum(activity_count) filter (where activity_year is null), 0) as bigint) as undated
+        from marts.agg_activity_by_country_pair_year
+        where country_iso2 is not null and partner_country_iso2 is not null
         group by all
         order by all
     """,
-    # The activities reported over more than one year, per pair. An activity has one pair (its
-    # activity_key is unique in fct_cooperation_activity, which gives it its countries), so the
-    # pairs involving a country add up to its activities, none counted twice.
-    "spread_pairs": """
-        select c.iso2 as country, p.iso2 as partner, count(distinct a.activity_key) as activities
-        from marts.fct_activity_year_allocated as a
-        inner join marts.dim_country as c on a.country_key = c.country_key
-        inner join marts.dim_country as p on a.partner_country_key = p.country_key
-        where a.period_years > 1
-        group by all
-        order by all
-    """,
+    # The visits' sums per pair, host first: the visit family of the same aggregate.
     "visit_pairs": """
-        select h.iso2 as country, g.iso2 as partner, sum(v.delegations) as delegations,
-            sum(v.participants) as participants
-        from marts.fct_visit as v
-        inner join marts.dim_country as h on v.host_country_key = h.country_key
-        inner join marts.dim_country as g on v.guest_country_key = g.country_key
+        select country_iso2 as country, partner_country_iso2 as partner,
+            cast(sum(delegations) as hugeint) as delegations,
+            cast(sum(participants) as hugeint) as participants
+        from marts.agg_activity_by_country_pair_year
+        where activity_family = 'visit' and country_iso2 is not null and partner_country_iso2 is not null
         group by all
         order by all
     """,
@@ -86,17 +94,20 @@ TABLES: dict[str, str] = {
         order by all
     """,
     # (2) Visits between two national libraries, per unordered pair of their countries: a visit of
-    # A to B and one of B to A add up in the same pair.
+    # A to B and one of B to A add up in the same pair. From dbt's aggregate of the visits per
+    # pair of institutions and year (unordered too), the institutions as they are now.
     "national_library_pairs": """
         with visits as (
             select
                 least(h.country_iso2, g.country_iso2) as country_a,
                 greatest(h.country_iso2, g.country_iso2) as country_b,
+                v.visit_count,
                 v.delegations,
-                v.participants
-            from marts.fct_visit as v
-            inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
-            inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
+                v.participants,
+                v.participants_count
+            from marts.agg_visit_by_institution_pair_year as v
+            inner join marts.dim_institution as h on v.institution_key = h.institution_key
+            inner join marts.dim_institution as g on v.partner_institution_key = g.institution_key
             where h.institution_type = 'national_library' and g.institution_type = 'national_library'
               and h.institution_key <> g.institution_key
         )
@@ -105,10 +116,10 @@ TABLES: dict[str, str] = {
             ca.country_name as country_a_name,
             country_b,
             cb.country_name as country_b_name,
-            count(*) as visits,
-            sum(delegations) as delegations,
-            sum(participants) as participants,
-            count(*) - count(participants) as visits_without_participants
+            cast(sum(visit_count) as bigint) as visits,
+            cast(sum(delegations) as hugeint) as delegations,
+            cast(sum(participants) as hugeint) as participants,
+            cast(sum(visit_count) - sum(participants_count) as bigint) as visits_without_participants
         from visits
         inner join marts.dim_country as ca on visits.country_a = ca.iso2
         inner join marts.dim_country as cb on visits.country_b = cb.iso2
@@ -146,8 +157,15 @@ TABLES: dict[str, str] = {
         order by all
     """,
     # (3) Donations with their year, donor country, amount in USD (NULL when no rate is known) and books.
+    # ``row_order``: their place in the order the pages list them in (``figures.DONATIONS``), sorted
+    # once here rather than on every page.
     "donation_rows": """
         select
+            row_number() over (
+                order by
+                    d.year, dc.iso2, f.project, dc.country_name, rc.iso2, donor.institution_name, f.donation_type,
+                    f.quantity, f.amount, f.currency, f.amount_usd
+            ) as row_order,
             d.year,
             dc.iso2 as donor_country,
             dc.country_name as donor_country_name,

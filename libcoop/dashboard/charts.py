@@ -9,10 +9,13 @@ returns None: the page says so in words instead of drawing an empty frame.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import altair as alt
 import pandas as pd
+from altair.utils.schemapi import debug_mode
 
 from libcoop.dashboard.figures import Figures
 from libcoop.dashboard.fonts import FONT_FAMILY
@@ -33,6 +36,15 @@ UNCONVERTED_SHOWN = 50
 # says so in words, on the chart and under it.
 SPREAD_NOTE = "activities spanning several years are spread evenly over them"
 ACTIVITIES_AXIS = "Activities (count, spread over their years)"
+
+
+@contextmanager
+def unchecked() -> Iterator[None]:
+    """Charts made without Altair's debug mode, in which each object of a chart is checked against
+    the Vega-Lite schema as it is made: slow, and the same check as the one ``_spec`` leaves to
+    tests/unit/test_dashboard.py, which checks every chart of a dashboard against the schema."""
+    with debug_mode(False):
+        yield
 
 
 def built_on(figures: Figures) -> str:
@@ -75,13 +87,13 @@ def _bounded(
 
 def _spec(chart: alt.TopLevelMixin, figures: Figures, title: str, *notes: str) -> dict[str, Any]:
     """The chart with its title (the scope and build date under it, then ``notes``), themed, as a dict."""
-    themed = (
-        chart.properties(title=_title(title, figures, *notes))
-        .configure(font=f"{FONT_FAMILY}, sans-serif")
-        .configure_view(stroke="#c9d1da")
-        .configure_title(fontSize=15, subtitleFontSize=12, subtitleColor="#5b6b7b", subtitlePadding=4)
-        .configure_axis(labelFontSize=11, titleFontSize=12)
-        .configure_legend(labelFontSize=11, titleFontSize=12)
+    # One configure call: each of Altair's configure_* copies the whole chart.
+    themed = chart.properties(title=_title(title, figures, *notes)).configure(
+        font=f"{FONT_FAMILY}, sans-serif",
+        view=alt.ViewConfig(stroke="#c9d1da"),
+        title=alt.TitleConfig(fontSize=15, subtitleFontSize=12, subtitleColor="#5b6b7b", subtitlePadding=4),
+        axis=alt.AxisConfig(labelFontSize=11, titleFontSize=12),
+        legend=alt.LegendConfig(labelFontSize=11, titleFontSize=12),
     )
     # Altair's check against the Vega-Lite schema is slow, and a night makes many charts:
     # tests/unit/test_dashboard.py checks every chart of a dashboard against it instead.
@@ -149,7 +161,8 @@ def national_library_pairs(figures: Figures) -> dict[str, Any] | None:
         partner=pairs["country_b_name"] + " (" + pairs["country_b"] + ")",
         participants_label=[("not stated" if pd.isna(p) else f"{int(p):,}") for p in pairs["participants"]],
     )
-    base = alt.Chart(data).encode(
+    # The data is given to the layers, not to their marks: Altair then has no marks' data to compare.
+    base = alt.Chart().encode(
         x=alt.X("country:N", title="National library of", axis=alt.Axis(labelAngle=-30)),
         y=alt.Y("partner:N", title="with the national library of"),
         tooltip=[
@@ -166,12 +179,14 @@ def national_library_pairs(figures: Figures) -> dict[str, Any] | None:
             color=alt.Color("delegations:Q", title="Delegations (count)", scale=alt.Scale(scheme="blues"))
         ),
         base.mark_text(fontSize=12).encode(text=alt.Text("delegations:Q", format=",")),
+        data=data,
     ).properties(title="Weighted by delegations (count)", **size)
     by_participants = alt.layer(
         base.mark_rect().encode(
             color=alt.Color("participants:Q", title="Participants (people)", scale=alt.Scale(scheme="oranges"))
         ),
         base.mark_text(fontSize=12).encode(text="participants_label:N"),
+        data=data,
     ).properties(title="Weighted by participants (people)", **size)
     chart = alt.hconcat(by_delegations, by_participants).resolve_scale(color="independent")
     return _spec(
@@ -320,7 +335,7 @@ def memberships_timeline(figures: Figures) -> dict[str, Any] | None:
             "state": ["in force" if active else "ended" for active in members["is_active"]],
         }
     )
-    base = alt.Chart(data).encode(
+    base = alt.Chart().encode(  # the data on the layer, as for the national libraries' pairs
         y=alt.Y("membership:N", title=None, sort=alt.EncodingSortField("joined"), axis=alt.Axis(labelLimit=420)),
         tooltip=[
             alt.Tooltip("membership:N", title="Membership"),
@@ -336,5 +351,5 @@ def memberships_timeline(figures: Figures) -> dict[str, Any] | None:
         color=alt.Color("membership_type:N", title="Membership type"),
     )
     labels = base.mark_text(align="left", dx=4, color="white", fontSize=11).encode(x="joined:T", text="since:N")
-    chart = alt.layer(bars, labels).properties(width=WIDTH - 180, height=alt.Step(24))
+    chart = alt.layer(bars, labels, data=data).properties(width=WIDTH - 180, height=alt.Step(24))
     return _spec(chart, figures, "Memberships: which library belongs to which organization, since when", *notes)

@@ -60,7 +60,7 @@ select * from final order by year, activity_family, country
 """
 
 # Activities reported over more than one year (spread over them in the chart), for the page's words.
-SPREAD_ACTIVITIES = f"select coalesce(sum(activities), 0) from temp.spread_pairs {INVOLVING}"
+SPREAD_ACTIVITIES = f"select coalesce(sum(spread), 0) from temp.activity_cells {INVOLVING}"
 
 # Activities the chart cannot place on a year (unknown date), counted so the page can say so.
 UNDATED_ACTIVITIES = f"select coalesce(sum(undated), 0) from temp.activity_pairs {INVOLVING}"
@@ -75,14 +75,13 @@ order by participants desc, delegations desc, country_a, country_b
 # The national libraries of the pairs, with the names they are reported under (cells).
 NATIONAL_LIBRARIES = f"select * from temp.national_libraries {OF_COUNTRY} order by country"
 
-# (3) Donations given or received by the country (cells). Ordered to the last column: the charts
-# add their amounts up in this order, so a page is the same to the last digit on every run.
+# (3) Donations given or received by the country (cells). Ordered to the last column (year, donor
+# country, project... in cells.TABLES["donation_rows"]): the charts add their amounts up in this
+# order, so a page is the same to the last digit on every run.
 DONATIONS = """
-select * from temp.donation_rows
+select * exclude (row_order) from temp.donation_rows
 where $country is null or $country in (donor_country, recipient_country)
-order by
-    year, donor_country, project, donor_country_name, recipient_country, donor, donation_type, quantity, amount,
-    currency, amount_usd
+order by row_order
 """
 
 # (4) Memberships of the country's libraries (cells). A library can join an organization twice on
@@ -108,13 +107,13 @@ class Headline:
 
 # The business meetings of the national libraries of China (NLC) and Japan (NDL) that the NLC
 # reported as totals from 1981 to May 2015 (later exchanges, such as the 35th in 2016, are
-# single rows of their own and counted in the pair matrix).
+# single rows of their own and counted in the pair matrix). From dbt's aggregate of the visits per
+# pair of institutions (either way round), type and start year, not the facts.
 _NLC_NDL_MEETINGS = """
-from marts.fct_visit as v
-inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
-inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
-inner join marts.dim_date as d on v.start_date_key = d.date_key
-where v.activity_type = 'business_exchange' and d.year = 1981
+from marts.agg_visit_by_institution_pair_year as v
+inner join marts.dim_institution as h on v.institution_key = h.institution_key
+inner join marts.dim_institution as g on v.partner_institution_key = g.institution_key
+where v.activity_type = 'business_exchange' and v.activity_year = 1981
   and list_sort([h.institution_code, g.institution_code]) = ['NDL', 'NLC']
 """
 

@@ -13,7 +13,7 @@ import pytest
 
 from libcoop.cli import main
 from libcoop.dashboard import charts, dashboard_target, staged_dashboard
-from libcoop.dashboard.build import FONT_NAME, render_pages
+from libcoop.dashboard.build import FONT_NAME, _views, render_pages
 from libcoop.dashboard.figures import compute, headline_values, reporting_countries
 from libcoop.dashboard.fonts import font_source
 from libcoop.settings import Paths
@@ -59,18 +59,38 @@ create table marts.fct_membership (institution_key varchar, organization_key var
     reporting_country_iso2 varchar);
 insert into marts.fct_membership values ('i-nlv', 'o-ifla', 'member', 20100101, -1, true, 'NLV', 'VN');
 create table marts.fct_cooperation_activity (activity_key varchar, activity_family varchar, date_key integer,
-    country_key varchar, partner_country_key varchar);
+    country_key varchar, partner_country_key varchar, delegations bigint, participants bigint);
 insert into marts.fct_cooperation_activity values
-    ('a1', 'visit', 20100101, 'k-vn', 'k-jp'), ('a2', 'visit', 20110101, 'k-jp', 'k-vn'),
-    ('a3', 'visit', 20110101, 'k-jp', 'k-cn'), ('a4', 'visit', 20100101, 'k-vn', 'k-zz'),
-    ('a5', 'donation', 20100101, 'k-vn', 'k-us'), ('a6', 'donation', 20110101, 'k-vn', 'k-us'),
-    ('a7', 'donation', 20110101, 'k-vn', 'k-us'), ('a8', 'donation', -1, 'k-vn', 'k-us'),
-    ('a9', 'membership', 20100101, 'k-vn', 'k-zz');
+    ('a1', 'visit', 20100101, 'k-vn', 'k-jp', 2, 10), ('a2', 'visit', 20110101, 'k-jp', 'k-vn', 1, null),
+    ('a3', 'visit', 20110101, 'k-jp', 'k-cn', 3, 7), ('a4', 'visit', 20100101, 'k-vn', 'k-zz', 5, 20),
+    ('a5', 'donation', 20100101, 'k-vn', 'k-us', null, null), ('a6', 'donation', 20110101, 'k-vn', 'k-us', null, null),
+    ('a7', 'donation', 20110101, 'k-vn', 'k-us', null, null), ('a8', 'donation', -1, 'k-vn', 'k-us', null, null),
+    ('a9', 'membership', 20100101, 'k-vn', 'k-zz', null, null);
 -- The activities again, one row per year of their period (all of one year here): what the chart reads.
 create table marts.fct_activity_year_allocated as
 select a.activity_key, d.year as activity_year, a.activity_family, a.country_key, a.partner_country_key,
-    1 as period_years, 1.0 as allocated_activities
+    1 as period_years, 1.0 as allocated_activities, d.year as period_start_year
 from marts.fct_cooperation_activity as a inner join marts.dim_date as d on a.date_key = d.date_key;
+-- dbt's aggregates the dashboard reads, as views over the facts above: the columns it reads, summed
+-- at the grain of dbt_project/models/marts/agg_activity_by_country_pair_year.sql and
+-- agg_visit_by_institution_pair_year.sql (whose pair of institutions is unordered; any order does here).
+create view marts.agg_activity_by_country_pair_year as
+select c.iso2 as country_iso2, p.iso2 as partner_country_iso2, d.year as activity_year, a.activity_family,
+    count(*) as activity_count, cast(sum(a.delegations) as bigint) as delegations,
+    cast(sum(a.participants) as bigint) as participants
+from marts.fct_cooperation_activity as a
+left join marts.dim_date as d on a.date_key = d.date_key
+left join marts.dim_country as c on a.country_key = c.country_key
+left join marts.dim_country as p on a.partner_country_key = p.country_key
+group by all;
+create view marts.agg_visit_by_institution_pair_year as
+select least(v.host_institution_key, v.guest_institution_key) as institution_key,
+    greatest(v.host_institution_key, v.guest_institution_key) as partner_institution_key, d.year as activity_year,
+    v.activity_type, count(*) as visit_count, cast(sum(v.delegations) as bigint) as delegations,
+    cast(sum(v.participants) as bigint) as participants, count(v.participants) as participants_count
+from marts.fct_visit as v
+left join marts.dim_date as d on v.start_date_key = d.date_key
+group by all;
 """
 
 
@@ -102,8 +122,12 @@ def test_a_domestic_activity_counts_once_for_its_country(tmp_path):
     """Host and guest in the same country: the country took part once (figures.ACTIVITIES_PER_YEAR)."""
     path = tiny_warehouse(tmp_path / "domestic.duckdb")
     with duckdb.connect(str(path)) as con:
-        con.execute("insert into marts.fct_cooperation_activity values ('a10', 'visit', 20100101, 'k-vn', 'k-vn')")
-        con.execute("insert into marts.fct_activity_year_allocated values ('a10', 2010, 'visit', 'k-vn', 'k-vn', 1, 1)")
+        con.execute(
+            "insert into marts.fct_cooperation_activity values ('a10', 'visit', 20100101, 'k-vn', 'k-vn', null, null)"
+        )
+        con.execute(
+            "insert into marts.fct_activity_year_allocated values ('a10', 2010, 'visit', 'k-vn', 'k-vn', 1, 1, 2010)"
+        )
         rows = {(y, f, c): n for y, f, c, n in compute(con).activities.itertuples(index=False)}
         assert rows[(2010, "visit", "VN")] == 3 and rows[(2010, "visit", "all")] == 3
         vn = compute(con, "VN").activities
@@ -115,10 +139,12 @@ def test_an_activity_over_several_years_is_spread_evenly_over_them(tmp_path):
     the page says that activities spanning several years are spread evenly over them."""
     path = tiny_warehouse(tmp_path / "spread.duckdb")
     with duckdb.connect(str(path)) as con:
-        con.execute("insert into marts.fct_cooperation_activity values ('a11', 'visit', 20100101, 'k-cn', 'k-jp')")
+        con.execute(
+            "insert into marts.fct_cooperation_activity values ('a11', 'visit', 20100101, 'k-cn', 'k-jp', null, null)"
+        )
         con.execute(
             "insert into marts.fct_activity_year_allocated values "
-            "('a11', 2010, 'visit', 'k-cn', 'k-jp', 2, 0.5), ('a11', 2011, 'visit', 'k-cn', 'k-jp', 2, 0.5)"
+            "('a11', 2010, 'visit', 'k-cn', 'k-jp', 2, 0.5, 2010), ('a11', 2011, 'visit', 'k-cn', 'k-jp', 2, 0.5, 2010)"
         )
         figures = compute(con, "CN")
         rows = {(y, f, c): n for y, f, c, n in figures.activities.itertuples(index=False)}
@@ -204,6 +230,8 @@ def test_every_chart_follows_the_vega_lite_schema(con, country, charts_drawn):
     ]
     drawn = [spec for spec in specs if spec is not None]
     assert len(drawn) == charts_drawn
+    # The pages draw them without Altair's debug mode (charts.unchecked): the same specifications.
+    assert [view.spec for view in _views(figures, home=country is None) if view.spec is not None] == drawn
     for spec in drawn:
         alt.TopLevelSpec.validate(spec)
     # and the check does catch a chart that breaks the schema

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from libcoop.dashboard import build
@@ -25,7 +26,8 @@ insert into marts.dim_country values ('k-kr', 'KR', 'Republic of Korea');
 insert into marts.dim_institution values ('i-nlk', 'NLK', 'National Library of Korea', 'national_library', 'KR', null);
 insert into marts.fct_cooperation_activity
 select 'g' || i, (['visit', 'donation', 'membership'])[1 + i % 3], ([20100101, 20110101, -1])[1 + (i // 36) % 3],
-    {COUNTRY_KEYS}[1 + i % 6], {COUNTRY_KEYS}[1 + (i // 6) % 6]
+    {COUNTRY_KEYS}[1 + i % 6], {COUNTRY_KEYS}[1 + (i // 6) % 6],
+    case when i % 3 = 0 then 1 + i % 4 end, case when i % 3 = 0 and i % 5 <> 0 then i % 17 end
 from range(900) as t(i);
 insert into marts.fct_activity_year_allocated
 with periods as (
@@ -36,17 +38,26 @@ with periods as (
     where a.activity_key like 'g%'
 )
 select activity_key, unnest(case when year is null then [null] else range(year, year + period) end), activity_family,
-    country_key, partner_country_key, period, 1.0 / period
+    country_key, partner_country_key, period, 1.0 / period, year
 from periods;
+-- The visits are the activities of the visit family (as in dbt), between the libraries of their countries.
 insert into marts.fct_visit
-select 'delegation', h.institution_key, g.institution_key, hc.country_key, gc.country_key,
-    ([20100101, 20110101])[1 + i % 2], 1 + i % 3, case when i % 5 = 0 then null else i % 17 end,
-    'host ' || i % 4, 'guest ' || i % 3, h.country_iso2
-from range(600) as t(i)
-inner join marts.dim_institution as h on h.institution_key = {INSTITUTIONS}[1 + i % 6]
-inner join marts.dim_institution as g on g.institution_key = {INSTITUTIONS}[1 + (i // 6) % 6]
-inner join marts.dim_country as hc on hc.iso2 = h.country_iso2
-inner join marts.dim_country as gc on gc.iso2 = g.country_iso2;
+select 'delegation', h.institution_key, g.institution_key, a.country_key, a.partner_country_key, a.date_key,
+    a.delegations, a.participants, 'host ' || a.activity_key[2:]::integer % 4,
+    'guest ' || a.activity_key[2:]::integer % 3, h.country_iso2
+from marts.fct_cooperation_activity as a
+inner join marts.dim_country as hc on a.country_key = hc.country_key
+inner join marts.dim_country as gc on a.partner_country_key = gc.country_key
+inner join marts.dim_institution as h on hc.iso2 = h.country_iso2
+inner join marts.dim_institution as g on gc.iso2 = g.country_iso2
+where a.activity_family = 'visit' and a.activity_key like 'g%';
+-- The business meetings of the national libraries of China and Japan since 1981, both ways round.
+insert into marts.dim_date values (19810101, date '1981-01-01', 1981);
+insert into marts.fct_cooperation_activity values
+    ('m1', 'visit', 19810101, 'k-cn', 'k-jp', 33, 166), ('m2', 'visit', 19810101, 'k-jp', 'k-cn', 2, null);
+insert into marts.fct_visit values
+    ('business_exchange', 'i-nlc', 'i-ndl', 'k-cn', 'k-jp', 19810101, 33, 166, 'NLC', 'NDL', 'CN'),
+    ('business_exchange', 'i-ndl', 'i-nlc', 'k-jp', 'k-cn', 19810101, 2, null, 'NDL', 'NLC', 'JP');
 insert into marts.fct_donation
 select d.institution_key, r.institution_key, dc.country_key, rc.country_key,
     case when i % 4 = 0 then 'books' else 'funding' end, 'project ' || i % 7,
@@ -97,13 +108,48 @@ PLAIN = {
     """,
     "pairs": """
         select least(h.country_iso2, g.country_iso2), greatest(h.country_iso2, g.country_iso2), count(*),
-            sum(v.delegations), sum(v.participants)
+            sum(v.delegations), sum(v.participants), count(*) - count(v.participants)
         from marts.fct_visit as v
         inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
         inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
         where h.institution_type = 'national_library' and g.institution_type = 'national_library'
           and h.institution_key <> g.institution_key and ($country is null or $country in (h.country_iso2, g.country_iso2))
         group by all
+    """,
+    # Every name a national library of the country is reported under, other than its own.
+    "libraries": """
+        with named as (
+            select host_institution_key as institution_key, host_institution_name as reported_name from marts.fct_visit
+            union all
+            select guest_institution_key, guest_institution_name from marts.fct_visit
+            union all
+            select donor_institution_key, donor_name from marts.fct_donation
+            union all
+            select recipient_institution_key, recipient_institution_name from marts.fct_donation
+            union all
+            select institution_key, institution_name from marts.fct_membership
+        )
+        select i.country_iso2, i.institution_name,
+            list_sort(list_distinct(list(n.reported_name) filter (where n.reported_name <> i.institution_name)))
+        from marts.dim_institution as i
+        inner join named as n on i.institution_key = n.institution_key
+        where i.institution_type = 'national_library' and ($country is null or i.country_iso2 = $country)
+        group by all
+    """,
+    # The donations a page lists and charts, in the order its charts add them up in.
+    "donations": """
+        select d.year, dc.iso2 as donor_country, dc.country_name as donor_country_name, rc.iso2 as recipient_country,
+            donor.institution_name as donor, f.donation_type, f.project, f.quantity, f.amount, f.currency, f.amount_usd,
+            f.amount is not null and f.amount_usd is null as has_unconverted_amount
+        from marts.fct_donation as f
+        inner join marts.dim_date as d on f.start_date_key = d.date_key
+        inner join marts.dim_country as dc on f.donor_country_key = dc.country_key
+        inner join marts.dim_country as rc on f.recipient_country_key = rc.country_key
+        inner join marts.dim_institution as donor on f.donor_institution_key = donor.institution_key
+        where $country is null or $country in (dc.iso2, rc.iso2)
+        order by
+            year, donor_country, project, donor_country_name, recipient_country, donor, donation_type, quantity,
+            amount, currency, amount_usd
     """,
     "headlines": """
         select
@@ -128,7 +174,15 @@ PLAIN = {
             (select {'in_force': count(*) filter (where m.is_active), 'rows': count(*)}
              from marts.fct_membership as m
              inner join marts.dim_institution as i on m.institution_key = i.institution_key
-             where $country is null or i.country_iso2 = $country)
+             where $country is null or i.country_iso2 = $country),
+            (select {'meetings': sum(v.delegations), 'participants': sum(v.participants)}
+             from marts.fct_visit as v
+             inner join marts.dim_institution as h on v.host_institution_key = h.institution_key
+             inner join marts.dim_institution as g on v.guest_institution_key = g.institution_key
+             inner join marts.dim_date as d on v.start_date_key = d.date_key
+             where v.activity_type = 'business_exchange' and d.year = 1981
+               and h.institution_code in ('NLC', 'NDL') and g.institution_code in ('NLC', 'NDL')
+               and h.institution_code <> g.institution_code)
     """,
 }
 
@@ -155,9 +209,16 @@ def test_every_page_s_figures_equal_those_asked_of_the_facts(generated: Path, co
         assert [row[3] for row in activities] == pytest.approx([float(row[3]) for row in expected])
         ((spread,),), ((undated,),) = plain(con, "spread", country), plain(con, "undated", country)
         assert (figures.spread_activities, figures.undated_activities) == (spread, undated)
-        pairs = figures.pairs[["country_a", "country_b", "visits", "delegations", "participants"]]
+        pairs = figures.pairs[
+            ["country_a", "country_b", "visits", "delegations", "participants", "visits_without_participants"]
+        ]
         assert sorted(pairs.itertuples(index=False, name=None), key=repr) == plain(con, "pairs", country)
-        ((activity_count, visits, donations, memberships),) = plain(con, "headlines", country)
+        libraries = figures.libraries[["country", "institution_name", "reported_names"]]
+        assert sorted(((c, n, list(r)) for c, n, r in libraries.itertuples(index=False, name=None)), key=repr) == plain(
+            con, "libraries", country
+        )
+        ((activity_count, visits, donations, memberships, meetings),) = plain(con, "headlines", country)
+        pd.testing.assert_frame_equal(figures.donations, con.execute(PLAIN["donations"], {"country": country}).df())
         (domestic,) = con.execute(
             "select count(*) from marts.fct_cooperation_activity where country_key = partner_country_key"
         ).fetchone()
@@ -167,6 +228,10 @@ def test_every_page_s_figures_equal_those_asked_of_the_facts(generated: Path, co
     assert values["donations_usd"] == (None if donations["usd"] is None else pytest.approx(donations["usd"]))
     assert (values["donations_without_rate"], values["books"]) == (donations["without_rate"], donations["books"])
     assert values["memberships"] == memberships["in_force"]
+    if country in (None, "CN", "JP"):
+        assert (values["nlc_ndl_meetings"], values["nlc_ndl_participants"]) == (35, 166) == tuple(meetings.values())
+    else:
+        assert "nlc_ndl_meetings" not in values
     assert (len(figures.donations), len(figures.memberships)) == (donations["rows"], memberships["rows"])
     # The generated rows reach every rule: activities of a country with itself and with the unknown
     # one, over several years, undated; visits of unknown size; amounts with no rate.
@@ -178,7 +243,7 @@ def test_every_page_s_figures_equal_those_asked_of_the_facts(generated: Path, co
 
 def test_the_tables_are_made_once_for_a_run_of_pages_and_dropped_after(tmp_path: Path) -> None:
     path = tiny_warehouse(tmp_path / "tiny.duckdb")
-    activities = "insert into marts.fct_cooperation_activity values ('a{}', 'visit', 20100101, 'k-vn', 'k-jp')"
+    activities = "insert into marts.fct_cooperation_activity values ('a{}', 'visit', 20100101, 'k-vn', 'k-jp', 1, null)"
 
     def recorded(con: duckdb.DuckDBPyConnection) -> int:
         return next(v.value for v in headline_values(con) if v.headline.key == "activities")
