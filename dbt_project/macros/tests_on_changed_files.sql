@@ -14,7 +14,8 @@
     rows_of_changed_files(), the `where` clause of their import CTEs (nothing on a full build): the
     files the last load brought in or removed, so a replaced or removed version's leftovers count.
 
-    Both name the files as a list of literals (last_load_file_list(), read when the test runs):
+    Both name the files as a list of literals (file_path_in() in file_versions.sql,
+    read when the test runs):
     DuckDB pushes a constant filter through the joins of a view (marts.visits) down to the scan of
     its fact table, where a subquery on audit.file_loads would be applied only after the view's
     joins had run on every row.
@@ -35,7 +36,7 @@
         {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
     {%- if tests_on_changed_files() and relation.identifier in by_file_version -%}
-        {%- do conditions.append('file_path in (' ~ last_load_file_list() ~ ')') -%}
+        {%- do conditions.append(file_path_in(last_load_files())) -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- set filtered -%}
@@ -59,20 +60,6 @@
 
 {% macro rows_of_changed_files() -%}
     {%- if tests_on_changed_files() -%}
-        where file_path in ({{ last_load_file_list(['loaded', 'restored', 'removed']) }})
+        where {{ file_path_in(last_load_files(['loaded', 'restored', 'removed'])) }}
     {%- endif -%}
-{%- endmacro %}
-
-{# The paths last_load_files() selects, as SQL string literals ('' when dbt only parses). #}
-{% macro last_load_file_list(outcomes=['loaded', 'restored']) -%}
-    {%- if not execute -%}
-        {{ return("''") }}
-    {%- endif -%}
-    {%- set paths = run_query(last_load_files(outcomes) ~ ' order by file_path').columns[0].values() -%}
-    {%- set literals = [] -%}
-    {%- for path in paths -%}
-        {%- do literals.append("'" ~ path | replace("'", "''") ~ "'") -%}
-    {%- endfor -%}
-    {#- No file: a NULL, which no row's path equals. -#}
-    {{ return(literals | join(', ') if literals else 'cast(null as varchar)') }}
 {%- endmacro %}
