@@ -166,6 +166,19 @@ def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restor
     # Downstream of the visits' names (int_institution_names_resolved), so built, with no new rows.
     assert {"model.libcoop.int_donations_converted", "model.libcoop.fct_donation"} <= second_built.keys()
 
+    # The models built by file version read the changed file only, named when the model runs
+    # (macros/file_versions.sql); no donations or memberships file is in force and not built.
+    for model in (
+        "int_visits_resolved",
+        "fct_visit",
+        "int_institution_mentions_unioned",
+        "fct_activity_year_allocated",
+    ):
+        assert f"where file_path in ('{CHANGED}')" in second_built[f"model.libcoop.{model}"], model
+    for model in ("int_donations_converted", "fct_donation", "int_memberships_resolved", "fct_membership"):
+        assert "where false" in second_built[f"model.libcoop.{model}"], model
+    assert "where file_path in (" not in first_built["model.libcoop.fct_visit"]
+
     # No donations file changed: the generic tests of the donations' facts, which look at the rows
     # of the changed files, are not run; nor are the tests only code can fail (tag by_construction).
     def tests_named(built: dict[str, str], prefix: str) -> set[str]:
