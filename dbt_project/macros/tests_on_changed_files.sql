@@ -14,6 +14,12 @@
     rows_of_changed_files(), the `where` clause of their import CTEs (nothing on a full build): the
     files the last load brought in or removed, so a replaced or removed version's leftovers count.
 
+    Both name the files as a list of literals (file_path_in() in file_versions.sql,
+    read when the test runs):
+    DuckDB pushes a constant filter through the joins of a view (marts.visits) down to the scan of
+    its fact table, where a subquery on audit.file_loads would be applied only after the view's
+    joins had run on every row.
+
     This overrides dbt's own get_where_subquery (global project, materializations/tests), which
     every generic test calls on the relation it tests.
 #}
@@ -30,7 +36,7 @@
         {%- do conditions.append('(' ~ where ~ ')') -%}
     {%- endif -%}
     {%- if tests_on_changed_files() and relation.identifier in by_file_version -%}
-        {%- do conditions.append('file_path in (' ~ last_load_files() ~ ')') -%}
+        {%- do conditions.append(file_path_in(last_load_files())) -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- set filtered -%}
@@ -54,6 +60,6 @@
 
 {% macro rows_of_changed_files() -%}
     {%- if tests_on_changed_files() -%}
-        where file_path in ({{ last_load_files(['loaded', 'restored', 'removed']) }})
+        where {{ file_path_in(last_load_files(['loaded', 'restored', 'removed'])) }}
     {%- endif -%}
 {%- endmacro %}

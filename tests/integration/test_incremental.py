@@ -45,17 +45,17 @@ INCREMENTAL = {
 }
 
 
-# What restricts them to the files of the last load (dbt_project/macros/tests_on_changed_files.sql).
-CHANGED_FILES_FILTER = "from audit.file_loads where outcome in ('loaded', 'restored')"
+# What restricts them to the files of the last load (dbt_project/macros/tests_on_changed_files.sql):
+# the files it loaded or restored, named as literals.
+CHANGED_FILES_FILTER = f"file_path in ('{CHANGED}')"
+ANY_FILES_FILTER = "file_path in ('"
 # The singular tests that compare facts with what is made of them, row by row, and their filter
 # (the removed files too: a removed version's leftovers must show).
 BY_FILE_SINGULAR_TESTS = {
     "test.libcoop.assert_allocated_measures_add_up_to_facts",
     "test.libcoop.assert_readable_marts_keep_every_fact_row",
 }
-SINGULAR_FILTER = (
-    "where file_path in (select file_path from audit.file_loads where outcome in ('loaded', 'restored', 'removed')"
-)
+SINGULAR_FILTER = f"where file_path in ('{CHANGED}', '{REMOVED}')"
 
 
 def night(paths: Paths, run_id: str) -> tuple[bool, Path | None, dict[str, tuple[str, str]], dict[str, str]]:
@@ -114,6 +114,23 @@ def differences(built: Path, fresh: Path) -> dict[str, tuple[int, int, int]]:
     return counts
 
 
+def scan_filters(con: duckdb.DuckDBPyConnection, sql: str, table: str) -> list[str]:
+    """The filters DuckDB's plan of ``sql`` applies in its scans of ``table``, one per scan."""
+    plan = json.loads(con.execute(f"explain (format json) {sql}").fetchall()[0][1])
+    found = []
+
+    def walk(node: dict) -> None:
+        info = node.get("extra_info", {})
+        if node.get("name") == "SEQ_SCAN" and str(info.get("Table", "")).endswith(table):
+            found.append(str(info.get("Filters", "")))
+        for child in node.get("children", []):
+            walk(child)
+
+    for root in plan:
+        walk(root)
+    return found
+
+
 def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restore(tmp_path, monkeypatch):
     incoming = tmp_path / "raw" / "incoming"
     shutil.copytree(SAMPLE_DROP, incoming)
@@ -149,6 +166,19 @@ def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restor
     # Downstream of the visits' names (int_institution_names_resolved), so built, with no new rows.
     assert {"model.libcoop.int_donations_converted", "model.libcoop.fct_donation"} <= second_built.keys()
 
+    # The models built by file version read the changed file only, named when the model runs
+    # (macros/file_versions.sql); no donations or memberships file is in force and not built.
+    for model in (
+        "int_visits_resolved",
+        "fct_visit",
+        "int_institution_mentions_unioned",
+        "fct_activity_year_allocated",
+    ):
+        assert f"where file_path in ('{CHANGED}')" in second_built[f"model.libcoop.{model}"], model
+    for model in ("int_donations_converted", "fct_donation", "int_memberships_resolved", "fct_membership"):
+        assert "where false" in second_built[f"model.libcoop.{model}"], model
+    assert "where file_path in (" not in first_built["model.libcoop.fct_visit"]
+
     # No donations file changed: the generic tests of the donations' facts, which look at the rows
     # of the changed files, are not run; nor are the tests only code can fail (tag by_construction).
     def tests_named(built: dict[str, str], prefix: str) -> set[str]:
@@ -164,18 +194,22 @@ def test_incremental_builds_equal_full_refreshes_after_change_removal_and_restor
     assert tests_named(second_built, "unique_fct_membership_membership_key")  # the memberships file was removed
     assert tests_named(second_built, "unique_fct_visit_visit_key")
     for test in BY_FILE_SINGULAR_TESTS:
-        assert SINGULAR_FILTER not in first_built[test]
+        assert ANY_FILES_FILTER not in first_built[test]
         assert second_built[test].count(SINGULAR_FILTER) >= 2, test  # facts and what is made of them
     second = differences(paths.warehouse, second_fresh)
     # The first night tested every row; the second only the rows of the changed file.
     assert len(first_tests) >= 10 and first_tests.keys() == second_tests.keys()
-    assert not any(CHANGED_FILES_FILTER in sql for _, sql in first_tests.values())
+    assert not any(ANY_FILES_FILTER in sql for _, sql in first_tests.values())
     assert all(CHANGED_FILES_FILTER in sql for _, sql in second_tests.values())
     assert {status for status, _ in second_tests.values()} == {"pass"}
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         one_test = next(sql for _, sql in second_tests.values() if "not_null" in sql or "is null" in sql)
         scope = one_test[one_test.index("(select * from") : one_test.index("dbt_subquery") + len("dbt_subquery")]
         assert con.execute(f"select distinct file_path from {scope}").fetchall() == [(CHANGED,)]
+        # The filter reaches the scan of fct_visit under the readable view marts.visits and its joins.
+        readable = second_built["test.libcoop.assert_readable_marts_keep_every_fact_row"]
+        filters = scan_filters(con, readable, "marts.fct_visit")
+        assert sum(f"file_path IN ('{CHANGED}', '{REMOVED}')" in f for f in filters) >= 2, filters
     assert {name: diff for name, diff in second.items() if diff[1:] != (0, 0)} == {}
     assert second["marts.fct_membership"][0] == 0  # the only memberships file was removed
     # The filtered reconciliation still sees a wrong row of the changed file (on a copy).

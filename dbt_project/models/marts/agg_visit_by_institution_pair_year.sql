@@ -18,15 +18,41 @@ institution_versions as (
 
 ),
 
+-- The visits of each host and guest version, type and start year: the pair's sides are ordered
+-- on these groups (per version, not per visit), then added up again.
+directed as (
+
+    select
+        host_institution_version_key,
+        guest_institution_version_key,
+        activity_type,
+        cast(year(start_date) as integer) as activity_year,
+        sum(delegations) as delegations,
+        sum(participants) as participants,
+        count(*) as visit_count,
+        count(participants) as participants_count,
+        min(start_date) as first_start_date,
+        max(end_date) as last_end_date
+    from visits
+    group by
+        host_institution_version_key,
+        guest_institution_version_key,
+        activity_type,
+        cast(year(start_date) as integer)
+
+),
+
 sides as (
 
     select
-        visits.visit_key,
-        visits.activity_type,
-        visits.start_date,
-        visits.end_date,
-        visits.delegations,
-        visits.participants,
+        directed.activity_type,
+        directed.activity_year,
+        directed.delegations,
+        directed.participants,
+        directed.visit_count,
+        directed.participants_count,
+        directed.first_start_date,
+        directed.last_end_date,
         host_versions.institution_version_key as host_version_key,
         guest_versions.institution_version_key as guest_version_key,
         -- Sides sort by country, then name, then key.
@@ -34,23 +60,25 @@ sides as (
             as host_sort_key,
         guest_versions.country_iso2 || '|' || guest_versions.institution_name || '|' || guest_versions.institution_key
             as guest_sort_key
-    from visits
+    from directed
     inner join institution_versions as host_versions
-        on visits.host_institution_version_key = host_versions.institution_version_key
+        on directed.host_institution_version_key = host_versions.institution_version_key
     inner join institution_versions as guest_versions
-        on visits.guest_institution_version_key = guest_versions.institution_version_key
+        on directed.guest_institution_version_key = guest_versions.institution_version_key
 
 ),
 
 paired as (
 
     select
-        visit_key,
         activity_type,
-        start_date,
-        end_date,
+        activity_year,
         delegations,
         participants,
+        visit_count,
+        participants_count,
+        first_start_date,
+        last_end_date,
         case
             when host_sort_key <= guest_sort_key then host_version_key else guest_version_key
         end as institution_version_key,
@@ -67,19 +95,19 @@ aggregated as (
         institution_version_key,
         partner_institution_version_key,
         activity_type,
-        cast(year(start_date) as integer) as activity_year,
+        activity_year,
         cast(sum(delegations) as bigint) as delegations,
         cast(sum(participants) as bigint) as participants,
-        count(*) as visit_count,
-        count(participants) as participants_count,
-        min(start_date) as first_start_date,
-        max(end_date) as last_end_date
+        cast(sum(visit_count) as bigint) as visit_count,
+        cast(sum(participants_count) as bigint) as participants_count,
+        min(first_start_date) as first_start_date,
+        max(last_end_date) as last_end_date
     from paired
     group by
         institution_version_key,
         partner_institution_version_key,
         activity_type,
-        cast(year(start_date) as integer)
+        activity_year
 
 ),
 
