@@ -18,9 +18,10 @@ files, see ``benchmarks.drops``) it runs, interleaved, each in its own process:
 
 Each process is timed from outside (wall clock around it, its own CPU seconds from ``wait4``, and
 its peak memory: the larger of wait4's peak RSS and the sampled sum of its process tree's
-proportional set sizes, since ``libcoop run`` validates in a worker process). libcoop's phases come from its log, dbt's model timings from the build's
-``run_results.json``. The ratios of issue 17 are printed next to their goals, and the whole
-report is written to ``docs/benchmarks.md`` (``--no-write`` to skip). Nothing here asserts a time.
+proportional set sizes, since ``libcoop run`` validates in a worker process). libcoop's phases come
+from its log, dbt's model timings from the build's ``run_results.json``. The ratios of issue 17 are
+printed next to their goals, and the whole report is written to ``docs/benchmarks.md`` (``--no-write``
+to skip). Nothing here asserts a time.
 
     python -m benchmarks.run [--sizes 10000 100000] [--with-5m] [--rounds 1]
 """
