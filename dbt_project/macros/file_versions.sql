@@ -26,7 +26,7 @@
     replaced version in the table as not built, as the table will be once the pre-hook ran.
 #}
 {% macro delete_replaced_file_versions() -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and file_versions_known() -%}
         {%- set replaced = file_path_literals(replaced_file_versions()) -%}
         {%- if replaced -%}
             delete from {{ this }} where file_path in ({{ replaced | join(', ') }})
@@ -35,9 +35,18 @@
 {%- endmacro %}
 
 {% macro new_file_versions() -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and file_versions_known() -%}
         where {{ file_path_in(unbuilt_file_versions()) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#
+    Whether the build holds raw.file_versions (every build libcoop loads does): without it, as in a
+    warehouse made by hand, the model rebuilds all its rows (delete+insert by file_path keeps that
+    right) and dbt docs can still compile it.
+#}
+{% macro file_versions_known() -%}
+    {{ return(load_relation(source('raw', 'file_versions')) is not none) }}
 {%- endmacro %}
 
 {# The files of which the model's table holds a version no longer in force. #}
