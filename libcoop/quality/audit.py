@@ -51,4 +51,4 @@ def record_results(con: duckdb.DuckDBPyConnection, report: QualityReport) -> Non
             [r.row() for r in report.file_results],
         )
     # The facts' summaries by file version: the next run carries forward those of unchanged files.
-    keep_summaries(con, dict(report.fact_summaries))
+    keep_summaries(con, report.fact_summaries)

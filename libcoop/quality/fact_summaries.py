@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -42,8 +43,9 @@ def kept_table(table: str) -> str:
     return f"dq_fact_summary_{table}"
 
 
-def _file_keys_sql(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
-    """Per file of the fact: its key (see the module). None when raw has no content hashes."""
+def _file_keys_sql(con: duckdb.DuckDBPyConnection, table: str, summary_sql: str) -> str | None:
+    """Per file of the fact: its key (see the module; ``summary_sql``: the SQL of the fact's whole
+    summary). None when raw has no content hashes."""
     kinds, _ = _FACT_SOURCES[table]
     if any("content_hash" not in _columns_of(con, "raw", f"current_{kind}") for kind in kinds):
         return None
@@ -64,7 +66,7 @@ def _file_keys_sql(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
         f"fact_files as (select f.file_path, count(*) as n, sum(hash({', '.join(checked)})) as checksum "
         f"from marts.{table} as f {joins} where f.file_path is not null group by f.file_path)",
     ]
-    digest = hashlib.sha256(fact_summary_sql(con, table).encode()).hexdigest()
+    digest = hashlib.sha256(summary_sql.encode()).hexdigest()
     return (
         f"with {', '.join(ctes)} select x.file_path, concat('{digest}', ':', x.n, ':', x.checksum, ':', "
         "coalesce(r.hashes, '')) from fact_files as x left join raw_versions as r using (file_path)"
@@ -74,24 +76,26 @@ def _file_keys_sql(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
 def summarize(con: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
     """The summary of the fact ``table`` with each row's file key (``FILE_KEY``): the kept rows of the
     files whose key is unchanged, and the rows of the others (and of no file) added up again."""
-    keys_sql = _file_keys_sql(con, table)
+    whole = fact_summary_sql(con, table)
+    keys_sql = _file_keys_sql(con, table, whole)
     keys = dict(con.execute(keys_sql).fetchall()) if keys_sql else {}
     con.execute("create or replace temporary table file_keys (file_path varchar, file_key varchar)")
     try:
         if keys:
             con.executemany("insert into file_keys values (?, ?)", list(keys.items()))
         kept = kept_table(table)
-        columns = list(con.sql(f"select * from ({fact_summary_sql(con, table)}) limit 0").columns)
+        columns = con.sql(f"select * from ({whole}) limit 0").columns
         same: set[str] = set()
         carried = ""
-        if keys and _kept_columns(con, kept) == [*columns, FILE_KEY]:
+        if keys and _columns_of(con, "audit", kept) == {*columns, FILE_KEY}:
             same = {
                 path
                 for (path,) in con.execute(
                     f"select distinct file_path from audit.{kept} inner join file_keys using (file_path, {FILE_KEY})"
                 ).fetchall()
             }
-            carried = f"select k.* from audit.{kept} as k inner join file_keys using (file_path, {FILE_KEY}) union all "
+            carried = f"select k.* from audit.{kept} as k inner join file_keys using (file_path, {FILE_KEY})"
+            carried += " union all by name "
         # Nothing carried (the first validation, other code, a build whose raw has no content
         # hashes): every row is added up again, without naming the files.
         again = sorted(set(keys) - same) if same else None
@@ -105,18 +109,7 @@ def summarize(con: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
         con.execute("drop table if exists file_keys")
 
 
-def _kept_columns(con: duckdb.DuckDBPyConnection, kept: str) -> list[str]:
-    return [
-        name
-        for (name,) in con.execute(
-            "select column_name from information_schema.columns where table_schema = 'audit' and table_name = ? "
-            "order by ordinal_position",
-            [kept],
-        ).fetchall()
-    ]
-
-
-def keep_summaries(con: duckdb.DuckDBPyConnection, summaries: dict[str, pa.Table]) -> None:
+def keep_summaries(con: duckdb.DuckDBPyConnection, summaries: Mapping[str, pa.Table]) -> None:
     """Keep each fact's summary in the build behind ``con`` (replacing what it kept)."""
     con.execute("create schema if not exists audit")
     for table, summary in summaries.items():
