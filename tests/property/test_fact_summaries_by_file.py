@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 from pathlib import Path
 
 import duckdb
@@ -82,7 +83,7 @@ def _rows(table) -> list[tuple]:
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(nights=_nights)
-def test_a_summary_carried_by_file_version_is_the_summary_added_up_again(tmp_path: Path, nights) -> None:
+def test_a_summary_carried_by_file_version_is_the_summary_added_up_again(tmp_path: Path, caplog, nights) -> None:
     build = build_warehouse(tmp_path / f"night-{next(_builds)}.duckdb")
     for night, changes in enumerate(nights):
         changed = set()
@@ -99,13 +100,18 @@ def test_a_summary_carried_by_file_version_is_the_summary_added_up_again(tmp_pat
                             f"select distinct file_path, {FILE_KEY} from audit.dq_fact_summary_{fact}"
                         ).fetchall()
                     )
-                keys = set(con.execute(_file_keys_sql(con, fact)).fetchall())
-                summaries[fact] = summarize(con, fact)
+                keys = set(con.execute(_file_keys_sql(con, fact, fact_summary_sql(con, fact))).fetchall())
+                caplog.clear()
+                with caplog.at_level(logging.INFO, logger="libcoop.quality.fact_summaries"):
+                    summaries[fact] = summarize(con, fact)
                 again = con.sql(fact_summary_sql(con, fact)).to_arrow_table()
                 # Row for row the summary added up from all the fact's rows (the file keys aside).
                 assert _rows(summaries[fact].drop_columns([FILE_KEY])) == _rows(again), (fact, night, changes)
                 if night:  # a file whose key changed is one this night changed
                     assert {path for path, _key in keys - kept} <= changed, (fact, night, changes)
+                    # and every file whose key is unchanged is carried forward, not added up again
+                    carried = f"{fact}: the summaries of {len(keys & kept)} files carried forward"
+                    assert carried in caplog.text, (fact, night, changes)
         with duckdb.connect(str(build)) as con:
             keep_summaries(con, summaries)
 
