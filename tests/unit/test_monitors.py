@@ -23,7 +23,6 @@ from libcoop.quality.site import _countries_index, _country_page
 from libcoop.settings import freshness_days, resolve_paths, volume_ratio
 
 HEADER = "record_id,activity_type,host_institution,host_country,guest_institution,guest_country,start_date,participants"
-TODAY = dt.datetime.now(dt.UTC).date()
 
 
 def visits(n: int, *, program: bool = False, prefix: str = "v") -> str:
@@ -47,7 +46,16 @@ class Build:
         with duckdb.connect(str(self.path)) as con:
             load_drop(con, self.paths, run_id)
 
-    def findings(self, run_id: str, today: dt.date = TODAY, **kwargs):  # type: ignore[no-untyped-def]
+    @property
+    def day(self) -> dt.date:
+        """The day of the build's latest load, as loaded_at holds it: a clock read when the test runs
+        would be a day late for a suite collected before midnight and run after it."""
+        with duckdb.connect(str(self.path)) as con:  # the configuration of the tests' other connections
+            (at,) = con.execute("select max(loaded_at) from raw.file_versions").fetchone()
+        return at.astimezone(dt.UTC).date() if at.tzinfo else at.date()
+
+    def findings(self, run_id: str, today: dt.date | None = None, **kwargs):  # type: ignore[no-untyped-def]
+        today = self.day if today is None else today
         with duckdb.connect(str(self.path)) as con:
             return find_monitors(con, run_id, today, **kwargs)
 
@@ -101,9 +109,9 @@ def test_freshness_limits_per_kind_and_country(build: Build, monkeypatch: pytest
 
     assert (freshness_days("KR", "visits"), freshness_days("KR", "donations")) == (180, 90)
     assert (freshness_days("CN", "donations"), freshness_days("VN", "visits")) == (30, 0)
-    later = [(f.country_code, f.threshold) for f in build.findings("run-2", TODAY + dt.timedelta(days=181))]
+    later = [(f.country_code, f.threshold) for f in build.findings("run-2", build.day + dt.timedelta(days=181))]
     assert later == [("KR", 180)]
-    assert build.findings("run-2", TODAY + dt.timedelta(days=180)) == ()  # 180 days is not longer than 180
+    assert build.findings("run-2", build.day + dt.timedelta(days=180)) == ()  # 180 days is not longer than 180
 
 
 def test_a_new_version_far_smaller_than_the_last_gets_a_volume_warning(build: Build) -> None:
@@ -167,8 +175,8 @@ def test_a_country_whose_rows_in_force_leave_their_range_gets_a_night_volume_war
 def test_findings_are_kept_per_run_and_counted_never_blocking(build: Build, tmp_path: Path) -> None:
     build.drop("VN/visits.csv", visits(2, program=True))
     build.load("run-2")
-    report = with_monitors(report_of("run-2", ()), build.path, TODAY + dt.timedelta(days=400))
-    with_monitors(report, build.path, TODAY + dt.timedelta(days=400))  # a retried task: the same rows, once
+    report = with_monitors(report_of("run-2", ()), build.path, build.day + dt.timedelta(days=400))
+    with_monitors(report, build.path, build.day + dt.timedelta(days=400))  # a retried task: the same rows, once
 
     assert [f.monitor for f in report.monitor_findings] == ["freshness", "freshness", "file_volume", "schema"]
     assert report.passed and report.critical_failures == ()
@@ -195,7 +203,7 @@ def test_the_mail_lists_each_country_s_findings_new_ones_first_seen(build: Build
         con.execute("create table audit.runs_seen as select 1")  # a build with other audit tables is fine
         for run_id, at in (("run-1", later - dt.timedelta(days=1)), ("run-2", later)):
             con.execute("insert into audit.runs values (?, ?, ?, 'published', '{}', '{}', '', null)", [run_id, at, at])
-        findings = find_monitors(con, "run-1", TODAY + dt.timedelta(days=400))
+        findings = find_monitors(con, "run-1", build.day + dt.timedelta(days=400))
         record_findings(con, "run-1", [f for f in findings if f.country_code == "KR"], later)
         record_findings(con, "run-2", findings, later)
     found = mail_findings(build.path, "run-2")
@@ -226,7 +234,7 @@ def test_a_quiet_country_is_mailed_once_about_its_silence(build: Build, tmp_path
     store.add_user("lan@nlv.gov.vn", "a long enough passphrase", ["VN"])
     now = dt.datetime.now(dt.UTC)
     with duckdb.connect(str(build.path)) as con:
-        findings = find_monitors(con, "run-2", TODAY + dt.timedelta(days=400))
+        findings = find_monitors(con, "run-2", build.day + dt.timedelta(days=400))
         record_findings(con, "run-2", findings, now)
         con.execute("insert into audit.runs values ('run-2', ?, ?, 'published', '{}', '{}', '', null)", [now, now])
 
@@ -245,7 +253,7 @@ def test_a_blocked_run_s_findings_reach_the_next_published_build(build: Build, t
     from libcoop.audit import bring_in, keep_run
 
     with duckdb.connect(str(build.path)) as con:
-        findings = find_monitors(con, "run-1", TODAY + dt.timedelta(days=400))
+        findings = find_monitors(con, "run-1", build.day + dt.timedelta(days=400))
         record_findings(con, "run-1", findings, dt.datetime.now(dt.UTC))
     store = tmp_path / "cooperation.audit.duckdb"
     keep_run(store, build.path, "run-1")  # blocked: its build is discarded
