@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import fcntl
 import gc
+import hashlib
+import itertools
 import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from libcoop.errors import LibcoopError
 from libcoop.ingest.contract import KIND_COLUMNS
-from libcoop.settings import dbt_project_dir, point_dbt_at
+from libcoop.settings import dbt_project_dir, point_dbt_at, user_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +57,29 @@ def _point_link(link: Path, database: Path) -> None:
     fresh.replace(link)
 
 
-def dbt_args(command: str, database: Path, *extra: str, state_dir: Path | None = None) -> list[str]:
+# dbt's parse of the project, in its target folder and in a parse slot (below).
+PARSE_FILE = "partial_parse.msgpack"
+
+
+def dbt_args(
+    command: str, database: Path, *extra: str, state_dir: Path | None = None, link_dir: Path | None = None
+) -> list[str]:
     """The dbt command line for ``database``; dbt reads the path from LIBCOOP_DBT_DATABASE
     (``settings.point_dbt_at``).
 
     dbt re-parses the whole project when the profile changes, and the profile holds the database
-    path, which differs for every run's build. So dbt connects through a link of a stable name in
-    the state folder that points at this run's build (DuckDB follows it: its write-ahead log
-    stays beside the build), and partial parsing finds the same profile run after run."""
+    path, which differs for every run's build. So dbt connects through a link of a stable name that
+    points at this run's build: in ``link_dir`` (a parse slot, ``dbt_command``), whose parse dbt then
+    starts from, else in the state folder. DuckDB keeps its write-ahead log and its spill files
+    beside the link."""
     state = state_dir or dbt_state_dir(database)
     state.mkdir(parents=True, exist_ok=True)
-    link = state / database.name
+    link = (link_dir or state) / database.name
     _point_link(link, database)
     point_dbt_at(link)
     project = dbt_project_dir()
+    kept = link_dir / PARSE_FILE if link_dir else None
+    parse = ["--partial-parse-file-path", str(kept)] if kept and kept.exists() else []
     return [
         command,
         "--project-dir",
@@ -78,6 +90,7 @@ def dbt_args(command: str, database: Path, *extra: str, state_dir: Path | None =
         str(state / "target"),
         "--log-path",
         str(state / "logs"),
+        *parse,
         *extra,
     ]
 
@@ -92,6 +105,58 @@ def dbt_state_lock(state_dir: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def parse_slot(database: Path) -> Iterator[Path]:
+    """A folder of the user cache held (``flock``) for one dbt command on a database named like
+    ``database``: its link has the same path command after command, whatever the warehouse, so
+    the parse kept there is valid for a new warehouse too (dbt compares the profile, path included).
+    The first free slot of ``<cache>/dbt-parse/<project, dbt versions, file name>/``; a command
+    finding them all busy adds one."""
+    made_of = "\0".join((str(dbt_project_dir().resolve()), version("dbt-core"), version("dbt-duckdb"), database.name))
+    root = user_cache_dir() / "dbt-parse" / hashlib.sha256(made_of.encode()).hexdigest()[:16]
+    for number in itertools.count():
+        slot = root / str(number)
+        slot.mkdir(parents=True, exist_ok=True)
+        handle = (slot / "lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            # A write-ahead log left by a killed command is another build's, or the retried build's
+            # own unfinished dbt writes: dbt builds them again either way.
+            (slot / f"{database.name}.wal").unlink(missing_ok=True)
+            yield slot
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+        return
+
+
+def _modified(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+@contextmanager
+def dbt_command(command: str, database: Path, *extra: str, state_dir: Path | None = None) -> Iterator[list[str]]:
+    """``dbt_args`` for a command run under the state folder's lock, through a parse slot; when
+    dbt parsed (part of) the project again, the slot keeps the new parse for the next command."""
+    state = state_dir or dbt_state_dir(database)
+    with dbt_state_lock(state), parse_slot(database) as slot:
+        args = dbt_args(command, database, *extra, state_dir=state, link_dir=slot)
+        parsed = state / "target" / PARSE_FILE
+        before = _modified(parsed)
+        yield args
+        if _modified(parsed) not in (None, before):
+            kept = slot / f".{PARSE_FILE}.{os.getpid()}"
+            shutil.copyfile(parsed, kept)
+            kept.replace(slot / PARSE_FILE)
 
 
 def build_marts(
@@ -110,8 +175,7 @@ def build_marts(
     from dbt.cli.main import dbtRunner
 
     state = state_dir or dbt_state_dir(database)
-    with dbt_state_lock(state):
-        args = dbt_args("build", database, "--quiet", state_dir=state)
+    with dbt_command("build", database, "--quiet", state_dir=state) as args:
         if full_refresh:
             args.append("--full-refresh")
         if select:

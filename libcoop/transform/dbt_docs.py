@@ -19,8 +19,7 @@ from libcoop.layout import staged_folder
 from libcoop.transform.dbt_build import (
     BUILD_RESULTS_NAME,
     STATE_DIRNAME,
-    dbt_args,
-    dbt_state_lock,
+    dbt_command,
     release_duckdb,
 )
 
@@ -62,9 +61,9 @@ def generate_docs(
     target_dir = target_dir.absolute()
     # dbt's state beside the docs folder (the warehouse's): the parse of the build step is reused.
     state = state_dir or target_dir.parent / STATE_DIRNAME
-    with dbt_state_lock(state):
-        extra = ("--no-compile",) if after_build and _built_every_node(state) else ()
-        args = ["docs", *dbt_args("generate", database, "--static", "--quiet", *extra, state_dir=state)]
+    extra = ("--no-compile",) if after_build and _built_every_node(state) else ()
+    with dbt_command("generate", database, "--static", "--quiet", *extra, state_dir=state) as command:
+        args = ["docs", *command]
         try:
             outcome = dbtRunner().invoke(args)
         finally:
