@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from libcoop.errors import LibcoopError
 from libcoop.progress import LOG_FORMAT
@@ -263,6 +265,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def entry() -> NoReturn:
+    """The ``libcoop`` command: ``main``, then the process ends as mypy's does, with ``os._exit``
+    once its output is flushed and the exit handlers have run (logging's, multiprocessing's).
+    Python would otherwise free every object dbt made, one by one: a second after ``libcoop run``
+    has said all it had to say. ``main`` itself returns (the tests call it)."""
+    code = main()
+    atexit._run_exitfuncs()  # noqa: SLF001 - what Python runs at exit, before the teardown skipped here
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # as in main: the reader of `libcoop summary | head` has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = code or 1
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format=LOG_FORMAT)
@@ -306,4 +324,4 @@ class _Quiet(logging.Filter):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

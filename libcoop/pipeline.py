@@ -175,6 +175,11 @@ class ValidationWorker:
 
         return self._pool.submit(validate_warehouse, database, run_id, context_dir).result()
 
+    def release(self) -> None:
+        """Let the process end without waiting for it (its interpreter's teardown takes a second):
+        ``close`` then finds it gone."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
@@ -382,25 +387,30 @@ def _locked_run(
     with progress.phase("check"):
         check_files(paths, run_id, to_check)
     build = build_path(paths, run_id)  # known before the load, to clean up after a failed one
-    try:  # a failed run leaves no build, staged docs or dashboard behind (a full disk included)
-        worker = ValidationWorker()  # imports Great Expectations during the load and the build
-        try:
-            build, result = load_step(paths, run_id, pending.discovery)
-            build_step(build)
-            report = validate_step(paths, build, run_id, worker)
-        finally:
-            worker.close()
-    except BaseException as error:
-        discard_build(build)
-        if _is_disk_full(error):
-            raise DiskFull(_disk_full_message(paths, error)) from error
-        raise
+    worker = ValidationWorker()  # imports Great Expectations during the load and the build
     try:
-        summary = publish_step(paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at)
-        summary.warnings, summary.unresolved_names = report.warning_count, report.unresolved_count
-        summary.monitor_warnings = len(report.monitor_findings)
-        return summary
-    except Exception as error:
-        if _is_disk_full(error):
-            raise DiskFull(_disk_full_message(paths, error)) from error
-        raise
+        try:  # a failed run leaves no build, staged docs or dashboard behind (a full disk included)
+            try:
+                build, result = load_step(paths, run_id, pending.discovery)
+                build_step(build)
+                report = validate_step(paths, build, run_id, worker)
+            finally:
+                worker.release()  # it ends while the run publishes
+        except BaseException as error:
+            discard_build(build)
+            if _is_disk_full(error):
+                raise DiskFull(_disk_full_message(paths, error)) from error
+            raise
+        try:
+            summary = publish_step(
+                paths, build, run_id, file_counts(result), report.passed, report.summary(), started_at
+            )
+            summary.warnings, summary.unresolved_names = report.warning_count, report.unresolved_count
+            summary.monitor_warnings = len(report.monitor_findings)
+            return summary
+        except Exception as error:
+            if _is_disk_full(error):
+                raise DiskFull(_disk_full_message(paths, error)) from error
+            raise
+    finally:
+        worker.close()

@@ -4,6 +4,7 @@ the results still land in the build, and a failure in the worker fails the run's
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -88,3 +89,27 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def _command(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def _children() -> set[int]:
+    pid = os.getpid()
+    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def test_a_released_worker_ends_while_the_run_goes_on(tmp_path: Path) -> None:
+    before = _children()
+    worker = ValidationWorker()
+    with pytest.raises(duckdb.IOException):  # the worker has started and answered
+        worker.validate(tmp_path / "missing.duckdb", "run-released", tmp_path / "context")
+    started = {pid for pid in _children() - before if _alive(pid) and b"spawn_main" in _command(pid)}
+    assert len(started) == 1  # the worker (beside it, multiprocessing's resource tracker)
+    worker.release()  # returns at once: the run publishes while the worker's interpreter ends
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_alive(pid) for pid in started):
+        time.sleep(0.2)
+    assert not [pid for pid in started if _alive(pid)], "the released worker did not end"
+    worker.close()  # finds it gone

@@ -107,3 +107,41 @@ def test_suggested_names(name, suggestion):
 )
 def test_run_ids_are_readable_folder_names(airflow_id, readable):
     assert safe_run_id(airflow_id) == readable
+
+
+ENTRY = """
+import atexit, sys
+from libcoop import cli
+
+atexit.register(print, "the exit handlers ran")
+sys.argv = ["libcoop", *sys.argv[1:]]
+cli.entry()
+print("not reached")
+"""
+
+
+def test_the_command_ends_with_main_s_code_its_output_and_the_exit_handlers(tmp_path):
+    import subprocess
+    import sys
+
+    missing = subprocess.run(
+        [sys.executable, "-c", ENTRY, "summary", "--warehouse", str(tmp_path / "none.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert missing.returncode == 1  # main's code for a warehouse not built yet
+    assert missing.stdout.splitlines()[-1] == "the exit handlers ran"
+    assert "not reached" not in missing.stdout
+    assert str(tmp_path / "none.duckdb") in missing.stderr
+
+    checked = tmp_path / "VN" / "visits.csv"
+    checked.parent.mkdir()
+    checked.write_text(f"{VISITS_HEADER}\n{GOOD_VISIT}\n", encoding="utf-8")
+    accepted = subprocess.run(
+        [sys.executable, "-c", ENTRY, "check", str(checked)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert accepted.returncode == 0, accepted.stderr
+    assert accepted.stdout.splitlines()[-1] == "the exit handlers ran"
+    assert accepted.stdout.startswith("VN/visits.csv: OK, 1 row follows the contract")  # flushed before the end
