@@ -269,8 +269,11 @@ def entry() -> NoReturn:
     """The ``libcoop`` command: ``main``, then the process ends as mypy's does, with ``os._exit``
     once its output is flushed and the exit handlers have run (logging's, multiprocessing's).
     Python would otherwise free every object dbt made, one by one: a second after ``libcoop run``
-    has said all it had to say. ``main`` itself returns (the tests call it)."""
+    has said all it had to say. Under a profiler or a debugger it exits as usual. ``main`` itself
+    returns (the tests call it)."""
     code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)  # a profiler or a debugger writes what it saw after the program: let it
     atexit._run_exitfuncs()  # noqa: SLF001 - what Python runs at exit, before the teardown skipped here
     try:
         sys.stdout.flush()

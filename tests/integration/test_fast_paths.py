@@ -34,6 +34,7 @@ def test_nothing_changed_is_answered_without_a_build_and_a_new_file_is_built(tmp
     shutil.copytree(REPO / "raw" / "incoming", raw / "incoming")
     warehouse = tmp_path / "warehouse" / "cooperation.duckdb"
     env = libcoop_env(tmp_path)
+    env["DBT_LOG_LEVEL_FILE"] = "debug"  # dbt says it skipped parsing at debug level
 
     first = libcoop_run(env)
     assert first.returncode == 0, first.stderr[-3000:]

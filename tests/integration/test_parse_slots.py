@@ -20,6 +20,7 @@ pytestmark = pytest.mark.integration
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "cache"
     monkeypatch.setenv("LIBCOOP_CACHE_DIR", str(folder))
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # dbt says it skipped parsing at debug level
     return folder
 
 
