@@ -38,3 +38,37 @@ def test_a_null_in_a_listed_column_fails_the_build_naming_the_column(drop, tmp_p
         "column_name=guest_country_key, null_rows=2",
         "column_name=visit_key, null_rows=1",
     ]
+
+
+def test_a_key_missing_from_its_dimension_fails_the_build_naming_the_column(drop, tmp_path) -> None:
+    """relationships_columns, the same way: one node per model for its foreign keys, a NULL key
+    refers to nothing (as in dbt's relationships), and a `where` keeps the rows it names."""
+    drop("JP/visits.csv", f"{VISITS_HEADER}\n{GOOD_VISIT}\n{GOOD_VISIT.replace('v1,', 'v2,', 1)}\n")
+    paths = Paths(
+        raw_dir=drop.raw_dir,
+        warehouse=tmp_path / "warehouse" / "cooperation.duckdb",
+        expectations_dir=PROJECT_ROOT / "expectations",
+    )
+    build, _ = load_step(paths, "run-1")
+    build_marts(build)  # passes: every key is in its dimension
+    with duckdb.connect(str(build)) as con:
+        # A faulty model: a host no dimension holds, a date key dim_date lacks, and a NULL end date.
+        con.execute("update marts.fct_visit set host_institution_key = 'no-such-institution'")
+        con.execute("update marts.fct_visit set start_date_key = 99991231 where source_row_number = 2")
+        con.execute("update marts.fct_visit set end_date_key = null")
+        # A version of an institution dim_institution lacks, but not the current one: where: is_current.
+        con.execute(
+            "update marts.dim_institution_history set institution_key = 'gone', is_current = false "
+            "where institution_version_key = (select min(institution_version_key) from marts.dim_institution_history)"
+        )
+
+    with pytest.raises(BuildFailed) as failed:
+        build_marts(build, select=("fct_visit,test_name:relationships_columns",))
+    message = str(failed.value)
+    assert message.startswith("dbt build failed: test relationships_columns_fct_visit: fail Got 2 results")
+    rows = message.split("first failing rows: ", 1)[1]
+    assert sorted(rows.rstrip(")").split("; ")) == [
+        "column_name=host_institution_key, orphan_rows=2",
+        "column_name=start_date_key, orphan_rows=1",
+    ]
+    build_marts(build, select=("relationships_columns_dim_institution_history",))  # not current: kept out

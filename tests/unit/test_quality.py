@@ -256,7 +256,8 @@ def test_values_that_change_every_run_are_parameters(suites: dict) -> None:
 
 def _dbt_column_tests() -> dict[tuple[str, str], set[str]]:
     """(model, column) -> the names of dbt's generic tests on it, from the marts' YAML (a column listed
-    in its model's not_null_columns test counts as not_null)."""
+    in its model's not_null_columns test counts as not_null, one in its relationships_columns test
+    as relationships)."""
     import yaml
 
     models = yaml.safe_load((REPO / "dbt_project" / "models" / "marts" / "_marts__models.yml").read_text())
@@ -268,9 +269,18 @@ def _dbt_column_tests() -> dict[tuple[str, str], set[str]]:
             if isinstance(test, dict) and "not_null_columns" in test
             for name in test["not_null_columns"]["arguments"]["column_names"]
         }
+        referring = {
+            reference["column"]
+            for test in model.get("data_tests", [])
+            if isinstance(test, dict) and "relationships_columns" in test
+            for reference in test["relationships_columns"]["arguments"]["references"]
+        }
         for column in model.get("columns", []):
             names = {t if isinstance(t, str) else next(iter(t)) for t in column.get("data_tests", [])}
-            tests[(model["name"], column["name"])] = names | ({"not_null"} if column["name"] in not_null else set())
+            names |= {"not_null"} if column["name"] in not_null else set()
+            tests[(model["name"], column["name"])] = names | (
+                {"relationships"} if column["name"] in referring else set()
+            )
     return tests
 
 
