@@ -268,8 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
 def entry() -> NoReturn:
     """The ``libcoop`` command: ``main``, then the process ends as mypy's does, with ``os._exit``
     once its output is flushed and the exit handlers have run (logging's, multiprocessing's).
-    Python would otherwise free every object dbt made, one by one: a second after ``libcoop run``
-    has said all it had to say. Under a profiler or a debugger it exits as usual. ``main`` itself
+    Python would otherwise free every object dbt made, one by one, after ``libcoop run`` has said
+    all it had to say. Under a profiler or a debugger it exits as usual. ``main`` itself
     returns (the tests call it)."""
     code = main()
     if sys.getprofile() is not None or sys.gettrace() is not None:
