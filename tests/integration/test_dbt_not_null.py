@@ -1,5 +1,6 @@
-"""dbt's not_null_columns test (dbt_project/tests/generic): one test node per model for the columns
-that must never be NULL, which fails on a NULL and says which column holds it and on how many rows."""
+"""dbt's not_null_columns and relationships_columns tests (dbt_project/tests/generic): one test node
+per model for the columns that must never be NULL, and one for its foreign keys, which fail saying
+which column and on how many rows."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from tests.conftest import GOOD_VISIT, VISITS_HEADER
 pytestmark = pytest.mark.integration
 
 
-def test_a_null_in_a_listed_column_fails_the_build_naming_the_column(drop, tmp_path) -> None:
+@pytest.fixture
+def build(drop, tmp_path):  # type: ignore[no-untyped-def]
+    """A build of two visits whose every test passes."""
     drop("JP/visits.csv", f"{VISITS_HEADER}\n{GOOD_VISIT}\n{GOOD_VISIT.replace('v1,', 'v2,', 1)}\n")
     paths = Paths(
         raw_dir=drop.raw_dir,
@@ -22,7 +25,11 @@ def test_a_null_in_a_listed_column_fails_the_build_naming_the_column(drop, tmp_p
         expectations_dir=PROJECT_ROOT / "expectations",
     )
     build, _ = load_step(paths, "run-1")
-    build_marts(build)  # passes: every listed column is filled in
+    build_marts(build)
+    return build
+
+
+def test_a_null_in_a_listed_column_fails_the_build_naming_the_column(build) -> None:
     with duckdb.connect(str(build)) as con:
         assert con.execute("select count(*) from marts.fct_visit").fetchone() == (2,)
         # What a faulty model would write: a visit without its guest's country, and without its key.
@@ -40,17 +47,9 @@ def test_a_null_in_a_listed_column_fails_the_build_naming_the_column(drop, tmp_p
     ]
 
 
-def test_a_key_missing_from_its_dimension_fails_the_build_naming_the_column(drop, tmp_path) -> None:
+def test_a_key_missing_from_its_dimension_fails_the_build_naming_the_column(build) -> None:
     """relationships_columns, the same way: one node per model for its foreign keys, a NULL key
     refers to nothing (as in dbt's relationships), and a `where` keeps the rows it names."""
-    drop("JP/visits.csv", f"{VISITS_HEADER}\n{GOOD_VISIT}\n{GOOD_VISIT.replace('v1,', 'v2,', 1)}\n")
-    paths = Paths(
-        raw_dir=drop.raw_dir,
-        warehouse=tmp_path / "warehouse" / "cooperation.duckdb",
-        expectations_dir=PROJECT_ROOT / "expectations",
-    )
-    build, _ = load_step(paths, "run-1")
-    build_marts(build)  # passes: every key is in its dimension
     with duckdb.connect(str(build)) as con:
         # A faulty model: a host no dimension holds, a date key dim_date lacks, and a NULL end date.
         con.execute("update marts.fct_visit set host_institution_key = 'no-such-institution'")
