@@ -29,6 +29,15 @@ def build(drop, tmp_path):  # type: ignore[no-untyped-def]
     return build
 
 
+def _failing_rows(build, test: str, model: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """The rows the failing test ``test`` of ``model`` returned, as the build's error names them."""
+    with pytest.raises(BuildFailed) as failed:
+        build_marts(build, select=(f"{model},test_name:{test}",))
+    message = str(failed.value)
+    assert message.startswith(f"dbt build failed: test {test}_{model}: fail Got 2 results")
+    return sorted(message.split("first failing rows: ", 1)[1].rstrip(")").split("; "))
+
+
 def test_a_null_in_a_listed_column_fails_the_build_naming_the_column(build) -> None:
     with duckdb.connect(str(build)) as con:
         assert con.execute("select count(*) from marts.fct_visit").fetchone() == (2,)
@@ -36,12 +45,7 @@ def test_a_null_in_a_listed_column_fails_the_build_naming_the_column(build) -> N
         con.execute("update marts.fct_visit set guest_country_key = null")
         con.execute("update marts.fct_visit set visit_key = null where source_row_number = 2")
 
-    with pytest.raises(BuildFailed) as failed:
-        build_marts(build, select=("fct_visit,test_name:not_null_columns",))
-    message = str(failed.value)
-    assert message.startswith("dbt build failed: test not_null_columns_fct_visit: fail Got 2 results")
-    rows = message.split("first failing rows: ", 1)[1]
-    assert sorted(rows.rstrip(")").split("; ")) == [
+    assert _failing_rows(build, "not_null_columns", "fct_visit") == [
         "column_name=guest_country_key, null_rows=2",
         "column_name=visit_key, null_rows=1",
     ]
@@ -61,12 +65,7 @@ def test_a_key_missing_from_its_dimension_fails_the_build_naming_the_column(buil
             "where institution_version_key = (select min(institution_version_key) from marts.dim_institution_history)"
         )
 
-    with pytest.raises(BuildFailed) as failed:
-        build_marts(build, select=("fct_visit,test_name:relationships_columns",))
-    message = str(failed.value)
-    assert message.startswith("dbt build failed: test relationships_columns_fct_visit: fail Got 2 results")
-    rows = message.split("first failing rows: ", 1)[1]
-    assert sorted(rows.rstrip(")").split("; ")) == [
+    assert _failing_rows(build, "relationships_columns", "fct_visit") == [
         "column_name=host_institution_key, orphan_rows=2",
         "column_name=start_date_key, orphan_rows=1",
     ]
