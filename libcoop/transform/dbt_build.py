@@ -111,15 +111,25 @@ def dbt_state_lock(state_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def parse_slots(database: Path) -> Path:
+    """The folder of the parse slots of databases named like ``database``:
+    ``<cache>/dbt-parse/<project, dbt versions, file name>/``."""
+    made_of = "\0".join((str(dbt_project_dir().resolve()), version("dbt-core"), version("dbt-duckdb"), database.name))
+    return user_cache_dir() / "dbt-parse" / hashlib.sha256(made_of.encode()).hexdigest()[:16]
+
+
+def dbt_links(database: Path) -> list[Path]:
+    """The links dbt reaches databases named like ``database`` through, one per parse slot."""
+    return sorted(parse_slots(database).glob(f"*/{database.name}"))
+
+
 @contextmanager
 def parse_slot(database: Path) -> Iterator[Path]:
     """A folder of the user cache held (``flock``) for one dbt command on a database named like
     ``database``: its link has the same path command after command, whatever the warehouse, so
     the parse kept there is valid for a new warehouse too (dbt compares the profile, path included).
-    The first free slot of ``<cache>/dbt-parse/<project, dbt versions, file name>/``; a command
-    finding them all busy adds one."""
-    made_of = "\0".join((str(dbt_project_dir().resolve()), version("dbt-core"), version("dbt-duckdb"), database.name))
-    root = user_cache_dir() / "dbt-parse" / hashlib.sha256(made_of.encode()).hexdigest()[:16]
+    The first free slot of ``parse_slots(database)``; a command finding them all busy adds one."""
+    root = parse_slots(database)
     for number in itertools.count():
         slot = root / str(number)
         slot.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from libcoop.settings import Paths
 from libcoop.warehouse import lake
 from tests.conftest import GOOD_VISIT, VISITS_HEADER
 from tests.helpers.postgres import fresh_databases, lake_target
+from tests.helpers.runs import dbt_started
 from tests.integration.airflow_env import REPO
 
 pytestmark = pytest.mark.integration
@@ -231,13 +232,10 @@ def test_a_killed_run_or_publish_leaves_the_last_snapshot_current(second, tmp_pa
     running = subprocess.Popen(
         [LIBCOOP, "run"], env=ws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
-    # dbt connects to the run's build through this link (its state folder outlives the runs); it
-    # resolves to an existing file only once dbt starts on this run's build.
-    dbt_link = ws.paths.warehouse.parent / ".dbt-target" / ws.paths.warehouse.name
+    # dbt connects to the run's build through the link of a parse slot; one resolves into this
+    # run's build folder only once dbt starts on this run's build.
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not (
-        dbt_link.exists() and dbt_link.resolve().parent.parent == ws.paths.build_dir.resolve()
-    ):
+    while time.monotonic() < deadline and not dbt_started(ws.paths.warehouse, ws.paths.build_dir):
         time.sleep(0.2)
     time.sleep(2)  # dbt is materializing models
     assert running.poll() is None, "the run finished before it could be killed"

@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from tests.conftest import GOOD_VISIT, VISITS_HEADER
+from tests.helpers.runs import dbt_started
 from tests.integration.airflow_env import REPO
 
 pytestmark = pytest.mark.integration
@@ -106,13 +107,9 @@ def test_killed_build_leaves_the_published_warehouse_and_the_next_run_succeeds(p
         [LIBCOOP, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
     build_dir = warehouse.parent / ".build"
-    # dbt connects to the run's build through this link (its state folder outlives the runs).
-    dbt_link = warehouse.parent / ".dbt-target" / warehouse.name
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not (
-        dbt_link.exists() and dbt_link.resolve().parent.parent == build_dir.resolve()
-    ):
-        time.sleep(0.2)  # the link points at this run's build only once dbt starts building it
+    while time.monotonic() < deadline and not dbt_started(warehouse, build_dir):
+        time.sleep(0.2)
     time.sleep(2)  # dbt is materializing models
     assert run.poll() is None, "the run finished before it could be killed"
     os.killpg(run.pid, signal.SIGKILL)
