@@ -169,6 +169,7 @@ class ValidationWorker:
     def __init__(self) -> None:
         self._pool = worker_pool(1)
         self._pool.submit(_import_validation)  # the process starts now
+        self._closing: threading.Thread | None = None
 
     def validate(self, database: Path, run_id: str, context_dir: Path):  # type: ignore[no-untyped-def]
         from libcoop.quality import validate_warehouse
@@ -176,12 +177,21 @@ class ValidationWorker:
         return self._pool.submit(validate_warehouse, database, run_id, context_dir).result()
 
     def release(self) -> None:
-        """Let the process end without waiting for it (its interpreter's teardown takes a second):
-        ``close`` then finds it gone."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Let the process end while this one goes on (its interpreter's teardown takes a while):
+        the pool is shut down and waited for in a thread, which ``close`` joins."""
+        if self._closing is None:
+            self._closing = threading.Thread(
+                target=self._pool.shutdown, kwargs={"wait": True, "cancel_futures": True}, name="validation-worker-end"
+            )
+            self._closing.start()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Shut the pool down and wait until its process has ended. Never skipped: a process that
+        ends with ``os._exit`` (``libcoop.cli.entry``) does not join the pool's threads as Python's
+        own exit does, and multiprocessing's exit handler would then wait for a worker that never
+        got the word to end."""
+        self.release()
+        self._closing.join()
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
