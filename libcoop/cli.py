@@ -277,8 +277,8 @@ def entry() -> NoReturn:
     atexit._run_exitfuncs()  # noqa: SLF001 - what Python runs at exit, before the teardown skipped here
     try:
         sys.stdout.flush()
-    except BrokenPipeError:  # as in main: the reader of `libcoop summary | head` has gone
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except BrokenPipeError:
+        _reader_gone()
         code = code or 1
     sys.stderr.flush()
     os._exit(code)
@@ -300,10 +300,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"libcoop {args.command}: {error}", file=sys.stderr)
         return 1
     except BrokenPipeError:
-        # `libcoop summary | head`: the reader has had enough. Python's own advice: point stdout at
-        # /dev/null so that flushing it at exit raises nothing either, and end quietly.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _reader_gone()
         return 1
+
+
+def _reader_gone() -> None:
+    """`libcoop summary | head`: the reader has had enough. Python's own advice: point stdout at
+    /dev/null so that flushing it at exit raises nothing either, and end quietly."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 class _Quiet(logging.Filter):

@@ -5,6 +5,7 @@ The Airflow tasks of ``dags/cooperation_nightly.py`` call these same functions o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import multiprocessing
@@ -397,8 +398,8 @@ def _locked_run(
     with progress.phase("check"):
         check_files(paths, run_id, to_check)
     build = build_path(paths, run_id)  # known before the load, to clean up after a failed one
-    worker = ValidationWorker()  # imports Great Expectations during the load and the build
-    try:
+    # The worker imports Great Expectations during the load and the build; closed when the run ends.
+    with contextlib.closing(ValidationWorker()) as worker:
         try:  # a failed run leaves no build, staged docs or dashboard behind (a full disk included)
             try:
                 build, result = load_step(paths, run_id, pending.discovery)
@@ -422,5 +423,3 @@ def _locked_run(
             if _is_disk_full(error):
                 raise DiskFull(_disk_full_message(paths, error)) from error
             raise
-    finally:
-        worker.close()

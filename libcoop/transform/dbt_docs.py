@@ -61,8 +61,9 @@ def generate_docs(
     target_dir = target_dir.absolute()
     # dbt's state beside the docs folder (the warehouse's): the parse of the build step is reused.
     state = state_dir or target_dir.parent / STATE_DIRNAME
-    extra = ("--no-compile",) if after_build and _built_every_node(state) else ()
-    with dbt_command("generate", database, "--static", "--quiet", *extra, state_dir=state) as command:
+    with dbt_command("generate", database, "--static", "--quiet", state_dir=state) as command:
+        if after_build and _built_every_node(state):  # under the lock: the build's own results
+            command.append("--no-compile")
         args = ["docs", *command]
         try:
             outcome = dbtRunner().invoke(args)
